@@ -1,0 +1,165 @@
+//! The `Authenticator` port: turns a credential into a staff identity.
+//!
+//! Built-in accounts come first: [`AccountAuthenticator`] checks a user name and password
+//! against the accounts in a [`Store`], with passwords hashed by Argon2id (the
+//! RustCrypto `argon2` crate, rather than a home-made scheme). OpenID Connect (the planning
+//! tool's single sign-on) can come later as another implementation of the same trait.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::event::Discipline;
+use crate::ids::{DeskId, StaffId};
+use crate::store::Store;
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Answers chats.
+    Counsellor,
+    /// Sees the desk, observes, whispers, takes over, reviews flags; may also answer chats.
+    Coordinator,
+}
+
+/// Default number of chats a counsellor handles at once.
+pub const DEFAULT_CAPACITY: u32 = 1;
+
+/// Who a staff member is, as the engine knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaffIdentity {
+    /// Account id.
+    pub id: StaffId,
+    /// The pseudonym shown to clients (counsellors are anonymous too).
+    pub alias: String,
+    /// Role.
+    pub role: StaffRole,
+    /// Discipline.
+    pub discipline: Discipline,
+    /// The desks whose team they belong to.
+    pub desks: Vec<DeskId>,
+    /// Concurrent chats (default [`DEFAULT_CAPACITY`]).
+    pub capacity: u32,
+}
+
+impl StaffIdentity {
+    /// Whether they belong to the desk's team.
+    pub fn serves(&self, desk: &DeskId) -> bool {
+        self.desks.iter().any(|d| d == desk)
+    }
+
+    /// Whether they are a coordinator.
+    pub fn is_coordinator(&self) -> bool {
+        self.role == StaffRole::Coordinator
+    }
+}
+
+/// A stored account: identity, login name and password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// Login name.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled accounts cannot log in.
+    pub active: bool,
+    /// Identity.
+    pub identity: StaffIdentity,
+}
+
+/// What someone presents to log in.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Credential {
+    /// User name and password.
+    Password {
+        /// Login name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Password { username, .. } => {
+                write!(
+                    f,
+                    "Password {{ username: {username:?}, password: <redacted> }}"
+                )
+            }
+        }
+    }
+}
+
+/// Turns a credential into an identity.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// The identity, or [`Error::BadCredentials`].
+    async fn authenticate(&self, credential: &Credential) -> Result<StaffIdentity>;
+}
+
+/// Shortest password accepted for a new account.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::Invalid(format!(
+            "password: use at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Invalid(format!("password: cannot hash: {e}")))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Checks passwords against the accounts in a store.
+#[derive(Clone)]
+pub struct AccountAuthenticator {
+    store: Arc<dyn Store>,
+    // A hash to verify against when the user does not exist, so the answer takes as long
+    // either way and does not reveal which user names exist.
+    dummy_hash: String,
+}
+
+impl AccountAuthenticator {
+    /// Over the accounts of `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let dummy_hash = hash_password("no-such-user-dummy-password").unwrap_or_default();
+        Self { store, dummy_hash }
+    }
+}
+
+#[async_trait]
+impl Authenticator for AccountAuthenticator {
+    async fn authenticate(&self, credential: &Credential) -> Result<StaffIdentity> {
+        let Credential::Password { username, password } = credential;
+        let account = self.store.account(username).await?;
+        match account {
+            Some(a) if a.active && verify_password(password, &a.password_hash) => Ok(a.identity),
+            Some(_) => Err(Error::BadCredentials),
+            None => {
+                let _ = verify_password(password, &self.dummy_hash);
+                Err(Error::BadCredentials)
+            }
+        }
+    }
+}

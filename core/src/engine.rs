@@ -1,0 +1,923 @@
+//! The running engine.
+//!
+//! # Design
+//!
+//! - **Desks** ([`desk`]) keep their queue, presence and running chats in a plain struct
+//!   behind a `std::sync::Mutex` that is held only for short, synchronous changes, never
+//!   across an `.await`. The starting design gave each desk its own task; a mutex does the
+//!   same job here with less machinery: every desk change is CPU-only and short, assignment
+//!   stays atomic, and no task ever waits on a desk task's mailbox (which could deadlock
+//!   with a conversation task waiting the other way).
+//! - **Conversations** ([`conversation`]) are one task each: the log's single writer, the
+//!   owner of the chat's timers and of the client's outgoing queue.
+//! - **Sessions** ([`session`]) are what a transport holds: a cloneable handle for commands
+//!   and an [`Events`] stream. Dropping the visitor's `Events` is how a transport says the
+//!   connection dropped; the reconnect grace period starts then.
+//! - A **desk clock** task per desk sleeps until the calendar's next change; at closing time
+//!   the clients still waiting get a closing notice. Running chats finish normally.
+//!
+//! Nothing here knows about sockets or SQL.
+
+pub(crate) mod conversation;
+pub(crate) mod desk;
+pub(crate) mod outbox;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::Instant;
+
+use crate::auth::{AccountAuthenticator, Authenticator, Credential, StaffIdentity};
+use crate::calendar::Calendar;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{
+    Admission, Anonymity, DeskConfig, DEFAULT_OUTBOX_CAPACITY, MAX_NICKNAME_CHARS,
+};
+use crate::error::{Error, Result};
+use crate::event::{ClientProfile, DeskBoard, EndReason, ServerEvent};
+use crate::flags::{Flag, FlagKind, FlagStatus, FlagSummary, VisitorHistory};
+use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
+use crate::partner::PartnerLine;
+use crate::pseudonym::{
+    hash_secret, random_token, Pseudonym, PseudonymKey, Pseudonymizer, VisitorToken,
+};
+use crate::router::{DefaultRouter, Router};
+use crate::store::{ConversationMeta, ConversationState, Store};
+
+use conversation::{ConvCmd, Conversation, Start, COMMAND_CAPACITY};
+use desk::{DeskState, Rules};
+pub use outbox::Events;
+use outbox::Outbox;
+pub use session::{StaffHandle, StaffSession, VisitorHandle, VisitorSession};
+
+/// How long before an appointment's start its client may join the waiting room.
+pub const APPOINTMENT_EARLY_JOIN: Duration = Duration::from_secs(15 * 60);
+
+/// Arrival at a desk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Arrival {
+    /// The token the visitor's browser keeps (anonymous desks); a new one is made if absent.
+    #[serde(default)]
+    pub visitor_token: Option<String>,
+    /// What the client says about themselves.
+    #[serde(default)]
+    pub profile: ClientProfile,
+    /// The join token of an appointment (blended chat).
+    #[serde(default)]
+    pub appointment: Option<String>,
+}
+
+/// A planned blended-chat session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appointment {
+    /// The desk.
+    pub desk: DeskId,
+    /// The counsellor.
+    pub counsellor: StaffId,
+    /// The client's name, as the counsellor knows them.
+    pub client_name: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+}
+
+/// Whether a desk is open and what a visitor can expect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskAvailability {
+    /// The desk.
+    pub desk: DeskId,
+    /// Its public name.
+    pub name: String,
+    /// Open now.
+    pub open: bool,
+    /// When it closes (if open).
+    pub closes_at: Option<DateTime<Utc>>,
+    /// When it opens next (if closed).
+    pub next_opening: Option<DateTime<Utc>>,
+    /// Clients waiting.
+    pub queue_length: u32,
+    /// The wait a newcomer can expect, in minutes.
+    pub estimated_wait_minutes: Option<u32>,
+}
+
+pub(crate) struct Desk {
+    config: RwLock<DeskConfig>,
+    state: Mutex<DeskState>,
+    calendar_changed: Notify,
+}
+
+impl Desk {
+    pub(crate) fn config(&self) -> DeskConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, DeskState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn rules(&self, cfg: &DeskConfig) -> Rules {
+        Rules {
+            shift_end_margin: cfg.limits.shift_end_margin,
+            require_registration: cfg.require_registration,
+            chat_limit: cfg.limits.chat_limit,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct ConvHandle {
+    pub(crate) tx: mpsc::Sender<ConvCmd>,
+}
+
+struct StaffConn {
+    outbox: Outbox,
+    generation: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    auth: Arc<dyn Authenticator>,
+    router: Arc<dyn Router>,
+    pub(crate) partners: HashMap<String, Arc<dyn PartnerLine>>,
+    pseudonyms: Pseudonymizer,
+    outbox_capacity: usize,
+    desks: RwLock<HashMap<DeskId, Arc<Desk>>>,
+    convs: Mutex<HashMap<ConversationId, ConvHandle>>,
+    staff: Mutex<HashMap<StaffId, StaffConn>>,
+    appointments: Mutex<HashMap<String, Appointment>>,
+    generation: std::sync::atomic::AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Builds an [`Engine`]; `new` documents every default.
+pub struct EngineBuilder {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    auth: Option<Arc<dyn Authenticator>>,
+    router: Arc<dyn Router>,
+    partners: Vec<Arc<dyn PartnerLine>>,
+    pseudonyms: Option<Pseudonymizer>,
+    outbox_capacity: usize,
+}
+
+impl EngineBuilder {
+    /// Defaults: the system clock; accounts from the store ([`AccountAuthenticator`]); the
+    /// [`DefaultRouter`]; no partner lines; a pseudonym key generated at start (so flags do
+    /// not survive a restart: give a configured key in production); outboxes of
+    /// [`DEFAULT_OUTBOX_CAPACITY`] events.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            auth: None,
+            router: Arc::new(DefaultRouter),
+            partners: Vec::new(),
+            pseudonyms: None,
+            outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
+        }
+    }
+
+    /// The wall clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The authenticator.
+    pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The assignment policy.
+    pub fn router(mut self, router: Arc<dyn Router>) -> Self {
+        self.router = router;
+        self
+    }
+
+    /// Adds a partner organisation's line.
+    pub fn partner(mut self, line: Arc<dyn PartnerLine>) -> Self {
+        self.partners.push(line);
+        self
+    }
+
+    /// The pseudonym keys.
+    pub fn pseudonyms(mut self, p: Pseudonymizer) -> Self {
+        self.pseudonyms = Some(p);
+        self
+    }
+
+    /// Capacity of each participant's event queue.
+    pub fn outbox_capacity(mut self, capacity: usize) -> Self {
+        self.outbox_capacity = capacity.max(1);
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine {
+        let auth = self
+            .auth
+            .unwrap_or_else(|| Arc::new(AccountAuthenticator::new(self.store.clone())));
+        let (shutdown, _) = watch::channel(false);
+        Engine {
+            shared: Arc::new(Shared {
+                store: self.store,
+                clock: self.clock,
+                auth,
+                router: self.router,
+                partners: self
+                    .partners
+                    .into_iter()
+                    .map(|p| (p.id().to_owned(), p))
+                    .collect(),
+                pseudonyms: self
+                    .pseudonyms
+                    .unwrap_or_else(|| Pseudonymizer::new(PseudonymKey::generate("k0"))),
+                outbox_capacity: self.outbox_capacity,
+                desks: RwLock::default(),
+                convs: Mutex::default(),
+                staff: Mutex::default(),
+                appointments: Mutex::default(),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                shutdown,
+            }),
+        }
+    }
+}
+
+/// The engine: cheap to clone, one per process.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A builder over a store.
+    pub fn builder(store: Arc<dyn Store>) -> EngineBuilder {
+        EngineBuilder::new(store)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    /// Adds a desk. A calendar saved in the store for it replaces the configured one.
+    pub async fn add_desk(&self, mut config: DeskConfig) -> Result<()> {
+        config.validate()?;
+        if let Some(saved) = self.shared.store.calendar(&config.id).await? {
+            config.calendar = saved;
+        }
+        let id = config.id.clone();
+        let desk = Arc::new(Desk {
+            config: RwLock::new(config),
+            state: Mutex::default(),
+            calendar_changed: Notify::new(),
+        });
+        {
+            let mut desks = self.shared.desks.write().unwrap_or_else(|p| p.into_inner());
+            if desks.contains_key(&id) {
+                return Err(Error::Invalid(format!("desk `{id}` is configured twice")));
+            }
+            desks.insert(id, desk.clone());
+        }
+        tokio::spawn(desk_clock(Arc::downgrade(&self.shared), desk));
+        Ok(())
+    }
+
+    /// The configured desks.
+    pub fn desks(&self) -> Vec<DeskConfig> {
+        let desks = self.shared.desks.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<DeskConfig> = desks.values().map(|d| d.config()).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Open or closed, and the wait a newcomer can expect.
+    pub fn availability(&self, desk: &DeskId) -> Result<DeskAvailability> {
+        let d = self.shared.desk(desk)?;
+        let cfg = d.config();
+        let now = self.shared.clock.now();
+        let open = cfg.calendar.is_open(now);
+        let rules = d.rules(&cfg);
+        let st = d.lock_state();
+        Ok(DeskAvailability {
+            desk: cfg.id.clone(),
+            name: cfg.name.clone(),
+            open,
+            closes_at: if open {
+                cfg.calendar.closes_at(now)
+            } else {
+                None
+            },
+            next_opening: if open {
+                None
+            } else {
+                cfg.calendar.next_opening(now)
+            },
+            queue_length: u32::try_from(st.queue_len()).unwrap_or(u32::MAX),
+            estimated_wait_minutes: st
+                .estimate_for_newcomer(Instant::now(), now, &rules)
+                .map(|d| u32::try_from(d.as_secs().div_ceil(60)).unwrap_or(u32::MAX)),
+        })
+    }
+
+    /// A client arrives. Refusals: [`Error::Closed`], [`Error::QueueFull`],
+    /// [`Error::NotAdmittedBeforeClosing`], [`Error::UnknownDesk`], [`Error::Invalid`].
+    pub async fn arrive(&self, desk_id: &DeskId, arrival: Arrival) -> Result<VisitorSession> {
+        let shared = &self.shared;
+        let desk = shared.desk(desk_id)?;
+        let cfg = desk.config();
+        validate_profile(&arrival.profile)?;
+        let now = shared.clock.now();
+        if !cfg.calendar.is_open(now) {
+            return Err(Error::Closed {
+                desk: cfg.id.clone(),
+                next_opening: cfg.calendar.next_opening(now),
+            });
+        }
+        let mut profile = arrival.profile.clone();
+        let mut reserved_for = None;
+        if cfg.admission == Admission::Appointment {
+            let token = arrival.appointment.as_deref().ok_or_else(|| {
+                Error::Invalid("this desk works by appointment: open the link you were sent".into())
+            })?;
+            let appt = shared.appointment(token, &cfg.id)?;
+            let early = chrono::Duration::from_std(APPOINTMENT_EARLY_JOIN).unwrap_or_default();
+            if now < appt.starts_at - early || now >= appt.ends_at {
+                return Err(Error::Closed {
+                    desk: cfg.id.clone(),
+                    next_opening: Some(appt.starts_at - early),
+                });
+            }
+            profile.nickname = Some(appt.client_name.clone());
+            reserved_for = Some(appt.counsellor);
+        }
+
+        // Who is this, without knowing who: pseudonym, visits and flags.
+        let (visitor_token, pseudonym, history, lowered) = match cfg.anonymity {
+            Anonymity::Anonymous => {
+                let (token, generated) = match &arrival.visitor_token {
+                    Some(raw) => (VisitorToken::parse(raw)?, false),
+                    None => (VisitorToken::generate(), true),
+                };
+                let (pseudonym, history, lowered) = shared.recognise(&cfg, &token, now).await?;
+                (
+                    generated.then_some(token),
+                    Some(pseudonym),
+                    history,
+                    lowered,
+                )
+            }
+            Anonymity::Identified => (None, None, VisitorHistory::default(), false),
+        };
+
+        let conversation = ConversationId::random();
+        let resume_token = random_token(32);
+        let rules = desk.rules(&cfg);
+        // Admission, decided and reserved atomically under the desk's lock.
+        let refusal = {
+            let mut st = desk.lock_state();
+            let wait = st.estimate_for_newcomer(Instant::now(), now, &rules);
+            if st.queue_len() >= cfg.limits.max_queue {
+                Some((
+                    EndReason::RefusedQueueFull,
+                    Error::QueueFull {
+                        desk: cfg.id.clone(),
+                        limit: cfg.limits.max_queue,
+                    },
+                ))
+            } else {
+                let closes_at = cfg.calendar.closes_at(now);
+                let margin =
+                    chrono::Duration::from_std(cfg.limits.closing_margin).unwrap_or_default();
+                let late = match (closes_at, wait) {
+                    (Some(close), Some(wait)) if reserved_for.is_none() => {
+                        let wait_c = chrono::Duration::from_std(wait).unwrap_or_default();
+                        (now + wait_c + margin > close).then_some((close, wait))
+                    }
+                    _ => None,
+                };
+                match late {
+                    Some((closes_at, wait)) => Some((
+                        EndReason::RefusedBeforeClosing,
+                        Error::NotAdmittedBeforeClosing {
+                            desk: cfg.id.clone(),
+                            closes_at,
+                            wait_minutes: u32::try_from(wait.as_secs().div_ceil(60))
+                                .unwrap_or(u32::MAX),
+                            next_opening: cfg.calendar.next_opening(closes_at),
+                        },
+                    )),
+                    None => {
+                        let delay = if lowered {
+                            cfg.flags.prank_delay
+                        } else {
+                            Duration::ZERO
+                        };
+                        st.enqueue(
+                            conversation,
+                            Instant::now(),
+                            profile.health_question,
+                            delay,
+                            reserved_for.clone(),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+
+        let mut meta = ConversationMeta {
+            id: conversation,
+            desk: cfg.id.clone(),
+            pseudonym,
+            profile: profile.clone(),
+            state: ConversationState::Waiting,
+            counsellor: None,
+            arrived_at: now,
+            started_at: None,
+            ended_at: None,
+            end_reason: None,
+            resume_token_hash: hash_secret(&resume_token),
+        };
+        if let Some((reason, err)) = refusal {
+            // Refusals are counted for the statistics (e.g. clients refused at closing).
+            meta.state = ConversationState::Ended;
+            meta.ended_at = Some(now);
+            meta.end_reason = Some(reason);
+            if let Err(e) = shared.store.put_conversation(&meta).await {
+                tracing::warn!(error.code = e.code(), "could not record a refused arrival");
+            }
+            return Err(err);
+        }
+        if let Err(e) = shared.store.put_conversation(&meta).await {
+            desk.lock_state().remove_waiting(conversation);
+            return Err(e);
+        }
+
+        let (client, events) = outbox::outbox(shared.outbox_capacity);
+        let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let handle = ConvHandle { tx: tx.clone() };
+        shared
+            .convs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(conversation, handle);
+        let task = Conversation::new(
+            shared.clone(),
+            desk.clone(),
+            Start {
+                meta,
+                limits: cfg.limits.clone(),
+                client,
+                history,
+            },
+            rx,
+        );
+        tokio::spawn(task.run());
+        desk.lock_state().mark_ready(conversation);
+        tracing::info!(conversation = %conversation, desk = %cfg.id, "client arrived");
+        shared.dispatch(&desk).await;
+        Ok(VisitorSession {
+            conversation,
+            resume_token: resume_token.clone(),
+            visitor_token: visitor_token.map(|t| t.expose().to_owned()),
+            handle: VisitorHandle::new(shared.clone(), conversation, tx, resume_token),
+            events,
+        })
+    }
+
+    /// A client comes back after a dropped connection, with its resume token and the last
+    /// sequence number it saw; it gets exactly the events it missed, then the live ones.
+    pub async fn resume(
+        &self,
+        conversation: ConversationId,
+        resume_token: &str,
+        last_seq: u64,
+    ) -> Result<VisitorSession> {
+        let handle = self
+            .shared
+            .conv(conversation)
+            .ok_or_else(|| Error::ResumeRefused("the chat has ended or does not exist".into()))?;
+        let (outbox, mut events) = outbox::outbox(self.shared.outbox_capacity);
+        let resumed = session::ask(&handle.tx, conversation, |reply| ConvCmd::Resume {
+            token: resume_token.to_owned(),
+            last_seq,
+            outbox,
+            reply,
+        })
+        .await?;
+        let mut replay: Vec<ServerEvent> =
+            resumed.missed.into_iter().map(ServerEvent::Log).collect();
+        if let Some(p) = resumed.position {
+            replay.push(ServerEvent::Queue {
+                conversation,
+                position: p.position,
+                estimated_wait_minutes: p.estimate_minutes,
+            });
+        }
+        events.prepend(replay);
+        Ok(VisitorSession {
+            conversation,
+            resume_token: resume_token.to_owned(),
+            visitor_token: None,
+            handle: VisitorHandle::new(
+                self.shared.clone(),
+                conversation,
+                handle.tx,
+                resume_token.to_owned(),
+            ),
+            events,
+        })
+    }
+
+    /// A staff member logs in.
+    pub async fn login(&self, credential: &Credential) -> Result<StaffSession> {
+        let identity = self.shared.auth.authenticate(credential).await?;
+        Ok(self.shared.clone().connect_staff(identity))
+    }
+
+    /// Plans a blended-chat appointment; returns the join token for the client's link.
+    /// Appointments are kept in memory for now (see `docs/` for the plan to store them).
+    pub fn book_appointment(&self, appointment: Appointment) -> Result<String> {
+        let desk = self.shared.desk(&appointment.desk)?;
+        if desk.config().admission != Admission::Appointment {
+            return Err(Error::Invalid(format!(
+                "desk `{}` does not take appointments",
+                appointment.desk
+            )));
+        }
+        if appointment.ends_at <= appointment.starts_at {
+            return Err(Error::Invalid(
+                "appointment: the end must be after the start".into(),
+            ));
+        }
+        if appointment.client_name.trim().is_empty() {
+            return Err(Error::Invalid(
+                "appointment: the client's name is missing".into(),
+            ));
+        }
+        let token = random_token(24);
+        self.shared
+            .appointments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash_secret(&token), appointment);
+        Ok(token)
+    }
+
+    /// Stops the engine: every participant is told the server restarts and is disconnected;
+    /// conversations stay in the store as they are.
+    pub async fn shutdown(&self) {
+        let _ = self.shared.shutdown.send(true);
+        let convs: Vec<ConvHandle> = self
+            .shared
+            .convs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for c in convs {
+            let _ = c.tx.send(ConvCmd::Shutdown).await;
+        }
+        let staff: Vec<Outbox> = self
+            .shared
+            .staff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, c)| c.outbox)
+            .collect();
+        for o in staff {
+            let _ = o.push(ServerEvent::Disconnecting {
+                reason: "the server restarts".into(),
+            });
+            o.kick();
+        }
+    }
+
+    /// Live conversations (waiting or active), for operators and tests.
+    pub fn live_conversations(&self) -> usize {
+        self.shared
+            .convs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+}
+
+fn validate_profile(p: &ClientProfile) -> Result<()> {
+    if let Some(n) = &p.nickname {
+        if n.chars().count() > MAX_NICKNAME_CHARS {
+            return Err(Error::Invalid(format!(
+                "nickname: at most {MAX_NICKNAME_CHARS} characters"
+            )));
+        }
+    }
+    if let Some(age) = p.age {
+        if !(6..=99).contains(&age) {
+            return Err(Error::Invalid(format!(
+                "age: {age} is not plausible; leave it empty if you prefer"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Shared {
+    pub(crate) fn desk(&self, id: &DeskId) -> Result<Arc<Desk>> {
+        self.desks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownDesk(id.clone()))
+    }
+
+    pub(crate) fn conv(&self, id: ConversationId) -> Option<ConvHandle> {
+        self.convs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    pub(crate) fn forget_conversation(&self, id: ConversationId) {
+        self.convs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    fn appointment(&self, token: &str, desk: &DeskId) -> Result<Appointment> {
+        self.appointments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&hash_secret(token))
+            .filter(|a| &a.desk == desk)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Invalid("this appointment link is not valid (or was cancelled)".into())
+            })
+    }
+
+    /// Pseudonym, returning-visitor history and whether the queue priority is lowered;
+    /// raises "frequent chatter" when the threshold is reached.
+    async fn recognise(
+        &self,
+        cfg: &DeskConfig,
+        token: &VisitorToken,
+        now: DateTime<Utc>,
+    ) -> Result<(Pseudonym, VisitorHistory, bool)> {
+        let pseudonym = self.pseudonyms.pseudonym(token);
+        for old in self.pseudonyms.previous_pseudonyms(token) {
+            self.store.rekey_pseudonym(&old, &pseudonym).await?;
+        }
+        let window = chrono::Duration::days(i64::from(cfg.flags.window_days));
+        let visits = self.store.count_visits(&pseudonym, now - window).await?;
+        let mut flags: Vec<Flag> = self
+            .store
+            .flags_for(&pseudonym)
+            .await?
+            .into_iter()
+            .filter(|f| f.is_active(now))
+            .collect();
+        let frequent = flags.iter().any(|f| f.kind == FlagKind::FrequentChatter);
+        if visits + 1 >= cfg.flags.frequent_threshold && !frequent {
+            let flag = Flag {
+                id: FlagId::random(),
+                pseudonym: pseudonym.clone(),
+                desk: cfg.id.clone(),
+                kind: FlagKind::FrequentChatter,
+                status: FlagStatus::Open,
+                conversation: None,
+                raised_by: None,
+                reviewed_by: None,
+                created_at: now,
+                expires_at: now + chrono::Duration::days(i64::from(cfg.flags.flag_ttl_days)),
+            };
+            self.store.put_flag(&flag).await?;
+            flags.push(flag);
+        }
+        let lowered = flags.iter().any(|f| f.kind == FlagKind::SuspectedFakeCall);
+        let history = VisitorHistory {
+            chats_in_window: visits,
+            window_days: cfg.flags.window_days,
+            flags: flags.iter().map(FlagSummary::from).collect(),
+        };
+        Ok((pseudonym, history, lowered))
+    }
+
+    /// Assigns what can be assigned and tells waiting clients their new place.
+    pub(crate) async fn dispatch(&self, desk: &Arc<Desk>) {
+        loop {
+            let cfg = desk.config();
+            let rules = desk.rules(&cfg);
+            let wall = self.clock.now();
+            let (assignments, positions) = {
+                let mut st = desk.lock_state();
+                let a = st.assign(Instant::now(), wall, &rules, &*self.router);
+                let p = st.changed_positions(Instant::now(), wall, &rules);
+                (a, p)
+            };
+            let mut lost = false;
+            for a in assignments {
+                let delivered = match self.conv(a.conversation) {
+                    Some(h) => {
+                        h.tx.send(ConvCmd::Assigned { staff: a.staff })
+                            .await
+                            .is_ok()
+                    }
+                    None => false,
+                };
+                if !delivered {
+                    // The conversation ended meanwhile: give the slot back and try again.
+                    desk.lock_state()
+                        .finish(a.conversation, Instant::now(), false);
+                    lost = true;
+                }
+            }
+            for p in positions {
+                if let Some(h) = self.conv(p.conversation) {
+                    let _ = h.tx.try_send(ConvCmd::Queue(p));
+                }
+            }
+            if !lost {
+                return;
+            }
+        }
+    }
+
+    /// Dispatch from inside a conversation task, without making it wait on another one.
+    pub(crate) fn spawn_dispatch(self: &Arc<Self>, desk: Arc<Desk>) {
+        let shared = self.clone();
+        tokio::spawn(async move { shared.dispatch(&desk).await });
+    }
+
+    pub(crate) fn push_staff(&self, staff: &StaffId, event: ServerEvent) {
+        let outbox = self
+            .staff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(staff)
+            .map(|c| c.outbox.clone());
+        if let Some(o) = outbox {
+            let _ = o.push(event);
+        }
+    }
+
+    fn connect_staff(self: Arc<Self>, identity: StaffIdentity) -> StaffSession {
+        let (outbox, events) = outbox::outbox(self.outbox_capacity);
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let old = self.staff.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            identity.id.clone(),
+            StaffConn {
+                outbox: outbox.clone(),
+                generation,
+            },
+        );
+        if let Some(old) = old {
+            let _ = old.outbox.push(ServerEvent::Disconnecting {
+                reason: "you logged in elsewhere".into(),
+            });
+            old.outbox.kick();
+        }
+        // Reconnected: mark presence connected again where it was kept.
+        for desk in self.all_desks() {
+            desk.lock_state().set_staff_connected(&identity.id, true);
+        }
+        let watcher = outbox.clone();
+        let shared = self.clone();
+        let id = identity.id.clone();
+        tokio::spawn(async move {
+            watcher.closed().await;
+            shared.staff_gone(&id, generation);
+        });
+        StaffSession {
+            identity: identity.clone(),
+            handle: StaffHandle::new(self, identity),
+            events,
+        }
+    }
+
+    fn all_desks(&self) -> Vec<Arc<Desk>> {
+        self.desks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn staff_gone(self: &Arc<Self>, staff: &StaffId, generation: u64) {
+        {
+            let mut conns = self.staff.lock().unwrap_or_else(|p| p.into_inner());
+            match conns.get(staff) {
+                Some(c) if c.generation == generation => {
+                    conns.remove(staff);
+                }
+                _ => return, // a newer connection replaced this one
+            }
+        }
+        for desk in self.all_desks() {
+            let mut st = desk.lock_state();
+            let keep = st
+                .counsellors
+                .get(staff)
+                .is_some_and(|p| p.load > 0 || !p.registrations_due.is_empty());
+            if keep {
+                st.set_staff_connected(staff, false);
+            } else {
+                st.counsellors.remove(staff);
+            }
+        }
+        tracing::info!(staff = %staff, "staff disconnected");
+    }
+
+    /// Replaces a desk's calendar (already validated and stored).
+    pub(crate) fn set_calendar(&self, desk: &Arc<Desk>, calendar: Calendar) {
+        desk.config
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .calendar = calendar;
+        desk.calendar_changed.notify_one();
+    }
+}
+
+/// Sleeps until the desk's calendar changes state; at closing, ends the waiting.
+async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
+    // Re-check at least hourly, in case the wall clock jumps.
+    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+    let mut shutdown = match shared.upgrade() {
+        Some(s) => s.shutdown.subscribe(),
+        None => return,
+    };
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let now = s.clock.now();
+        let cal = desk.config().calendar;
+        let wait = cal
+            .next_transition(now)
+            .and_then(|t| (t - now).to_std().ok())
+            .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+        drop(s);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = desk.calendar_changed.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+        let Some(s) = shared.upgrade() else { return };
+        let now = s.clock.now();
+        let cal = desk.config().calendar;
+        if !cal.is_open(now) {
+            let waiting = desk.lock_state().drain_queue();
+            let next_opening = cal.next_opening(now);
+            for conv in waiting {
+                if let Some(h) = s.conv(conv) {
+                    let _ = h.tx.send(ConvCmd::Closing { next_opening }).await;
+                }
+            }
+        } else {
+            s.dispatch(&desk).await;
+        }
+    }
+}
+
+/// The board of a desk, for coordinators.
+pub(crate) fn board(shared: &Shared, desk: &Arc<Desk>) -> DeskBoard {
+    let cfg = desk.config();
+    let open = cfg.calendar.is_open(shared.clock.now());
+    let (counsellors, queue_length, longest_wait_secs, running, warnings) = desk
+        .lock_state()
+        .board_parts(Instant::now(), cfg.min_counsellors, cfg.want_medical);
+    DeskBoard {
+        desk: cfg.id,
+        open,
+        counsellors,
+        queue_length,
+        longest_wait_secs,
+        running,
+        warnings,
+    }
+}

@@ -1,0 +1,629 @@
+//! One desk's live state: the queue, the counsellors' presence and load, the running chats,
+//! and the wait estimate. A plain synchronous struct: every change is a short method call
+//! made under the desk's mutex (never held across an `.await`), which is what makes
+//! assignment atomic. The property test in `tests` drives it directly with random
+//! interleavings.
+//!
+//! # The wait estimate
+//!
+//! Honest means: computed from what is happening now, not promised. Each slot a counsellor
+//! can serve (capacity, for counsellors who are connected, available and not within the
+//! shift-end margin) frees at an expected time: a free slot now; a running chat after
+//! `max(mean − elapsed, mean / 10)`, but never later than its time limit. `mean` is the
+//! mean of the desk's last [`ESTIMATE_SAMPLES`] chat durations, starting from
+//! [`DEFAULT_MEAN_CHAT`] (18.5 min) until enough chats were seen. Client *p* in the queue
+//! gets the *p*-th slot to free up; a slot taken is busy again for `mean`. With nobody to
+//! serve, there is no estimate (`None`) rather than a made-up number. Appointments and
+//! health questions are not modelled: the estimate is for the ordinary queue.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use crate::auth::{StaffIdentity, StaffRole};
+use crate::config::{DEFAULT_MEAN_CHAT, ESTIMATE_SAMPLES};
+use crate::error::{Error, Result};
+use crate::event::{CounsellorStatus, CoverageWarning, Discipline, RunningChat};
+use crate::ids::{ConversationId, StaffId};
+use crate::router::{Candidate, Router, WaitingClient};
+
+/// A client in the queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueEntry {
+    pub(crate) conversation: ConversationId,
+    number: u64,
+    pub(crate) arrived: Instant,
+    priority_at: Instant,
+    health_question: bool,
+    reserved_for: Option<StaffId>,
+    /// Stored and its conversation task running; only then can it be assigned.
+    ready: bool,
+    /// A disconnected client keeps its place during the grace period but is skipped.
+    connected: bool,
+    published: Option<(u32, Option<u32>)>,
+}
+
+/// A staff member online at the desk.
+#[derive(Debug, Clone)]
+pub(crate) struct Presence {
+    pub(crate) identity: StaffIdentity,
+    pub(crate) available: bool,
+    pub(crate) connected: bool,
+    pub(crate) load: u32,
+    pub(crate) shift_ends_at: Option<DateTime<Utc>>,
+    pub(crate) registrations_due: BTreeSet<ConversationId>,
+    idle_since: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Running {
+    pub(crate) counsellor: StaffId,
+    started: Instant,
+    pub(crate) reconnecting: bool,
+}
+
+/// A client given to a counsellor.
+#[derive(Debug, Clone)]
+pub(crate) struct Assignment {
+    pub(crate) conversation: ConversationId,
+    pub(crate) staff: StaffIdentity,
+}
+
+/// Rules the desk applies before the router chooses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    pub(crate) shift_end_margin: Duration,
+    pub(crate) require_registration: bool,
+    pub(crate) chat_limit: Duration,
+}
+
+/// The live state of one desk.
+#[derive(Debug, Default)]
+pub(crate) struct DeskState {
+    queue: Vec<QueueEntry>,
+    next_number: u64,
+    pub(crate) counsellors: BTreeMap<StaffId, Presence>,
+    pub(crate) running: HashMap<ConversationId, Running>,
+    durations: VecDeque<Duration>,
+}
+
+/// What to tell a waiting client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub(crate) conversation: ConversationId,
+    pub(crate) position: u32,
+    pub(crate) estimate_minutes: Option<u32>,
+}
+
+fn minutes_up(d: Duration) -> u32 {
+    u32::try_from(d.as_secs().div_ceil(60)).unwrap_or(u32::MAX)
+}
+
+impl DeskState {
+    pub(crate) fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub(crate) fn is_waiting(&self, conversation: ConversationId) -> bool {
+        self.queue.iter().any(|e| e.conversation == conversation)
+    }
+
+    /// Puts a client in the queue (not yet ready for assignment).
+    pub(crate) fn enqueue(
+        &mut self,
+        conversation: ConversationId,
+        now: Instant,
+        health_question: bool,
+        delay: Duration,
+        reserved_for: Option<StaffId>,
+    ) {
+        self.next_number += 1;
+        let entry = QueueEntry {
+            conversation,
+            number: self.next_number,
+            arrived: now,
+            priority_at: now + delay,
+            health_question,
+            reserved_for,
+            ready: false,
+            connected: true,
+            published: None,
+        };
+        let at = self
+            .queue
+            .partition_point(|e| (e.priority_at, e.number) <= (entry.priority_at, entry.number));
+        self.queue.insert(at, entry);
+    }
+
+    pub(crate) fn mark_ready(&mut self, conversation: ConversationId) {
+        if let Some(e) = self
+            .queue
+            .iter_mut()
+            .find(|e| e.conversation == conversation)
+        {
+            e.ready = true;
+        }
+    }
+
+    pub(crate) fn set_waiting_connected(&mut self, conversation: ConversationId, connected: bool) {
+        if let Some(e) = self
+            .queue
+            .iter_mut()
+            .find(|e| e.conversation == conversation)
+        {
+            e.connected = connected;
+            e.published = None;
+        }
+    }
+
+    /// Removes a waiting client; false if it is not waiting (already assigned or gone).
+    pub(crate) fn remove_waiting(&mut self, conversation: ConversationId) -> bool {
+        let before = self.queue.len();
+        self.queue.retain(|e| e.conversation != conversation);
+        self.queue.len() != before
+    }
+
+    /// Empties the queue (closing time); returns who was waiting.
+    pub(crate) fn drain_queue(&mut self) -> Vec<ConversationId> {
+        self.queue.drain(..).map(|e| e.conversation).collect()
+    }
+
+    /// A staff member comes online (or reconnects: load and dues are kept).
+    pub(crate) fn online(
+        &mut self,
+        identity: StaffIdentity,
+        shift_ends_at: Option<DateTime<Utc>>,
+        now: Instant,
+    ) {
+        let available = identity.role == StaffRole::Counsellor;
+        match self.counsellors.get_mut(&identity.id) {
+            Some(p) => {
+                p.identity = identity;
+                p.connected = true;
+                p.shift_ends_at = shift_ends_at.or(p.shift_ends_at);
+            }
+            None => {
+                self.counsellors.insert(
+                    identity.id.clone(),
+                    Presence {
+                        identity,
+                        available,
+                        connected: true,
+                        load: 0,
+                        shift_ends_at,
+                        registrations_due: BTreeSet::new(),
+                        idle_since: now,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(crate) fn set_available(&mut self, staff: &StaffId, available: bool) -> Result<()> {
+        let p = self
+            .counsellors
+            .get_mut(staff)
+            .ok_or_else(|| Error::InvalidState("you are not online at this desk".into()))?;
+        p.available = available;
+        Ok(())
+    }
+
+    pub(crate) fn set_staff_connected(&mut self, staff: &StaffId, connected: bool) {
+        if let Some(p) = self.counsellors.get_mut(staff) {
+            p.connected = connected;
+        }
+    }
+
+    /// Goes offline: gone at once when no chat runs and nothing is due, else stays listed
+    /// as unavailable until the running chats end.
+    pub(crate) fn offline(&mut self, staff: &StaffId) {
+        if let Some(p) = self.counsellors.get_mut(staff) {
+            if p.load == 0 {
+                self.counsellors.remove(staff);
+            } else {
+                p.available = false;
+            }
+        }
+    }
+
+    /// A running chat ended; frees the counsellor's slot and records the duration.
+    /// Returns the counsellor, who now owes a registration when `registration_due`.
+    pub(crate) fn finish(
+        &mut self,
+        conversation: ConversationId,
+        now: Instant,
+        registration_due: bool,
+    ) -> Option<StaffId> {
+        let running = self.running.remove(&conversation)?;
+        self.durations
+            .push_back(now.saturating_duration_since(running.started));
+        while self.durations.len() > ESTIMATE_SAMPLES {
+            self.durations.pop_front();
+        }
+        if let Some(p) = self.counsellors.get_mut(&running.counsellor) {
+            p.load = p.load.saturating_sub(1);
+            p.idle_since = now;
+            if registration_due {
+                p.registrations_due.insert(conversation);
+            }
+        }
+        Some(running.counsellor)
+    }
+
+    /// A registration was made; true if it was due from this staff member.
+    pub(crate) fn registered(&mut self, staff: &StaffId, conversation: ConversationId) -> bool {
+        self.counsellors
+            .get_mut(staff)
+            .is_some_and(|p| p.registrations_due.remove(&conversation))
+    }
+
+    pub(crate) fn registration_due(&self, staff: &StaffId, conversation: ConversationId) -> bool {
+        self.counsellors
+            .get(staff)
+            .is_some_and(|p| p.registrations_due.contains(&conversation))
+    }
+
+    /// Moves a running chat to another staff member (transfer, take-over). Capacity is
+    /// enforced for counsellors unless `force` (a coordinator taking over).
+    pub(crate) fn move_chat(
+        &mut self,
+        conversation: ConversationId,
+        to: &StaffId,
+        force: bool,
+    ) -> Result<StaffId> {
+        let from = self
+            .running
+            .get(&conversation)
+            .map(|r| r.counsellor.clone())
+            .ok_or(Error::UnknownConversation(conversation))?;
+        if &from == to {
+            return Err(Error::InvalidState("the chat is already yours".into()));
+        }
+        let target = self
+            .counsellors
+            .get(to)
+            .ok_or_else(|| Error::InvalidState(format!("{to} is not online at this desk")))?;
+        if !force && target.load >= target.identity.capacity {
+            return Err(Error::OverCapacity {
+                staff: to.clone(),
+                capacity: target.identity.capacity,
+            });
+        }
+        if let Some(p) = self.counsellors.get_mut(to) {
+            p.load += 1;
+        }
+        if let Some(p) = self.counsellors.get_mut(&from) {
+            p.load = p.load.saturating_sub(1);
+        }
+        if let Some(r) = self.running.get_mut(&conversation) {
+            r.counsellor = to.clone();
+        }
+        Ok(from)
+    }
+
+    pub(crate) fn set_reconnecting(&mut self, conversation: ConversationId, reconnecting: bool) {
+        if let Some(r) = self.running.get_mut(&conversation) {
+            r.reconnecting = reconnecting;
+        }
+    }
+
+    fn eligible(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
+        let shift_ok = p.shift_ends_at.is_none_or(|end| {
+            end.signed_duration_since(wall)
+                .to_std()
+                .is_ok_and(|left| left > rules.shift_end_margin)
+        });
+        p.connected
+            && p.available
+            && p.load < p.identity.capacity
+            && (!rules.require_registration || p.registrations_due.is_empty())
+            && shift_ok
+    }
+
+    /// Finds a free counsellor of a discipline for a transfer.
+    pub(crate) fn free_of_discipline(
+        &self,
+        discipline: Discipline,
+        except: &StaffId,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Option<StaffId> {
+        self.counsellors
+            .values()
+            .filter(|p| &p.identity.id != except && p.identity.discipline == discipline)
+            .filter(|p| Self::eligible(p, wall, rules))
+            .min_by_key(|p| (p.load, p.identity.id.clone()))
+            .map(|p| p.identity.id.clone())
+    }
+
+    /// Any coordinator connected at this desk, other than `except`.
+    pub(crate) fn coordinator_online(&self, except: &StaffId) -> Option<StaffId> {
+        self.counsellors
+            .values()
+            .find(|p| p.connected && p.identity.is_coordinator() && &p.identity.id != except)
+            .map(|p| p.identity.id.clone())
+    }
+
+    /// Assigns waiting clients to eligible counsellors, oldest (by priority) first, until no
+    /// client can be placed. Atomic: runs entirely under the caller's `&mut`.
+    pub(crate) fn assign(
+        &mut self,
+        now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+        router: &dyn Router,
+    ) -> Vec<Assignment> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.queue.len() {
+            let free: Vec<&Presence> = self
+                .counsellors
+                .values()
+                .filter(|p| Self::eligible(p, wall, rules))
+                .collect();
+            if free.is_empty() {
+                break;
+            }
+            let entry = &self.queue[i];
+            if !entry.ready || !entry.connected {
+                i += 1;
+                continue;
+            }
+            let candidates: Vec<Candidate<'_>> = free
+                .iter()
+                .map(|p| Candidate {
+                    staff: &p.identity,
+                    load: p.load,
+                    idle_for: now.saturating_duration_since(p.idle_since),
+                })
+                .collect();
+            let client = WaitingClient {
+                conversation: entry.conversation,
+                waited: now.saturating_duration_since(entry.arrived),
+                health_question: entry.health_question,
+                reserved_for: entry.reserved_for.as_ref(),
+            };
+            let Some(chosen) = router.choose(&client, &candidates) else {
+                i += 1;
+                continue;
+            };
+            let Some(staff) = candidates.get(chosen).map(|c| c.staff.id.clone()) else {
+                i += 1;
+                continue;
+            };
+            let entry = self.queue.remove(i);
+            let Some(p) = self.counsellors.get_mut(&staff) else {
+                continue;
+            };
+            p.load += 1;
+            p.idle_since = now;
+            self.running.insert(
+                entry.conversation,
+                Running {
+                    counsellor: staff,
+                    started: now,
+                    reconnecting: false,
+                },
+            );
+            out.push(Assignment {
+                conversation: entry.conversation,
+                staff: p.identity.clone(),
+            });
+        }
+        out
+    }
+
+    fn mean_duration(&self) -> Duration {
+        let n = self.durations.len();
+        let samples: Duration = self.durations.iter().sum();
+        // Fewer than ESTIMATE_SAMPLES of our own: fill up with the published mean.
+        let fill = ESTIMATE_SAMPLES.saturating_sub(n);
+        let total = samples + DEFAULT_MEAN_CHAT * u32::try_from(fill).unwrap_or(0);
+        total / u32::try_from(n.max(ESTIMATE_SAMPLES)).unwrap_or(1)
+    }
+
+    /// Expected waits for the first `n` positions (see the module docs).
+    fn expected_waits(
+        &self,
+        n: usize,
+        now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Option<Vec<Duration>> {
+        let mean = self.mean_duration();
+        let mut slots: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
+        let serving: BTreeSet<&StaffId> = self
+            .counsellors
+            .values()
+            .filter(|p| {
+                let rules = Rules {
+                    require_registration: false,
+                    ..*rules
+                };
+                // Eligible ignoring load: who will take clients when a slot frees.
+                let probe = Presence {
+                    load: 0,
+                    ..(*p).clone()
+                };
+                Self::eligible(&probe, wall, &rules)
+            })
+            .map(|p| &p.identity.id)
+            .collect();
+        for id in &serving {
+            if let Some(p) = self.counsellors.get(*id) {
+                for _ in p.load..p.identity.capacity {
+                    slots.push(Reverse(Duration::ZERO));
+                }
+            }
+        }
+        for r in self
+            .running
+            .values()
+            .filter(|r| serving.contains(&r.counsellor))
+        {
+            let elapsed = now.saturating_duration_since(r.started);
+            let expected = mean.saturating_sub(elapsed).max(mean / 10);
+            let hard = rules.chat_limit.saturating_sub(elapsed);
+            slots.push(Reverse(expected.min(hard)));
+        }
+        if slots.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let Reverse(t) = slots.pop()?;
+            out.push(t);
+            slots.push(Reverse(t + mean));
+        }
+        Some(out)
+    }
+
+    /// The expected wait of a client joining the end of the queue now.
+    pub(crate) fn estimate_for_newcomer(
+        &self,
+        now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Option<Duration> {
+        self.expected_waits(self.queue.len() + 1, now, wall, rules)
+            .and_then(|w| w.last().copied())
+    }
+
+    /// Positions and estimates that changed since last published.
+    pub(crate) fn changed_positions(
+        &mut self,
+        now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Vec<Position> {
+        let waits = self.expected_waits(self.queue.len(), now, wall, rules);
+        let mut out = Vec::new();
+        for (i, e) in self.queue.iter_mut().enumerate() {
+            if !e.ready {
+                continue;
+            }
+            let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let estimate_minutes = waits
+                .as_ref()
+                .and_then(|w| w.get(i))
+                .map(|d| minutes_up(*d));
+            if e.published != Some((position, estimate_minutes)) {
+                e.published = Some((position, estimate_minutes));
+                out.push(Position {
+                    conversation: e.conversation,
+                    position,
+                    estimate_minutes,
+                });
+            }
+        }
+        out
+    }
+
+    /// The coordinator's view.
+    pub(crate) fn board_parts(
+        &self,
+        now: Instant,
+        min_counsellors: u32,
+        want_medical: bool,
+    ) -> (
+        Vec<CounsellorStatus>,
+        u32,
+        u64,
+        Vec<RunningChat>,
+        Vec<CoverageWarning>,
+    ) {
+        let counsellors: Vec<CounsellorStatus> = self
+            .counsellors
+            .values()
+            .filter(|p| p.identity.role == StaffRole::Counsellor || p.load > 0 || p.available)
+            .map(|p| CounsellorStatus {
+                staff: p.identity.id.clone(),
+                alias: p.identity.alias.clone(),
+                discipline: p.identity.discipline,
+                load: p.load,
+                capacity: p.identity.capacity,
+                available: p.available && p.connected,
+                registrations_due: u32::try_from(p.registrations_due.len()).unwrap_or(u32::MAX),
+                shift_ends_at: p.shift_ends_at,
+            })
+            .collect();
+        let longest = self
+            .queue
+            .iter()
+            .map(|e| now.saturating_duration_since(e.arrived).as_secs())
+            .max()
+            .unwrap_or(0);
+        let mut running: Vec<RunningChat> = self
+            .running
+            .iter()
+            .map(|(id, r)| RunningChat {
+                conversation: *id,
+                counsellor: Some(r.counsellor.clone()),
+                minutes: u32::try_from(now.saturating_duration_since(r.started).as_secs() / 60)
+                    .unwrap_or(u32::MAX),
+                reconnecting: r.reconnecting,
+            })
+            .collect();
+        running.sort_by(|a, b| {
+            b.minutes
+                .cmp(&a.minutes)
+                .then(a.conversation.cmp(&b.conversation))
+        });
+        let online: Vec<&Presence> = self
+            .counsellors
+            .values()
+            .filter(|p| p.connected && p.identity.role == StaffRole::Counsellor)
+            .collect();
+        let mut warnings = Vec::new();
+        let n = u32::try_from(online.len()).unwrap_or(u32::MAX);
+        if n < min_counsellors {
+            warnings.push(CoverageWarning::TooFewCounsellors {
+                online: n,
+                minimum: min_counsellors,
+            });
+        }
+        if want_medical
+            && !online
+                .iter()
+                .any(|p| p.identity.discipline == Discipline::Medical)
+        {
+            warnings.push(CoverageWarning::NoMedicalCounsellor);
+        }
+        let queue_length = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
+        (counsellors, queue_length, longest, running, warnings)
+    }
+
+    /// Checks the invariants (used by the property tests and debug builds).
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) -> std::result::Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for e in &self.queue {
+            if !seen.insert(e.conversation) {
+                return Err(format!("{} queued twice", e.conversation));
+            }
+            if self.running.contains_key(&e.conversation) {
+                return Err(format!("{} both waiting and running", e.conversation));
+            }
+        }
+        for (id, p) in &self.counsellors {
+            let n = self
+                .running
+                .values()
+                .filter(|r| &r.counsellor == id)
+                .count();
+            if n as u32 != p.load {
+                return Err(format!("{id}: load {} but {n} running", p.load));
+            }
+            if p.load > p.identity.capacity {
+                return Err(format!(
+                    "{id}: load {} over capacity {}",
+                    p.load, p.identity.capacity
+                ));
+            }
+        }
+        Ok(())
+    }
+}

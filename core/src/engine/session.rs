@@ -1,0 +1,542 @@
+//! What a transport holds for one connected participant: a cloneable handle for commands
+//! and an [`Events`] stream. Authorisation is checked on every command, not only at
+//! connect: a visitor's handle reaches only its own conversation; a staff member acts only
+//! in chats assigned to or observed by them, and coordinator actions need the role.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use super::conversation::{ConvCmd, Party};
+use super::{board, Events, Shared};
+use crate::auth::StaffIdentity;
+use crate::calendar::Calendar;
+use crate::error::{Error, Result};
+use crate::event::{Ack, DeskBoard, LoggedEvent, ServerEvent, TransferTarget};
+use crate::flags::{Flag, FlagKind, FlagStatus};
+use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use crate::pseudonym::hash_secret;
+use crate::registration::{Rating, Registration, RegistrationForm};
+use crate::store::{ConversationState, TranscriptRead};
+
+/// Sends a command with a reply channel and waits for the answer.
+pub(crate) async fn ask<T>(
+    tx: &mpsc::Sender<ConvCmd>,
+    id: ConversationId,
+    make: impl FnOnce(oneshot::Sender<Result<T>>) -> ConvCmd,
+) -> Result<T> {
+    let (reply, answer) = oneshot::channel();
+    tx.send(make(reply))
+        .await
+        .map_err(|_| Error::UnknownConversation(id))?;
+    answer.await.map_err(|_| Error::UnknownConversation(id))?
+}
+
+/// A visitor's connection to their conversation.
+#[derive(Debug)]
+pub struct VisitorSession {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The secret to resume with after a dropped connection (keep it in the page only).
+    pub resume_token: String,
+    /// A newly made visitor token for the browser to keep (anonymous desks, first visit).
+    pub visitor_token: Option<String>,
+    /// Commands.
+    pub handle: VisitorHandle,
+    /// What the engine pushes; dropping it means the connection dropped.
+    pub events: Events,
+}
+
+/// The visitor's commands. Cloneable; reaches only its own conversation.
+#[derive(Clone)]
+pub struct VisitorHandle {
+    shared: Arc<Shared>,
+    conversation: ConversationId,
+    tx: mpsc::Sender<ConvCmd>,
+    resume_token: String,
+}
+
+impl std::fmt::Debug for VisitorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VisitorHandle")
+            .field("conversation", &self.conversation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VisitorHandle {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        conversation: ConversationId,
+        tx: mpsc::Sender<ConvCmd>,
+        resume_token: String,
+    ) -> Self {
+        Self {
+            shared,
+            conversation,
+            tx,
+            resume_token,
+        }
+    }
+
+    /// The conversation.
+    pub fn conversation(&self) -> ConversationId {
+        self.conversation
+    }
+
+    /// Sends a message; the acknowledgement means it is stored. A retry with the same id
+    /// gets the same acknowledgement and stores nothing twice.
+    pub async fn send(&self, id: ClientMsgId, text: impl Into<String>) -> Result<Ack> {
+        let text = text.into();
+        ask(&self.tx, self.conversation, |reply| ConvCmd::Send {
+            who: Party::Client,
+            id,
+            text,
+            reply,
+        })
+        .await
+    }
+
+    /// The visitor is typing (shown to the counsellor, not logged).
+    pub async fn typing(&self) {
+        let _ = self.tx.try_send(ConvCmd::Typing { who: Party::Client });
+    }
+
+    /// Leaves the queue or the chat.
+    pub async fn leave(&self) -> Result<()> {
+        ask(&self.tx, self.conversation, |reply| ConvCmd::Leave {
+            reply,
+        })
+        .await
+    }
+
+    /// Answers the counsellor's proposal to continue with a partner organisation.
+    pub async fn answer_partner(&self, consent: bool) -> Result<()> {
+        ask(&self.tx, self.conversation, |reply| {
+            ConvCmd::PartnerConsent { consent, reply }
+        })
+        .await
+    }
+
+    /// Rates the ended chat, 1 to 5 stars, with an optional comment. Once per chat.
+    pub async fn rate(&self, stars: u8, comment: Option<String>) -> Result<()> {
+        let store = &self.shared.store;
+        let meta = store
+            .conversation(self.conversation)
+            .await?
+            .ok_or(Error::UnknownConversation(self.conversation))?;
+        if meta.resume_token_hash != hash_secret(&self.resume_token) {
+            return Err(Error::NotYours(self.conversation));
+        }
+        if meta.state != ConversationState::Ended || meta.started_at.is_none() {
+            return Err(Error::InvalidState(
+                "a chat can be rated after it has ended".into(),
+            ));
+        }
+        let rating = Rating {
+            conversation: self.conversation,
+            desk: meta.desk,
+            stars,
+            comment: comment
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            rated_at: self.shared.clock.now(),
+        };
+        rating.validate()?;
+        store
+            .save_rating(&rating)
+            .await
+            .map_err(|e| match e.store_kind() {
+                Some(crate::error::StoreErrorKind::Conflict) => {
+                    Error::InvalidState("this chat was already rated; thank you".into())
+                }
+                _ => e,
+            })
+    }
+}
+
+/// A staff member's connection.
+#[derive(Debug)]
+pub struct StaffSession {
+    /// Who they are.
+    pub identity: StaffIdentity,
+    /// Commands.
+    pub handle: StaffHandle,
+    /// What the engine pushes.
+    pub events: Events,
+}
+
+/// A staff member's commands. Cloneable.
+#[derive(Clone)]
+pub struct StaffHandle {
+    shared: Arc<Shared>,
+    identity: StaffIdentity,
+}
+
+impl std::fmt::Debug for StaffHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffHandle")
+            .field("staff", &self.identity.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StaffHandle {
+    pub(crate) fn new(shared: Arc<Shared>, identity: StaffIdentity) -> Self {
+        Self { shared, identity }
+    }
+
+    /// Who this is.
+    pub fn identity(&self) -> &StaffIdentity {
+        &self.identity
+    }
+
+    fn id(&self) -> StaffId {
+        self.identity.id.clone()
+    }
+
+    fn conv(&self, id: ConversationId) -> Result<mpsc::Sender<ConvCmd>> {
+        self.shared
+            .conv(id)
+            .map(|h| h.tx)
+            .ok_or(Error::UnknownConversation(id))
+    }
+
+    fn require_coordinator(&self, desk: &DeskId) -> Result<()> {
+        if self.identity.is_coordinator() && self.identity.serves(desk) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "only a coordinator of desk `{desk}` can do this"
+            )))
+        }
+    }
+
+    /// Goes online at a desk of their team, with the end of their shift if planned.
+    pub async fn go_online(
+        &self,
+        desk: &DeskId,
+        shift_ends_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let d = self.shared.desk(desk)?;
+        if !self.identity.serves(desk) {
+            return Err(Error::Forbidden(format!(
+                "you are not in the team of desk `{desk}`"
+            )));
+        }
+        d.lock_state().online(
+            self.identity.clone(),
+            shift_ends_at,
+            tokio::time::Instant::now(),
+        );
+        tracing::info!(staff = %self.identity.id, desk = %desk, "staff online");
+        self.shared.dispatch(&d).await;
+        Ok(())
+    }
+
+    /// Available for new chats, or paused.
+    pub async fn set_available(&self, desk: &DeskId, available: bool) -> Result<()> {
+        let d = self.shared.desk(desk)?;
+        d.lock_state().set_available(&self.identity.id, available)?;
+        self.shared.dispatch(&d).await;
+        Ok(())
+    }
+
+    /// Leaves the desk (running chats continue until they end).
+    pub async fn go_offline(&self, desk: &DeskId) -> Result<()> {
+        let d = self.shared.desk(desk)?;
+        d.lock_state().offline(&self.identity.id);
+        self.shared.dispatch(&d).await;
+        Ok(())
+    }
+
+    /// Sends a message in a chat of theirs.
+    pub async fn send(
+        &self,
+        conversation: ConversationId,
+        id: ClientMsgId,
+        text: impl Into<String>,
+    ) -> Result<Ack> {
+        let text = text.into();
+        let who = Party::Staff(self.id());
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Send {
+                who,
+                id,
+                text,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// Typing in a chat of theirs.
+    pub async fn typing(&self, conversation: ConversationId) -> Result<()> {
+        let tx = self.conv(conversation)?;
+        let _ = tx.try_send(ConvCmd::Typing {
+            who: Party::Staff(self.id()),
+        });
+        Ok(())
+    }
+
+    /// Ends a chat of theirs.
+    pub async fn end(&self, conversation: ConversationId) -> Result<()> {
+        let staff = self.id();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::End { staff, reply }
+        })
+        .await
+    }
+
+    /// Extends the time limit once, with a reason that is logged for staff.
+    pub async fn extend(
+        &self,
+        conversation: ConversationId,
+        reason: impl Into<String>,
+    ) -> Result<()> {
+        let (staff, reason) = (self.id(), reason.into());
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Extend {
+                staff,
+                reason,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// Offers the chat to a colleague, a discipline or a coordinator, with a handover note
+    /// only staff see. Returns who was asked.
+    pub async fn transfer(
+        &self,
+        conversation: ConversationId,
+        target: TransferTarget,
+        note: impl Into<String>,
+    ) -> Result<StaffId> {
+        let (staff, note) = (self.id(), note.into());
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Transfer {
+                staff,
+                target,
+                note,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// Accepts or declines a chat offered to them.
+    pub async fn answer_transfer(&self, conversation: ConversationId, accept: bool) -> Result<()> {
+        let staff = self.identity.clone();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::AnswerTransfer {
+                staff,
+                accept,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// Proposes to the client to continue with a partner organisation's line.
+    pub async fn offer_partner(
+        &self,
+        conversation: ConversationId,
+        partner: &str,
+        summary: impl Into<String>,
+    ) -> Result<()> {
+        let (staff, partner, summary) = (self.id(), partner.to_owned(), summary.into());
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::OfferPartner {
+                staff,
+                partner,
+                summary,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// A staff-only message in a chat: a coordinator to the counsellor, or the counsellor
+    /// asking a coordinator for help. Never reaches the client.
+    pub async fn whisper(
+        &self,
+        conversation: ConversationId,
+        text: impl Into<String>,
+    ) -> Result<Ack> {
+        let (staff, text) = (self.identity.clone(), text.into());
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Whisper { staff, text, reply }
+        })
+        .await
+    }
+
+    /// After reconnecting: the log of a chat of theirs, to catch up.
+    pub async fn rejoin(&self, conversation: ConversationId) -> Result<Vec<LoggedEvent>> {
+        let staff = self.id();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Rejoin { staff, reply }
+        })
+        .await
+    }
+
+    /// Registers a finished chat (topics, results, …). Required before the next chat where
+    /// the desk says so. A suspected fake call flags the visitor's pseudonym for review.
+    pub async fn register(
+        &self,
+        conversation: ConversationId,
+        form: RegistrationForm,
+    ) -> Result<()> {
+        form.validate()?;
+        let store = &self.shared.store;
+        let meta = store
+            .conversation(conversation)
+            .await?
+            .ok_or(Error::UnknownConversation(conversation))?;
+        let desk = self.shared.desk(&meta.desk)?;
+        if !desk
+            .lock_state()
+            .registration_due(&self.identity.id, conversation)
+        {
+            return Err(Error::NotYours(conversation));
+        }
+        let now = self.shared.clock.now();
+        let registration = Registration {
+            conversation,
+            desk: meta.desk.clone(),
+            counsellor: self.id(),
+            client_type: form.client_type,
+            age: form.age,
+            gender: form.gender,
+            topics: form.topics,
+            results: form.results,
+            found_via: form.found_via,
+            fake_call: form.fake_call,
+            registered_at: now,
+        };
+        store.save_registration(&registration).await?;
+        if let (true, Some(pseudonym)) = (form.fake_call, meta.pseudonym) {
+            let ttl = desk.config().flags.flag_ttl_days;
+            store
+                .put_flag(&Flag {
+                    id: FlagId::random(),
+                    pseudonym,
+                    desk: meta.desk.clone(),
+                    kind: FlagKind::SuspectedFakeCall,
+                    status: FlagStatus::Open,
+                    conversation: Some(conversation),
+                    raised_by: Some(self.id()),
+                    reviewed_by: None,
+                    created_at: now,
+                    expires_at: now + chrono::Duration::days(i64::from(ttl)),
+                })
+                .await?;
+        }
+        desk.lock_state()
+            .registered(&self.identity.id, conversation);
+        self.shared.dispatch(&desk).await;
+        Ok(())
+    }
+
+    // --- coordinators ---
+
+    /// The live board of a desk.
+    pub fn board(&self, desk: &DeskId) -> Result<DeskBoard> {
+        self.require_coordinator(desk)?;
+        let d = self.shared.desk(desk)?;
+        Ok(board(&self.shared, &d))
+    }
+
+    /// Starts observing a chat: returns its log so far (an audited read), then its events
+    /// arrive live.
+    pub async fn observe(&self, conversation: ConversationId) -> Result<Vec<LoggedEvent>> {
+        let staff = self.identity.clone();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::Observe { staff, reply }
+        })
+        .await
+    }
+
+    /// Takes a running chat over from its counsellor.
+    pub async fn take_over(&self, conversation: ConversationId) -> Result<()> {
+        let staff = self.identity.clone();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::TakeOver { staff, reply }
+        })
+        .await
+    }
+
+    /// Flags waiting for review at a desk.
+    pub async fn flags_to_review(&self, desk: &DeskId) -> Result<Vec<Flag>> {
+        self.require_coordinator(desk)?;
+        self.shared
+            .store
+            .flags_to_review(Some(desk), self.shared.clock.now())
+            .await
+    }
+
+    /// Confirms or dismisses a flag.
+    pub async fn review_flag(&self, flag: FlagId, confirm: bool) -> Result<Flag> {
+        let store = &self.shared.store;
+        let mut f = store
+            .flag(flag)
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("there is no flag {flag}")))?;
+        self.require_coordinator(&f.desk)?;
+        f.status = if confirm {
+            FlagStatus::Confirmed
+        } else {
+            FlagStatus::Dismissed
+        };
+        f.reviewed_by = Some(self.id());
+        store.put_flag(&f).await?;
+        Ok(f)
+    }
+
+    /// Reads a transcript for quality review; the read is audited with its purpose.
+    pub async fn read_transcript(
+        &self,
+        conversation: ConversationId,
+        purpose: &str,
+    ) -> Result<Vec<LoggedEvent>> {
+        let meta = self
+            .shared
+            .store
+            .conversation(conversation)
+            .await?
+            .ok_or(Error::UnknownConversation(conversation))?;
+        self.require_coordinator(&meta.desk)?;
+        let read = TranscriptRead {
+            conversation,
+            reader: self.id(),
+            at: self.shared.clock.now(),
+            purpose: purpose.to_owned(),
+        };
+        self.shared.store.read_transcript(&read).await
+    }
+
+    /// Replaces a desk's calendar (stored, and in force at once).
+    pub async fn set_calendar(&self, desk: &DeskId, calendar: Calendar) -> Result<()> {
+        self.require_coordinator(desk)?;
+        calendar.validate()?;
+        let d = self.shared.desk(desk)?;
+        self.shared.store.put_calendar(desk, &calendar).await?;
+        self.shared.set_calendar(&d, calendar);
+        Ok(())
+    }
+}
+
+/// Whether an event is for a given conversation (for filtering a staff stream).
+pub fn event_conversation(event: &ServerEvent) -> Option<ConversationId> {
+    match event {
+        ServerEvent::Queue { conversation, .. }
+        | ServerEvent::Typing { conversation, .. }
+        | ServerEvent::ChatAssigned { conversation, .. }
+        | ServerEvent::TransferRequested { conversation, .. }
+        | ServerEvent::RegistrationDue { conversation }
+        | ServerEvent::ClosingNotice { conversation, .. } => Some(*conversation),
+        ServerEvent::Log(e) => Some(e.conversation),
+        ServerEvent::Disconnecting { .. } => None,
+    }
+}

@@ -1,0 +1,42 @@
+//! # clbchat-core: the helpline engine
+//!
+//! One engine serves the three chat services of the Flemish student-guidance centres:
+//! the national anonymous desk (CLBch@t), each centre's chatbox opened for events
+//! (Chat-met-je-CLB) and planned, non-anonymous appointments (blended chat). Each is a
+//! [`config::DeskConfig`], not a fork of the code.
+//!
+//! # Layout
+//!
+//! - [`engine`]: the running engine: desks (queue, presence, routing), conversations (log,
+//!   timers), and the session handles a transport drives. No network, no SQL.
+//! - [`config`]: engine and desk settings, every default a documented `const`.
+//! - [`calendar`]: opening hours, holidays, closures and event windows in Europe/Brussels time.
+//! - [`event`]: the conversation log entries and the events pushed to participants.
+//! - [`registration`], [`flags`], [`pseudonym`]: what is recorded after a chat, the flags
+//!   that follow a returning visitor, and the keyed hash that lets them follow without
+//!   identifying anyone.
+//! - Ports, one trait per file, each with an in-memory implementation here:
+//!   [`store`] (`Store`, [`store::memory::MemoryStore`], and the conformance suite behind the
+//!   `conformance` feature), [`clock`] (`Clock`), [`auth`] (`Authenticator`), [`router`]
+//!   (`Router`), [`partner`] (`PartnerLine`).
+//! - [`error`]: the crate's one error enum.
+//!
+//! Adapters depend on this crate, never the reverse: `clbchat-transport-ws` turns a WebSocket
+//! into session calls, `clbchat-store-sql` implements [`store::Store`] on SQLite and PostgreSQL.
+
+pub mod auth;
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod flags;
+pub mod ids;
+pub mod partner;
+pub mod pseudonym;
+pub mod registration;
+pub mod router;
+pub mod store;
+
+pub use error::{Error, Result};

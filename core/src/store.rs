@@ -1,0 +1,223 @@
+//! The `Store` port: everything the engine keeps.
+//!
+//! The contract every implementation honours (checked by the conformance suite in
+//! [`conformance`], behind the `conformance` feature, which the in-memory store and the SQL
+//! stores all run):
+//!
+//! - **Durability.** When a call returns `Ok`, what it wrote survives a crash of the process.
+//!   The engine acknowledges a message only after [`Store::append`] returned `Ok`.
+//! - **The log.** Per conversation, sequence numbers start at 1 and have no gaps:
+//!   appending `seq` when the last stored is not `seq - 1` fails with
+//!   [`StoreErrorKind::Conflict`], and so does appending to an unknown conversation
+//!   ([`StoreErrorKind::NotFound`]).
+//! - **Transcripts are read with an audit row.** Staff read a transcript only through
+//!   [`Store::read_transcript`], which writes the audit row (who, when, which conversation,
+//!   why) in the same transaction as the read. [`Store::events_after`] is for the live
+//!   conversation's own participants (resume after a dropped connection or a restart).
+//! - **Retention.** [`Store::purge_transcripts`] deletes the events of conversations that
+//!   ended before a cut-off; metadata, registrations, ratings and flags stay, so the
+//!   statistics keep working.
+//! - **Anonymity.** Nothing here has a field for an IP address or a raw visitor token:
+//!   visitors appear only as a [`Pseudonym`], resume tokens only as a hash.
+//! - **Errors.** Failures map onto [`StoreErrorKind`]; a store that cannot write says
+//!   [`StoreErrorKind::Unavailable`], and the engine tells the sender that sending is
+//!   temporarily impossible.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Account;
+use crate::calendar::Calendar;
+use crate::error::Result;
+#[allow(unused_imports)]
+use crate::error::StoreErrorKind;
+use crate::event::{ClientProfile, EndReason, LoggedEvent};
+use crate::flags::Flag;
+use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
+use crate::pseudonym::Pseudonym;
+use crate::registration::{Rating, Registration};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod memory;
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    /// In the queue.
+    Waiting,
+    /// With a counsellor.
+    Active,
+    /// Over.
+    Ended,
+}
+
+impl ConversationState {
+    /// The stable text form used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Waiting => "waiting",
+            ConversationState::Active => "active",
+            ConversationState::Ended => "ended",
+        }
+    }
+}
+
+/// A conversation's metadata: everything but the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationMeta {
+    /// Id.
+    pub id: ConversationId,
+    /// Desk.
+    pub desk: DeskId,
+    /// The visitor's pseudonym (anonymous desks), if the visitor had a token.
+    pub pseudonym: Option<Pseudonym>,
+    /// What the client said about themselves.
+    pub profile: ClientProfile,
+    /// State.
+    pub state: ConversationState,
+    /// The counsellor now (or last).
+    pub counsellor: Option<StaffId>,
+    /// Arrival.
+    pub arrived_at: DateTime<Utc>,
+    /// When a counsellor took it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended.
+    pub end_reason: Option<EndReason>,
+    /// SHA-256 of the resume token (the token itself is never stored).
+    pub resume_token_hash: String,
+}
+
+/// Who read a transcript, when, and why: one audit row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptRead {
+    /// The conversation read.
+    pub conversation: ConversationId,
+    /// The reader.
+    pub reader: StaffId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why (e.g. "chat scan", "intervision", "flag review"); required.
+    pub purpose: String,
+}
+
+/// Which conversations to list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationFilter {
+    /// Only this desk.
+    pub desk: Option<DeskId>,
+    /// Only these states.
+    pub states: Vec<ConversationState>,
+    /// Arrived at or after.
+    pub arrived_from: Option<DateTime<Utc>>,
+    /// Arrived before.
+    pub arrived_until: Option<DateTime<Utc>>,
+    /// At most this many (newest first); `None` for all.
+    pub limit: Option<u32>,
+}
+
+/// Headline figures for a period, computed in the store (never from message text).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Conversations that arrived in the period.
+    pub arrivals: u64,
+    /// Of which served by a counsellor.
+    pub served: u64,
+    /// Left the queue before being served.
+    pub abandoned_in_queue: u64,
+    /// Still waiting at closing time.
+    pub closed_at_closing_time: u64,
+    /// Served chats by end reason, as (reason, count), sorted by reason name.
+    pub by_end_reason: Vec<(EndReason, u64)>,
+    /// Mean duration of served, ended chats, in seconds.
+    pub mean_duration_secs: Option<f64>,
+    /// Mean wait of served chats, in seconds.
+    pub mean_wait_secs: Option<f64>,
+    /// Ratings given.
+    pub ratings: u64,
+    /// Mean stars.
+    pub mean_stars: Option<f64>,
+    /// Registrations.
+    pub registrations: u64,
+    /// Registrations marked as suspected fake call.
+    pub fake_calls: u64,
+}
+
+/// Everything the engine keeps. See the module docs for the contract.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- conversations and their logs ---
+
+    /// Inserts or replaces a conversation's metadata.
+    async fn put_conversation(&self, meta: &ConversationMeta) -> Result<()>;
+    /// A conversation's metadata.
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationMeta>>;
+    /// Conversations matching the filter, newest arrival first.
+    async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationMeta>>;
+    /// Appends one event; `seq` must follow the last stored one (see the module docs).
+    async fn append(&self, event: &LoggedEvent) -> Result<()>;
+    /// The events after `after_seq`, in order: for the conversation's own participants.
+    async fn events_after(&self, id: ConversationId, after_seq: u64) -> Result<Vec<LoggedEvent>>;
+    /// A staff member reads a whole transcript; writes the audit row in the same transaction.
+    async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>>;
+    /// The audit rows of a conversation, oldest first.
+    async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>>;
+    /// Deletes the events of conversations that ended before `ended_before`; returns how
+    /// many conversations lost their transcript.
+    async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64>;
+
+    // --- after the chat ---
+
+    /// Saves the registration; a second one for the same conversation is a `Conflict`.
+    async fn save_registration(&self, registration: &Registration) -> Result<()>;
+    /// The registration of a conversation.
+    async fn registration(&self, id: ConversationId) -> Result<Option<Registration>>;
+    /// Saves the rating; a second one for the same conversation is a `Conflict`.
+    async fn save_rating(&self, rating: &Rating) -> Result<()>;
+    /// The rating of a conversation.
+    async fn rating(&self, id: ConversationId) -> Result<Option<Rating>>;
+
+    // --- pseudonyms and flags ---
+
+    /// Conversations of a pseudonym that arrived at or after `since`.
+    async fn count_visits(&self, pseudonym: &Pseudonym, since: DateTime<Utc>) -> Result<u32>;
+    /// Inserts or replaces a flag.
+    async fn put_flag(&self, flag: &Flag) -> Result<()>;
+    /// One flag.
+    async fn flag(&self, id: FlagId) -> Result<Option<Flag>>;
+    /// All flags of a pseudonym, active or not, oldest first.
+    async fn flags_for(&self, pseudonym: &Pseudonym) -> Result<Vec<Flag>>;
+    /// Flags waiting for review (status open, not expired at `now`), optionally of one desk,
+    /// oldest first.
+    async fn flags_to_review(&self, desk: Option<&DeskId>, now: DateTime<Utc>)
+        -> Result<Vec<Flag>>;
+    /// Moves conversations and flags from an old pseudonym to a new one (key rotation).
+    async fn rekey_pseudonym(&self, old: &Pseudonym, new: &Pseudonym) -> Result<()>;
+
+    // --- accounts and calendars ---
+
+    /// Inserts or replaces an account (by user name).
+    async fn put_account(&self, account: &Account) -> Result<()>;
+    /// An account by user name.
+    async fn account(&self, username: &str) -> Result<Option<Account>>;
+    /// All accounts, by user name.
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    /// Saves a desk's calendar.
+    async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> Result<()>;
+    /// A desk's saved calendar.
+    async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>>;
+
+    // --- statistics ---
+
+    /// Headline figures for conversations that arrived in `[from, until)`, optionally of one desk.
+    async fn summary(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Summary>;
+}

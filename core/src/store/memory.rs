@@ -1,0 +1,369 @@
+//! The in-memory [`Store`]: the reference implementation of the contract, for tests, demos
+//! and embedders who keep nothing. It loses everything when the process ends, so "durably"
+//! means "for the life of the process" here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{
+    ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
+};
+use crate::auth::Account;
+use crate::calendar::Calendar;
+use crate::error::{Error, Result, StoreErrorKind};
+use crate::event::{EndReason, LoggedEvent};
+use crate::flags::{Flag, FlagStatus};
+use crate::ids::{ConversationId, DeskId, FlagId};
+use crate::pseudonym::Pseudonym;
+use crate::registration::{Rating, Registration};
+
+#[derive(Default)]
+struct Inner {
+    conversations: HashMap<ConversationId, ConversationMeta>,
+    logs: HashMap<ConversationId, Vec<LoggedEvent>>,
+    reads: Vec<TranscriptRead>,
+    registrations: HashMap<ConversationId, Registration>,
+    ratings: HashMap<ConversationId, Rating>,
+    flags: BTreeMap<FlagId, Flag>,
+    accounts: BTreeMap<String, Account>,
+    calendars: HashMap<DeskId, Calendar>,
+}
+
+/// Everything in memory, behind one mutex that is never held across an `.await`.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    unavailable: AtomicBool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every call fail with [`StoreErrorKind::Unavailable`] (or work again), to test
+    /// what the engine does when its database is down.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(Error::store(
+                StoreErrorKind::Unavailable,
+                "the in-memory store is switched off",
+            ));
+        }
+        Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+fn matches(filter: &ConversationFilter, c: &ConversationMeta) -> bool {
+    filter.desk.as_ref().is_none_or(|d| d == &c.desk)
+        && (filter.states.is_empty() || filter.states.contains(&c.state))
+        && filter.arrived_from.is_none_or(|t| c.arrived_at >= t)
+        && filter.arrived_until.is_none_or(|t| c.arrived_at < t)
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_conversation(&self, meta: &ConversationMeta) -> Result<()> {
+        self.lock()?.conversations.insert(meta.id, meta.clone());
+        Ok(())
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationMeta>> {
+        Ok(self.lock()?.conversations.get(&id).cloned())
+    }
+
+    async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationMeta>> {
+        let inner = self.lock()?;
+        let mut out: Vec<_> = inner
+            .conversations
+            .values()
+            .filter(|c| matches(filter, c))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| b.arrived_at.cmp(&a.arrived_at).then(a.id.cmp(&b.id)));
+        if let Some(limit) = filter.limit {
+            out.truncate(limit as usize);
+        }
+        Ok(out)
+    }
+
+    async fn append(&self, event: &LoggedEvent) -> Result<()> {
+        let mut inner = self.lock()?;
+        if !inner.conversations.contains_key(&event.conversation) {
+            return Err(Error::store(
+                StoreErrorKind::NotFound,
+                format!("append: no conversation {}", event.conversation),
+            ));
+        }
+        let log = inner.logs.entry(event.conversation).or_default();
+        let last = log.last().map_or(0, |e| e.seq);
+        if event.seq != last + 1 {
+            return Err(Error::store(
+                StoreErrorKind::Conflict,
+                format!("append: seq {} does not follow {last}", event.seq),
+            ));
+        }
+        log.push(event.clone());
+        Ok(())
+    }
+
+    async fn events_after(&self, id: ConversationId, after_seq: u64) -> Result<Vec<LoggedEvent>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .logs
+            .get(&id)
+            .map(|log| log.iter().filter(|e| e.seq > after_seq).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>> {
+        if read.purpose.trim().is_empty() {
+            return Err(Error::Invalid(
+                "transcript read: say why you read it".into(),
+            ));
+        }
+        let mut inner = self.lock()?;
+        if !inner.conversations.contains_key(&read.conversation) {
+            return Err(Error::store(
+                StoreErrorKind::NotFound,
+                format!("no conversation {}", read.conversation),
+            ));
+        }
+        inner.reads.push(read.clone());
+        Ok(inner
+            .logs
+            .get(&read.conversation)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>> {
+        Ok(self
+            .lock()?
+            .reads
+            .iter()
+            .filter(|r| r.conversation == id)
+            .cloned()
+            .collect())
+    }
+
+    async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
+        let mut inner = self.lock()?;
+        let old: Vec<ConversationId> = inner
+            .conversations
+            .values()
+            .filter(|c| c.ended_at.is_some_and(|t| t < ended_before))
+            .map(|c| c.id)
+            .collect();
+        let mut purged = 0;
+        for id in old {
+            if inner.logs.remove(&id).is_some_and(|log| !log.is_empty()) {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    async fn save_registration(&self, registration: &Registration) -> Result<()> {
+        let mut inner = self.lock()?;
+        if inner.registrations.contains_key(&registration.conversation) {
+            return Err(Error::store(
+                StoreErrorKind::Conflict,
+                format!(
+                    "conversation {} is already registered",
+                    registration.conversation
+                ),
+            ));
+        }
+        inner
+            .registrations
+            .insert(registration.conversation, registration.clone());
+        Ok(())
+    }
+
+    async fn registration(&self, id: ConversationId) -> Result<Option<Registration>> {
+        Ok(self.lock()?.registrations.get(&id).cloned())
+    }
+
+    async fn save_rating(&self, rating: &Rating) -> Result<()> {
+        let mut inner = self.lock()?;
+        if inner.ratings.contains_key(&rating.conversation) {
+            return Err(Error::store(
+                StoreErrorKind::Conflict,
+                format!("conversation {} is already rated", rating.conversation),
+            ));
+        }
+        inner.ratings.insert(rating.conversation, rating.clone());
+        Ok(())
+    }
+
+    async fn rating(&self, id: ConversationId) -> Result<Option<Rating>> {
+        Ok(self.lock()?.ratings.get(&id).cloned())
+    }
+
+    async fn count_visits(&self, pseudonym: &Pseudonym, since: DateTime<Utc>) -> Result<u32> {
+        let inner = self.lock()?;
+        let n = inner
+            .conversations
+            .values()
+            .filter(|c| c.pseudonym.as_ref() == Some(pseudonym) && c.arrived_at >= since)
+            .count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn put_flag(&self, flag: &Flag) -> Result<()> {
+        self.lock()?.flags.insert(flag.id, flag.clone());
+        Ok(())
+    }
+
+    async fn flag(&self, id: FlagId) -> Result<Option<Flag>> {
+        Ok(self.lock()?.flags.get(&id).cloned())
+    }
+
+    async fn flags_for(&self, pseudonym: &Pseudonym) -> Result<Vec<Flag>> {
+        let inner = self.lock()?;
+        let mut out: Vec<_> = inner
+            .flags
+            .values()
+            .filter(|f| &f.pseudonym == pseudonym)
+            .cloned()
+            .collect();
+        out.sort_by_key(|f| (f.created_at, f.id));
+        Ok(out)
+    }
+
+    async fn flags_to_review(
+        &self,
+        desk: Option<&DeskId>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Flag>> {
+        let inner = self.lock()?;
+        let mut out: Vec<_> = inner
+            .flags
+            .values()
+            .filter(|f| f.status == FlagStatus::Open && f.expires_at > now)
+            .filter(|f| desk.is_none_or(|d| d == &f.desk))
+            .cloned()
+            .collect();
+        out.sort_by_key(|f| (f.created_at, f.id));
+        Ok(out)
+    }
+
+    async fn rekey_pseudonym(&self, old: &Pseudonym, new: &Pseudonym) -> Result<()> {
+        let mut inner = self.lock()?;
+        for c in inner.conversations.values_mut() {
+            if c.pseudonym.as_ref() == Some(old) {
+                c.pseudonym = Some(new.clone());
+            }
+        }
+        for f in inner.flags.values_mut() {
+            if &f.pseudonym == old {
+                f.pseudonym = new.clone();
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<()> {
+        self.lock()?
+            .accounts
+            .insert(account.username.clone(), account.clone());
+        Ok(())
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<Account>> {
+        Ok(self.lock()?.accounts.get(username).cloned())
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.lock()?.accounts.values().cloned().collect())
+    }
+
+    async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> Result<()> {
+        self.lock()?
+            .calendars
+            .insert(desk.clone(), calendar.clone());
+        Ok(())
+    }
+
+    async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>> {
+        Ok(self.lock()?.calendars.get(desk).cloned())
+    }
+
+    async fn summary(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Summary> {
+        let inner = self.lock()?;
+        let convs: Vec<&ConversationMeta> = inner
+            .conversations
+            .values()
+            .filter(|c| desk.is_none_or(|d| d == &c.desk))
+            .filter(|c| c.arrived_at >= from && c.arrived_at < until)
+            .collect();
+        let mut s = Summary {
+            arrivals: convs.len() as u64,
+            ..Summary::default()
+        };
+        let mut reasons: BTreeMap<String, (EndReason, u64)> = BTreeMap::new();
+        let (mut dur_sum, mut dur_n, mut wait_sum, mut wait_n) = (0f64, 0u64, 0f64, 0u64);
+        for c in &convs {
+            match c.end_reason {
+                Some(EndReason::AbandonedInQueue) => s.abandoned_in_queue += 1,
+                Some(EndReason::ClosedAtClosingTime) => s.closed_at_closing_time += 1,
+                _ => {}
+            }
+            let Some(started) = c.started_at else {
+                continue;
+            };
+            s.served += 1;
+            wait_sum += (started - c.arrived_at).num_milliseconds() as f64 / 1000.0;
+            wait_n += 1;
+            if let (Some(ended), Some(reason)) = (c.ended_at, c.end_reason) {
+                dur_sum += (ended - started).num_milliseconds() as f64 / 1000.0;
+                dur_n += 1;
+                let key = serde_json::to_string(&reason).unwrap_or_default();
+                reasons.entry(key).or_insert((reason, 0)).1 += 1;
+            }
+        }
+        s.by_end_reason = reasons.into_values().collect();
+        s.mean_duration_secs = (dur_n > 0).then(|| dur_sum / dur_n as f64);
+        s.mean_wait_secs = (wait_n > 0).then(|| wait_sum / wait_n as f64);
+        let in_range = |id: &ConversationId| convs.iter().any(|c| &c.id == id);
+        let ratings: Vec<&Rating> = inner
+            .ratings
+            .values()
+            .filter(|r| in_range(&r.conversation))
+            .collect();
+        s.ratings = ratings.len() as u64;
+        s.mean_stars = (!ratings.is_empty()).then(|| {
+            ratings.iter().map(|r| f64::from(r.stars)).sum::<f64>() / ratings.len() as f64
+        });
+        let regs: Vec<&Registration> = inner
+            .registrations
+            .values()
+            .filter(|r| in_range(&r.conversation))
+            .collect();
+        s.registrations = regs.len() as u64;
+        s.fake_calls = regs.iter().filter(|r| r.fake_call).count() as u64;
+        Ok(s)
+    }
+}
+
+impl ConversationState {
+    /// Whether the conversation is still live (waiting or active).
+    pub fn is_live(self) -> bool {
+        self != ConversationState::Ended
+    }
+}

@@ -1,0 +1,3 @@
+//! # clbchat-store-sql
+//!
+//! `Store` on SQLite and PostgreSQL: being written (issue 4).
