@@ -627,3 +627,177 @@ impl DeskState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::DefaultRouter;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Arrive {
+            health: bool,
+            prank: bool,
+        },
+        Leave(usize),
+        Online {
+            discipline: u8,
+            capacity: u32,
+            shift_minutes: Option<u32>,
+        },
+        Offline(usize),
+        Pause(usize, bool),
+        Drop(usize, bool),
+        Finish(usize),
+        Register(usize),
+        Move(usize, usize),
+        Advance(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<bool>(), any::<bool>()).prop_map(|(health, prank)| Op::Arrive { health, prank }),
+            1 => any::<usize>().prop_map(Op::Leave),
+            2 => (0u8..4, 1u32..4, proptest::option::of(0u32..120))
+                .prop_map(|(discipline, capacity, shift_minutes)| Op::Online { discipline, capacity, shift_minutes }),
+            1 => any::<usize>().prop_map(Op::Offline),
+            1 => (any::<usize>(), any::<bool>()).prop_map(|(i, b)| Op::Pause(i, b)),
+            1 => (any::<usize>(), any::<bool>()).prop_map(|(i, b)| Op::Drop(i, b)),
+            3 => any::<usize>().prop_map(Op::Finish),
+            2 => any::<usize>().prop_map(Op::Register),
+            1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Move(a, b)),
+            1 => (1u32..30).prop_map(Op::Advance),
+        ]
+    }
+
+    fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
+        (!v.is_empty()).then(|| v[i % v.len()].clone())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Under any interleaving of arrivals, departures, presence changes, ends and
+        /// transfers: no client is ever given to two counsellors, nobody goes over
+        /// capacity, and the loads add up.
+        #[test]
+        fn assignment_is_atomic_under_any_interleaving(ops in proptest::collection::vec(op(), 1..120)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+            rt.block_on(async move {
+                let mut st = DeskState::default();
+                let rules = Rules { shift_end_margin: Duration::from_secs(30 * 60), require_registration: true, chat_limit: Duration::from_secs(45 * 60) };
+                let mut wall = Utc.with_ymd_and_hms(2022, 3, 2, 14, 0, 0).unwrap();
+                let mut staff: Vec<StaffId> = Vec::new();
+                let mut ever_assigned: BTreeSet<ConversationId> = BTreeSet::new();
+                let mut due: Vec<(StaffId, ConversationId)> = Vec::new();
+                for (n, op) in ops.into_iter().enumerate() {
+                    let now = Instant::now();
+                    match op {
+                        Op::Arrive { health, prank } => {
+                            let c = ConversationId::random();
+                            let delay = if prank { Duration::from_secs(600) } else { Duration::ZERO };
+                            st.enqueue(c, now, health, delay, None);
+                            st.mark_ready(c);
+                        }
+                        Op::Leave(i) => {
+                            let waiting: Vec<_> = st.queue.iter().map(|e| e.conversation).collect();
+                            if let Some(c) = pick(&waiting, i) { st.remove_waiting(c); }
+                        }
+                        Op::Online { discipline, capacity, shift_minutes } => {
+                            let id = StaffId::new(format!("s{n}"));
+                            let discipline = [Discipline::Medical, Discipline::Paramedical, Discipline::SocialWork, Discipline::PsychoPedagogical][discipline as usize];
+                            let identity = StaffIdentity { id: id.clone(), alias: id.0.clone(), role: StaffRole::Counsellor, discipline, desks: vec![], capacity };
+                            st.online(identity, shift_minutes.map(|m| wall + chrono::Duration::minutes(i64::from(m))), now);
+                            staff.push(id);
+                        }
+                        Op::Offline(i) => if let Some(s) = pick(&staff, i) { st.offline(&s) },
+                        Op::Pause(i, b) => if let Some(s) = pick(&staff, i) { let _ = st.set_available(&s, b); },
+                        Op::Drop(i, b) => if let Some(s) = pick(&staff, i) { st.set_staff_connected(&s, b) },
+                        Op::Finish(i) => {
+                            let running: Vec<_> = st.running.keys().copied().collect();
+                            if let Some(c) = pick(&running, i) {
+                                if let Some(s) = st.finish(c, now, true) { due.push((s, c)); }
+                            }
+                        }
+                        Op::Register(i) => if let Some((s, c)) = pick(&due, i) { st.registered(&s, c); },
+                        Op::Move(i, j) => {
+                            let running: Vec<_> = st.running.keys().copied().collect();
+                            if let (Some(c), Some(s)) = (pick(&running, i), pick(&staff, j)) {
+                                let _ = st.move_chat(c, &s, false);
+                            }
+                        }
+                        Op::Advance(m) => {
+                            tokio::time::advance(Duration::from_secs(u64::from(m) * 60)).await;
+                            wall += chrono::Duration::minutes(i64::from(m));
+                        }
+                    }
+                    let assigned = st.assign(Instant::now(), wall, &rules, &DefaultRouter);
+                    for a in &assigned {
+                        prop_assert!(ever_assigned.insert(a.conversation), "{} assigned twice", a.conversation);
+                    }
+                    if let Err(e) = st.check_invariants() { prop_assert!(false, "{}", e); }
+                    let _ = st.changed_positions(Instant::now(), wall, &rules);
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    #[test]
+    fn the_estimate_follows_running_chats_and_is_none_without_counsellors() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let rules = Rules {
+                shift_end_margin: Duration::from_secs(1800),
+                require_registration: true,
+                chat_limit: Duration::from_secs(2700),
+            };
+            let wall = Utc.with_ymd_and_hms(2022, 3, 2, 14, 0, 0).unwrap();
+            let mut st = DeskState::default();
+            let now = Instant::now();
+            assert_eq!(st.estimate_for_newcomer(now, wall, &rules), None);
+            let id = StaffId::new("a");
+            st.online(
+                StaffIdentity {
+                    id: id.clone(),
+                    alias: "a".into(),
+                    role: StaffRole::Counsellor,
+                    discipline: Discipline::Medical,
+                    desks: vec![],
+                    capacity: 2,
+                },
+                None,
+                now,
+            );
+            assert_eq!(
+                st.estimate_for_newcomer(now, wall, &rules),
+                Some(Duration::ZERO)
+            );
+            for _ in 0..2 {
+                let c = ConversationId::random();
+                st.enqueue(c, now, false, Duration::ZERO, None);
+                st.mark_ready(c);
+            }
+            assert_eq!(st.assign(now, wall, &rules, &DefaultRouter).len(), 2);
+            // Two running chats, just started: the next client waits about one mean chat.
+            assert_eq!(
+                st.estimate_for_newcomer(now, wall, &rules),
+                Some(DEFAULT_MEAN_CHAT)
+            );
+            // 40 minutes in, a mean-length chat is overdue but the limit is 5 minutes away.
+            let later = now + Duration::from_secs(40 * 60);
+            let est = st.estimate_for_newcomer(later, wall, &rules).unwrap();
+            assert_eq!(
+                est,
+                DEFAULT_MEAN_CHAT / 10,
+                "overdue chats count as nearly done"
+            );
+        });
+    }
+}

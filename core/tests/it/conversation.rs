@@ -1,0 +1,238 @@
+//! Messages: the log, acknowledgements after storage, retries stored once, typing,
+//! bad input, and a store that is down.
+
+use clbchat_core::event::{Discipline, EventBody, Role, ServerEvent};
+use clbchat_core::ids::{ClientMsgId, ConversationId};
+use clbchat_core::Error;
+
+use crate::support::*;
+
+/// A student and a counsellor in a running chat.
+async fn chat(
+    world: &World,
+) -> (
+    clbchat_core::engine::VisitorSession,
+    clbchat_core::engine::StaffSession,
+) {
+    let mut c = world.counsellor("c1", Discipline::SocialWork).await;
+    let mut v = world.student().await;
+    wait_for(&mut c.events, |e| {
+        matches!(e, ServerEvent::ChatAssigned { .. }).then_some(())
+    })
+    .await;
+    wait_log(&mut v.events, |b| matches!(b, EventBody::Joined { .. })).await;
+    (v, c)
+}
+
+fn text_of(b: &EventBody) -> Option<&str> {
+    match b {
+        EventBody::Message { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_are_acknowledged_after_storage_and_arrive_in_order_on_both_sides() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, mut c) = chat(&world).await;
+    let conv = v.conversation;
+    let a1 = v
+        .handle
+        .send(ClientMsgId::new("v1"), "Hoi, ik heb een vraag")
+        .await
+        .unwrap();
+    let a2 = c
+        .handle
+        .send(conv, ClientMsgId::new("c1"), "Dag Sam, vertel maar")
+        .await
+        .unwrap();
+    assert_eq!(a2.seq, a1.seq + 1);
+    // Acknowledged means stored: the store has both, with these numbers.
+    let stored = world.store.events_after(conv, 0).await.unwrap();
+    let texts: Vec<(u64, &str)> = stored
+        .iter()
+        .filter_map(|e| text_of(&e.body).map(|t| (e.seq, t)))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (a1.seq, "Hoi, ik heb een vraag"),
+            (a2.seq, "Dag Sam, vertel maar")
+        ]
+    );
+    // Both sides see both, in order, with the sender's role and shown name.
+    let on_counsellor = wait_log(&mut c.events, |b| text_of(b).is_some()).await;
+    assert_eq!(on_counsellor.seq, a1.seq);
+    assert!(
+        matches!(&on_counsellor.body, EventBody::Message { from: Role::Client, author, .. } if author == "Sam")
+    );
+    let on_client = wait_log(&mut v.events, |b| text_of(b).is_some()).await;
+    assert_eq!(on_client.seq, a1.seq);
+    let on_client = wait_log(&mut v.events, |b| text_of(b).is_some()).await;
+    assert!(
+        matches!(&on_client.body, EventBody::Message { from: Role::Counsellor, author, .. } if author == "Medewerker c1")
+    );
+    // Sequence numbers have no gaps.
+    for (i, e) in stored.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_gets_the_original_acknowledgement_and_is_stored_once() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (v, _c) = chat(&world).await;
+    let first = v
+        .handle
+        .send(ClientMsgId::new("same"), "Is dit anoniem?")
+        .await
+        .unwrap();
+    let retry = v
+        .handle
+        .send(ClientMsgId::new("same"), "Is dit anoniem?")
+        .await
+        .unwrap();
+    assert_eq!(first, retry);
+    let stored = world.store.events_after(v.conversation, 0).await.unwrap();
+    assert_eq!(
+        stored.iter().filter(|e| text_of(&e.body).is_some()).count(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_the_store_is_down_nothing_is_acknowledged_and_nothing_is_lost_after() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, mut c) = chat(&world).await;
+    world.store.set_unavailable(true);
+    let err = v
+        .handle
+        .send(ClientMsgId::new("v1"), "Hallo?")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("temporarily impossible"), "{err}");
+    world.store.set_unavailable(false);
+    // The same message, retried, now goes through, with the next number in the log.
+    let ack = v
+        .handle
+        .send(ClientMsgId::new("v1"), "Hallo?")
+        .await
+        .unwrap();
+    let stored = world.store.events_after(v.conversation, 0).await.unwrap();
+    assert_eq!(stored.last().map(|e| e.seq), Some(ack.seq));
+    assert_eq!(
+        stored.iter().filter(|e| text_of(&e.body).is_some()).count(),
+        1
+    );
+    let seen = wait_log(&mut c.events, |b| text_of(b).is_some()).await;
+    assert_eq!(seen.seq, ack.seq);
+    // The client saw no message event for the failed attempt.
+    let before: Vec<_> = drain(&mut v.events);
+    assert!(before
+        .iter()
+        .all(|e| !matches!(e, ServerEvent::Log(l) if l.seq > ack.seq)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn typing_is_shown_but_not_logged() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (v, mut c) = chat(&world).await;
+    let before = world
+        .store
+        .events_after(v.conversation, 0)
+        .await
+        .unwrap()
+        .len();
+    v.handle.typing().await;
+    let role = wait_for(&mut c.events, |e| match e {
+        ServerEvent::Typing { role, .. } => Some(*role),
+        _ => None,
+    })
+    .await;
+    assert_eq!(role, Role::Client);
+    assert_eq!(
+        world
+            .store
+            .events_after(v.conversation, 0)
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn bad_messages_get_precise_errors_and_the_chat_goes_on() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (v, mut c) = chat(&world).await;
+    let long = "a".repeat(4_001);
+    let err = v
+        .handle
+        .send(ClientMsgId::new("x1"), long)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("longer than 4000 characters"),
+        "{err}"
+    );
+    let err = v
+        .handle
+        .send(ClientMsgId::new("x2"), "   ")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("empty"), "{err}");
+    let err = v
+        .handle
+        .send(ClientMsgId::new(""), "hoi")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)));
+    let ok = v
+        .handle
+        .send(ClientMsgId::new("x3"), "Sorry, nu wel")
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_log(&mut c.events, |b| text_of(b).is_some()).await.seq,
+        ok.seq
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_counsellor_cannot_act_in_a_chat_that_is_not_theirs() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (v, _c) = chat(&world).await;
+    let other = world.counsellor("c2", Discipline::SocialWork).await;
+    let err = other
+        .handle
+        .send(v.conversation, ClientMsgId::new("m"), "hallo")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NotYours(id) if id == v.conversation),
+        "{err:?}"
+    );
+    assert!(matches!(
+        other.handle.end(v.conversation).await,
+        Err(Error::NotYours(_))
+    ));
+    let err = other
+        .handle
+        .send(ConversationId::random(), ClientMsgId::new("m"), "hallo")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownConversation(_)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_client_cannot_send_yet() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let v = world.student().await;
+    let err = v
+        .handle
+        .send(ClientMsgId::new("m"), "hallo?")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("still waiting"), "{err}");
+}

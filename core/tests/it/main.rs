@@ -1,0 +1,14 @@
+//! The engine's integration tests: one binary, one module per area (style: one test binary
+//! per crate keeps link time down). Every test runs on tokio's paused clock, so 45-minute
+//! limits and whole evenings take milliseconds, and none sleeps for real.
+
+mod after_chat;
+mod arrival;
+mod conversation;
+mod coordinators;
+mod flags;
+mod routing;
+mod scenario;
+mod support;
+mod time_limits;
+mod transfers;

@@ -1,0 +1,241 @@
+//! Test helpers: a world with a national desk on the real 2021-2022 calendar, in-memory
+//! store, a clock that follows tokio's paused time, staff logins, and event waiting.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Europe::Brussels;
+use clbchat_core::auth::{Authenticator, Credential, StaffIdentity, StaffRole};
+use clbchat_core::calendar::Calendar;
+use clbchat_core::clock::TokioClock;
+use clbchat_core::config::DeskConfig;
+use clbchat_core::engine::{Arrival, Engine, Events, StaffSession, VisitorSession};
+use clbchat_core::event::{ClientProfile, Discipline, EventBody, LoggedEvent, ServerEvent};
+use clbchat_core::ids::{DeskId, StaffId};
+use clbchat_core::partner::RecordingPartner;
+use clbchat_core::registration::ClientType;
+use clbchat_core::store::memory::MemoryStore;
+pub use clbchat_core::store::Store;
+use clbchat_core::Error;
+
+/// The password every test account has.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A local Brussels time as UTC.
+pub fn brussels(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Brussels
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("unambiguous local time")
+        .with_timezone(&Utc)
+}
+
+/// The 2021-2022 CLBch@t calendar (test data, also used by the calendar's unit tests).
+pub fn clbchat_calendar() -> Calendar {
+    toml::from_str(include_str!("../data/clbchat-2021-2022.toml")).expect("calendar data parses")
+}
+
+/// Accounts without password hashing cost: username = staff id.
+#[derive(Default)]
+pub struct TestAuth {
+    pub staff: std::sync::Mutex<HashMap<String, StaffIdentity>>,
+}
+
+#[async_trait]
+impl Authenticator for TestAuth {
+    async fn authenticate(&self, credential: &Credential) -> clbchat_core::Result<StaffIdentity> {
+        let Credential::Password { username, password } = credential;
+        let staff = self.staff.lock().unwrap();
+        match staff.get(username) {
+            Some(id) if password == PASSWORD => Ok(id.clone()),
+            _ => Err(Error::BadCredentials),
+        }
+    }
+}
+
+pub struct World {
+    pub engine: Engine,
+    pub store: Arc<MemoryStore>,
+    pub auth: Arc<TestAuth>,
+    pub desk: DeskId,
+    pub partner: RecordingPartner,
+}
+
+pub const DESK: &str = "clbchat";
+pub const PARTNER: &str = "nu-praat-ik-erover";
+
+impl World {
+    /// A national desk on the 2021-22 calendar; the wall clock starts at `start` and moves
+    /// with tokio's clock.
+    pub async fn at(start: DateTime<Utc>) -> World {
+        Self::with_desk(start, DeskConfig::national(DESK, clbchat_calendar())).await
+    }
+
+    pub async fn with_desk(start: DateTime<Utc>, desk: DeskConfig) -> World {
+        let store = Arc::new(MemoryStore::new());
+        let auth = Arc::new(TestAuth::default());
+        let partner = RecordingPartner::new(
+            PARTNER,
+            "Nu praat ik erover",
+            "https://partner.example/chat",
+        );
+        let engine = Engine::builder(store.clone())
+            .clock(Arc::new(TokioClock::starting_at(start)))
+            .authenticator(auth.clone())
+            .partner(Arc::new(partner.clone()))
+            .build();
+        let id = desk.id.clone();
+        engine.add_desk(desk).await.expect("desk is valid");
+        World {
+            engine,
+            store,
+            auth,
+            desk: id,
+            partner,
+        }
+    }
+
+    /// Creates an account and logs in.
+    pub async fn login(
+        &self,
+        id: &str,
+        role: StaffRole,
+        discipline: Discipline,
+        capacity: u32,
+    ) -> StaffSession {
+        self.login_for(id, role, discipline, capacity, vec![self.desk.clone()])
+            .await
+    }
+
+    pub async fn login_for(
+        &self,
+        id: &str,
+        role: StaffRole,
+        discipline: Discipline,
+        capacity: u32,
+        desks: Vec<DeskId>,
+    ) -> StaffSession {
+        let identity = StaffIdentity {
+            id: StaffId::new(id),
+            alias: format!("Medewerker {id}"),
+            role,
+            discipline,
+            desks,
+            capacity,
+        };
+        self.auth
+            .staff
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), identity);
+        self.engine
+            .login(&Credential::Password {
+                username: id.into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("login")
+    }
+
+    /// A counsellor logged in and online at the desk.
+    pub async fn counsellor(&self, id: &str, discipline: Discipline) -> StaffSession {
+        let s = self.login(id, StaffRole::Counsellor, discipline, 1).await;
+        s.handle.go_online(&self.desk, None).await.expect("online");
+        s
+    }
+
+    /// A coordinator logged in and online at the desk (not answering chats).
+    pub async fn coordinator(&self, id: &str) -> StaffSession {
+        let s = self
+            .login(id, StaffRole::Coordinator, Discipline::PsychoPedagogical, 1)
+            .await;
+        s.handle.go_online(&self.desk, None).await.expect("online");
+        s
+    }
+
+    /// A student arrives with a fresh token.
+    pub async fn student(&self) -> VisitorSession {
+        self.arrive(student_profile(false), None)
+            .await
+            .expect("admitted")
+    }
+
+    pub async fn arrive(
+        &self,
+        profile: ClientProfile,
+        token: Option<String>,
+    ) -> clbchat_core::Result<VisitorSession> {
+        self.engine
+            .arrive(
+                &self.desk,
+                Arrival {
+                    visitor_token: token,
+                    profile,
+                    appointment: None,
+                },
+            )
+            .await
+    }
+}
+
+pub fn student_profile(health_question: bool) -> ClientProfile {
+    ClientProfile {
+        client_type: Some(ClientType::Student),
+        nickname: Some("Sam".into()),
+        age: Some(15),
+        gender: None,
+        health_question,
+    }
+}
+
+/// Waits (in virtual time, at most a virtual day) for the first event that matches.
+pub async fn wait_for<T>(
+    events: &mut Events,
+    mut pick: impl FnMut(&ServerEvent) -> Option<T>,
+) -> T {
+    let found = tokio::time::timeout(Duration::from_secs(24 * 3600), async {
+        loop {
+            match events.next().await {
+                Some(e) => {
+                    if let Some(t) = pick(&e) {
+                        return t;
+                    }
+                }
+                None => panic!("the event stream ended before the expected event"),
+            }
+        }
+    })
+    .await;
+    found.expect("the expected event did not come within a virtual day")
+}
+
+/// Waits for a logged event whose body matches.
+pub async fn wait_log(
+    events: &mut Events,
+    mut pick: impl FnMut(&EventBody) -> bool,
+) -> LoggedEvent {
+    wait_for(events, |e| match e {
+        ServerEvent::Log(l) if pick(&l.body) => Some(l.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// Drains what is already queued, without waiting.
+pub fn drain(events: &mut Events) -> Vec<ServerEvent> {
+    let mut v = Vec::new();
+    while let Some(e) = events.try_next() {
+        v.push(e);
+    }
+    v
+}
+
+/// Lets every task that can run, run (paused time: no real waiting).
+pub async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
