@@ -200,6 +200,15 @@ pub enum EventBody {
         partner: String,
         /// Its public name, shown to the client.
         partner_name: String,
+        /// What would be passed on, shown to the client before they consent.
+        summary: String,
+    },
+    /// The partner line could not take over; the chat goes on here.
+    PartnerFailed {
+        /// The partner line id.
+        partner: String,
+        /// What went wrong.
+        reason: String,
     },
     /// The client's answer to the partner offer.
     PartnerConsent {

@@ -803,10 +803,19 @@ impl Conversation {
             .await?;
             return Ok(());
         }
-        self.desk
-            .lock_state()
-            .move_chat(self.id(), &staff.id, staff.is_coordinator())?;
         self.pending_transfer = None;
+        let moved = self
+            .desk
+            .lock_state()
+            .move_chat(self.id(), &staff.id, staff.is_coordinator());
+        if let Err(e) = moved {
+            // They cannot take it after all: the offer is off, the counsellor can try another.
+            self.append(EventBody::TransferDeclined {
+                by: staff.id.clone(),
+            })
+            .await?;
+            return Err(e);
+        }
         self.switch_counsellor(
             staff,
             EventBody::TransferAccepted {
@@ -819,17 +828,17 @@ impl Conversation {
     }
 
     async fn switch_counsellor(&mut self, to: StaffIdentity, why: EventBody) {
-        let old = self.counsellor.take();
+        // The one handing over still sees the hand-over and their own leaving, then no more.
         self.emit(why).await;
-        if let Some(old) = &old {
+        if let Some(old) = self.counsellor.clone() {
             self.emit(EventBody::Left {
                 role: Role::Counsellor,
                 alias: old.alias.clone(),
             })
             .await;
-            // The one who handed over still sees the log up to here, then no more.
             self.observers.remove(&old.id);
         }
+        self.counsellor = None;
         self.meta.counsellor = Some(to.id.clone());
         self.persist_meta().await;
         let role = if to.is_coordinator() {
@@ -875,12 +884,14 @@ impl Conversation {
                 "partner transfer: write the summary the partner will receive".into(),
             ));
         }
+        let summary = summary.trim().to_owned();
         self.append(EventBody::PartnerOffered {
             partner: partner.clone(),
             partner_name: line.name().to_owned(),
+            summary: summary.clone(),
         })
         .await?;
-        self.pending_partner = Some((partner, summary.trim().to_owned()));
+        self.pending_partner = Some((partner, summary));
         Ok(())
     }
 
@@ -903,12 +914,22 @@ impl Conversation {
             .get(&partner)
             .cloned()
             .ok_or_else(|| Error::Invalid(format!("there is no partner line `{partner}`")))?;
-        let ticket = line
+        let ticket = match line
             .hand_off(Handoff {
                 conversation: self.id(),
                 summary,
             })
-            .await?;
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                // Both sides hear it; the chat goes on here.
+                let reason = e.to_string();
+                self.emit(EventBody::PartnerFailed { partner, reason })
+                    .await;
+                return Err(e);
+            }
+        };
         self.append(EventBody::TransferredOut {
             partner,
             continue_at: ticket.continue_at,
@@ -930,12 +951,23 @@ impl Conversation {
         if is_counsellor && self.observers.is_empty() {
             // Asking for help: bring a coordinator in as observer.
             let coordinator = self.desk.lock_state().coordinator_online(&staff.id);
-            match coordinator {
-                Some(c) => {
-                    self.observers.insert(c);
-                }
-                None => return Err(Error::InvalidState("no coordinator online now".into())),
+            let Some(coordinator) = coordinator else {
+                return Err(Error::InvalidState("no coordinator online now".into()));
+            };
+            // Being called in is reading the chat: through the audited read, and the
+            // coordinator gets the log so far to understand the question.
+            let read = TranscriptRead {
+                conversation: self.id(),
+                reader: coordinator.clone(),
+                at: self.shared.clock.now(),
+                purpose: format!("called in for help by {}", staff.id),
+            };
+            let backlog = self.shared.store.read_transcript(&read).await?;
+            for event in backlog {
+                self.shared
+                    .push_staff(&coordinator, ServerEvent::Log(event));
             }
+            self.observers.insert(coordinator);
         }
         let role = if staff.is_coordinator() {
             Role::Coordinator

@@ -114,7 +114,7 @@ async fn the_board_shows_counsellors_the_queue_the_longest_wait_and_running_chat
     let _mia = world.counsellor("mia", Discipline::Medical).await;
     let board = cora.handle.board(&world.desk).unwrap();
     let mut team = roster(&board);
-    team.sort();
+    team.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         team,
         [
@@ -350,22 +350,56 @@ async fn a_coordinator_takes_a_chat_over_from_its_counsellor() {
 async fn the_counsellor_is_told_when_a_coordinator_takes_the_chat_over() {
     let world = open_world().await;
     let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
-    let student = chat_with(&world, &mut ann).await;
+    let mut student = chat_with(&world, &mut ann).await;
     let conv = student.conversation;
     let cora = world.coordinator("cora").await;
 
     cora.handle.take_over(conv).await.unwrap();
-    // Without this, ann's screen still shows a chat that is no longer hers.
-    let taken = wait_log(&mut ann.events, |b| {
-        matches!(b, EventBody::TakenOver { .. })
+    // Once the client sees the coordinator join, the take-over is complete.
+    wait_log(&mut student.events, |b| {
+        matches!(b, EventBody::Joined { .. })
     })
     .await;
-    assert_eq!(
-        taken.body,
-        EventBody::TakenOver {
-            by: staff("cora"),
-            from: Some(staff("ann"))
-        }
+
+    // Without this, ann's screen still shows a chat that is no longer hers.
+    let told = drain(&mut ann.events);
+    let taken = EventBody::TakenOver {
+        by: staff("cora"),
+        from: Some(staff("ann")),
+    };
+    assert!(
+        told.iter().any(|e| body(e) == Some(&taken)),
+        "ann was not told that cora took over; she got {told:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_coordinator_brought_in_by_a_call_for_help_is_an_audited_reader() {
+    let world = open_world().await;
+    let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
+    let student = chat_with(&world, &mut ann).await;
+    let conv = student.conversation;
+    let mut cora = world.coordinator("cora").await;
+
+    ann.handle
+        .whisper(conv, "Kan iemand meelezen?")
+        .await
+        .unwrap();
+    student
+        .handle
+        .send(msg("s1"), "Ik durf het niet thuis te zeggen.")
+        .await
+        .unwrap();
+    // cora now reads the chat live, as an observer does…
+    wait_for(&mut cora.events, |e| {
+        is_message_with(e, "Ik durf het niet thuis te zeggen.").then_some(())
+    })
+    .await;
+    // …so, as for an observer, the read is on record.
+    let reads = world.store.transcript_reads(conv).await.unwrap();
+    assert!(
+        reads.iter().any(|r| r.reader == staff("cora")),
+        "cora reads the chat without an audit row: {reads:?}"
     );
 }
 

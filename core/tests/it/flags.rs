@@ -10,6 +10,7 @@ use clbchat_core::flags::{FlagKind, FlagStatus, VisitorHistory};
 use clbchat_core::ids::{ConversationId, StaffId};
 use clbchat_core::registration::{ChatResult, ClientType, RegistrationForm};
 use clbchat_core::store::{ConversationFilter, Store};
+use clbchat_core::Error;
 
 use crate::support::{brussels, student_profile, wait_for, wait_log, World};
 
@@ -162,6 +163,14 @@ async fn a_suspected_fake_call_is_listed_for_review_and_warns_the_next_counsello
     assert_eq!(flag.raised_by, Some(StaffId::new("ann")));
     let meta = world.store.conversation(pranked).await.unwrap().unwrap();
     assert_eq!(Some(&flag.pseudonym), meta.pseudonym.as_ref());
+    // Reviewing is the coordinators' job.
+    let listed = ann.handle.flags_to_review(&world.desk).await;
+    assert!(matches!(listed, Err(Error::Forbidden(_))), "{listed:?}");
+    let dismissed = ann.handle.review_flag(flag.id, false).await;
+    assert!(
+        matches!(dismissed, Err(Error::Forbidden(_))),
+        "{dismissed:?}"
+    );
 
     // The visitor comes back later that afternoon; bob has taken over the shift.
     ann.handle.go_offline(&world.desk).await.unwrap();

@@ -2,6 +2,9 @@
 //! per crate keeps link time down). Every test runs on tokio's paused clock, so 45-minute
 //! limits and whole evenings take milliseconds, and none sleeps for real.
 
+// Test code: a panic is how a test fails, and helpers are shared between modules.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod after_chat;
 mod arrival;
 mod conversation;

@@ -422,6 +422,21 @@ async fn a_whole_evening_at_the_national_desk() {
     // Every client is accounted for: served, or told why not.
     assert_eq!(outcomes.len(), 40);
     let served = metas.values().filter(|m| m.started_at.is_some()).count();
+    for o in &outcomes {
+        if let Outcome::Refused(e) = o {
+            // Only late arrivals may be turned away, and they are told when to come back.
+            assert!(
+                matches!(
+                    e,
+                    Error::NotAdmittedBeforeClosing {
+                        next_opening: Some(_),
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+    }
     assert!(served >= 30, "most clients are served ({served})");
 
     // The health question went to the medical counsellor.
@@ -512,7 +527,7 @@ async fn a_whole_evening_at_the_national_desk() {
     assert_eq!(late.ended_at, Some(at(21, 0)));
 
     // Never two counsellors at once in one chat: Joined/Left alternate per conversation.
-    for (id, _) in &metas {
+    for id in metas.keys() {
         let log = world.store.events_after(*id, 0).await.unwrap();
         let mut present = 0i32;
         for e in &log {

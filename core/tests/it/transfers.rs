@@ -194,7 +194,7 @@ async fn a_transfer_to_a_medical_colleague_moves_the_chat_and_the_note_stays_amo
 async fn the_counsellor_who_handed_over_is_told_that_the_colleague_accepted() {
     let world = open_world().await;
     let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
-    let student = chat_with(&world, &mut ann).await;
+    let mut student = chat_with(&world, &mut ann).await;
     let conv = student.conversation;
     let mia = world.counsellor("mia", Discipline::Medical).await;
 
@@ -203,18 +203,21 @@ async fn the_counsellor_who_handed_over_is_told_that_the_colleague_accepted() {
     };
     ann.handle.transfer(conv, target, NOTE).await.unwrap();
     mia.handle.answer_transfer(conv, true).await.unwrap();
-
-    // Without this, ann's screen still shows a chat that is no longer hers.
-    let accepted = wait_log(&mut ann.events, |b| {
-        matches!(b, EventBody::TransferAccepted { .. })
+    // Once the client sees the new counsellor join, the handover is complete.
+    wait_log(&mut student.events, |b| {
+        matches!(b, EventBody::Joined { .. })
     })
     .await;
-    assert_eq!(
-        accepted.body,
-        EventBody::TransferAccepted {
-            from: staff("ann"),
-            to: staff("mia")
-        }
+
+    // Without this, ann's screen still shows a chat that is no longer hers.
+    let told = drain(&mut ann.events);
+    let accepted = EventBody::TransferAccepted {
+        from: staff("ann"),
+        to: staff("mia"),
+    };
+    assert!(
+        told.iter().any(|e| body(e) == Some(&accepted)),
+        "ann was not told that mia accepted; she got {told:?}"
     );
 }
 
@@ -333,7 +336,9 @@ async fn with_consent_the_chat_continues_at_the_partner_line_with_the_summary() 
         EventBody::PartnerOffered {
             partner: PARTNER.into(),
             partner_name: "Nu praat ik erover".into(),
-        }
+            summary: SUMMARY.into(),
+        },
+        "the client sees what would be passed on before consenting"
     );
     assert!(
         world.partner.received().is_empty(),
@@ -433,6 +438,13 @@ async fn a_partner_line_that_refuses_leaves_the_chat_running() {
         other => panic!("expected a partner error, got {other:?}"),
     }
     assert!(world.partner.received().is_empty());
+    // The counsellor is told too, with the partner's reason, so they can take it from here.
+    let failed = wait_for(&mut ann.events, |e| match body(e) {
+        Some(EventBody::PartnerFailed { reason, .. }) => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(failed.contains("alle medewerkers zijn bezet"), "{failed}");
 
     student.handle.send(msg("s1"), "En nu?").await.unwrap();
     wait_for(&mut ann.events, |e| {
@@ -461,4 +473,52 @@ async fn an_unknown_partner_line_cannot_be_offered() {
         "{consent:?}"
     );
     assert!(world.partner.received().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_colleague_who_filled_up_before_accepting_cannot_take_it_and_the_offer_is_off() {
+    let world = open_world().await;
+    let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
+    let student = chat_with(&world, &mut ann).await;
+    let conv = student.conversation;
+    let mut bob = world.counsellor("bob", Discipline::SocialWork).await;
+    ann.handle
+        .transfer(
+            conv,
+            TransferTarget::Colleague {
+                staff: staff("bob"),
+            },
+            "graag overnemen",
+        )
+        .await
+        .unwrap();
+    wait_for(&mut bob.events, |e| {
+        matches!(e, ServerEvent::TransferRequested { .. }).then_some(())
+    })
+    .await;
+    // Meanwhile a new client fills bob's only slot.
+    let _other = world.student().await;
+    wait_for(&mut bob.events, |e| {
+        matches!(e, ServerEvent::ChatAssigned { .. }).then_some(())
+    })
+    .await;
+    let refused = bob.handle.answer_transfer(conv, true).await;
+    assert!(
+        matches!(refused, Err(Error::OverCapacity { .. })),
+        "{refused:?}"
+    );
+    // Ann is told and keeps the chat; she may offer it again (here: to a coordinator).
+    wait_for(&mut ann.events, |e| {
+        matches!(body(e), Some(EventBody::TransferDeclined { .. })).then_some(())
+    })
+    .await;
+    ann.handle
+        .send(conv, msg("a9"), "Ik blijf bij je.")
+        .await
+        .unwrap();
+    let _coordinator = world.coordinator("cora").await;
+    ann.handle
+        .transfer(conv, TransferTarget::Coordinator, "toch even kijken")
+        .await
+        .unwrap();
 }
