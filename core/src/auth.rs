@@ -186,18 +186,34 @@ mod tests {
     }
 
     fn password(username: &str, password: &str) -> Credential {
-        Credential::Password { username: username.into(), password: password.into() }
+        Credential::Password {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 
     #[tokio::test]
     async fn built_in_accounts_log_in_with_the_right_password_only() {
         let store = Arc::new(MemoryStore::new());
-        store.put_account(&account("an", "een lang wachtwoord", true)).await.unwrap();
-        store.put_account(&account("oud", "een lang wachtwoord", false)).await.unwrap();
+        store
+            .put_account(&account("an", "een lang wachtwoord", true))
+            .await
+            .unwrap();
+        store
+            .put_account(&account("oud", "een lang wachtwoord", false))
+            .await
+            .unwrap();
         let auth = AccountAuthenticator::new(store);
-        let me = auth.authenticate(&password("an", "een lang wachtwoord")).await.unwrap();
+        let me = auth
+            .authenticate(&password("an", "een lang wachtwoord"))
+            .await
+            .unwrap();
         assert_eq!(me.id, StaffId::new("an"));
-        for (user, pw) in [("an", "fout"), ("niemand", "een lang wachtwoord"), ("oud", "een lang wachtwoord")] {
+        for (user, pw) in [
+            ("an", "fout"),
+            ("niemand", "een lang wachtwoord"),
+            ("oud", "een lang wachtwoord"),
+        ] {
             let err = auth.authenticate(&password(user, pw)).await.unwrap_err();
             // The same answer for a wrong password, an unknown user and a disabled account.
             assert_eq!(err.to_string(), "wrong user name or password", "{user}");
@@ -206,7 +222,10 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused_and_credentials_never_print_the_password() {
-        assert!(hash_password("kort").unwrap_err().to_string().contains("at least 10"));
+        assert!(hash_password("kort")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 10"));
         let shown = format!("{:?}", password("an", "geheim-wachtwoord"));
         assert!(!shown.contains("geheim"), "{shown}");
     }

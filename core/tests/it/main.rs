@@ -10,6 +10,7 @@ mod arrival;
 mod conversation;
 mod coordinators;
 mod flags;
+mod rotation;
 mod routing;
 mod scenario;
 mod support;
