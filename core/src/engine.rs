@@ -548,6 +548,18 @@ impl Engine {
         })
     }
 
+    /// Rates an ended chat from any connection, proving it is the visitor's own chat with
+    /// its resume token (the page may have lost its connection between the end and the rating).
+    pub async fn rate(
+        &self,
+        conversation: ConversationId,
+        resume_token: &str,
+        stars: u8,
+        comment: Option<String>,
+    ) -> Result<()> {
+        session::rate(&self.shared, conversation, resume_token, stars, comment).await
+    }
+
     /// A staff member logs in.
     pub async fn login(&self, credential: &Credential) -> Result<StaffSession> {
         let identity = self.shared.auth.authenticate(credential).await?;
@@ -608,6 +620,7 @@ impl Engine {
             .collect();
         for o in staff {
             let _ = o.push(ServerEvent::Disconnecting {
+                kind: crate::event::DisconnectKind::Restart,
                 reason: "the server restarts".into(),
             });
             o.kick();
@@ -799,6 +812,7 @@ impl Shared {
         );
         if let Some(old) = old {
             let _ = old.outbox.push(ServerEvent::Disconnecting {
+                kind: crate::event::DisconnectKind::Replaced,
                 reason: "you logged in elsewhere".into(),
             });
             old.outbox.kick();

@@ -48,7 +48,7 @@ pub enum Error {
         limit: usize,
     },
     /// The expected wait runs past closing time, so the client would not be helped today.
-    #[error("the desk `{desk}` closes at {closes_at} and the expected wait of {wait_minutes} min runs past it; please come back at the next opening{}", next_opening_text(.next_opening))]
+    #[error("the desk `{desk}` closes at {} and the expected wait of {wait_minutes} min runs past it; please come back at the next opening{}", .closes_at.to_rfc3339(), next_opening_text(.next_opening))]
     NotAdmittedBeforeClosing {
         /// The desk.
         desk: DeskId,
@@ -92,7 +92,9 @@ pub enum Error {
     #[error("invalid input: {0}")]
     Invalid(String),
     /// The store could not keep the data; nothing was acknowledged.
-    #[error("sending is temporarily impossible (storage unavailable: {0}); nothing was lost, please try again")]
+    /// The detail is for operators and logs; the wire protocol shows clients only the
+    /// first sentence.
+    #[error("sending is temporarily impossible; nothing was lost, please try again in a moment (storage unavailable: {0})")]
     StoreUnavailable(String),
     /// Any other store failure, with its kind.
     #[error("storage error ({kind:?}): {message}")]
@@ -138,6 +140,19 @@ impl Error {
             Error::StoreUnavailable(_) => Some(StoreErrorKind::Unavailable),
             Error::Store { kind, .. } => Some(*kind),
             _ => None,
+        }
+    }
+
+    /// What a client may be told: the message, without storage details (driver errors can
+    /// name servers and tables, which visitors have no business seeing).
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::StoreUnavailable(_) => {
+                "sending is temporarily impossible; nothing was lost, please try again in a moment"
+                    .into()
+            }
+            Error::Store { .. } => "a storage error occurred; please try again".into(),
+            other => other.to_string(),
         }
     }
 

@@ -406,9 +406,24 @@ pub enum ServerEvent {
         /// When the desk opens again.
         next_opening: Option<DateTime<Utc>>,
     },
-    /// The connection will be closed by the server; the participant may resume.
+    /// The connection will be closed by the server.
     Disconnecting {
+        /// Why, for machines: whether to resume.
+        kind: DisconnectKind,
         /// Why, for people.
         reason: String,
     },
+}
+
+/// Why the engine disconnects a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisconnectKind {
+    /// The participant could not keep up; resume from the last sequence number.
+    TooSlow,
+    /// A newer connection of the same participant took over; do not resume automatically
+    /// (the other tab or device has the chat).
+    Replaced,
+    /// The server restarts; resume in a moment.
+    Restart,
 }

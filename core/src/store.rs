@@ -38,7 +38,7 @@ use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 
-#[cfg(feature = "conformance")]
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod memory;
 

@@ -1,5 +1,28 @@
-//! # clbchat-transport-ws
+//! # clbchat-transport-ws: the wire protocol on WebSocket
 //!
-//! The wire protocol on tokio-tungstenite. Not written yet: see issue 3. The engine never
-//! sees WebSocket types; this crate will turn a socket into `clbchat_core::engine` session
-//! calls and back.
+//! The engine never sees a WebSocket; this crate turns a socket into engine session calls
+//! and the engine's events into frames, and gives Rust programs a client.
+//!
+//! # Layout
+//!
+//! - [`protocol`]: the frames of `clbchat.v1` (JSON), their codes and the decoder.
+//! - [`config`]: limits, timeouts, origins; every default a documented `const`.
+//! - [`server`]: [`WsServer`]: accepts on a TCP listener or serves sockets an HTTP server
+//!   upgraded; handshake checks (origin allow-list, protocol version); a connection cap.
+//! - `connection`: one connection: decode, authorise, call the engine, write in batches,
+//!   heartbeats, rate limit, slow-consumer policy.
+//! - [`client`]: a Rust client, and [`client::VisitorClient`], which reconnects and resumes
+//!   by itself (used by tests, the load generator and partner links).
+//! - [`error`]: the crate's one error enum.
+
+pub mod client;
+pub mod config;
+mod connection;
+pub mod error;
+pub mod protocol;
+pub mod server;
+
+pub use config::{OriginPolicy, WsConfig};
+pub use error::{Error, Result};
+pub use server::WsServer;
+pub use tokio_tungstenite;

@@ -22,7 +22,8 @@ use crate::auth::StaffIdentity;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::event::{
-    Ack, ClientProfile, EndReason, EventBody, LoggedEvent, Role, ServerEvent, TransferTarget,
+    Ack, ClientProfile, DisconnectKind, EndReason, EventBody, LoggedEvent, Role, ServerEvent,
+    TransferTarget,
 };
 use crate::flags::VisitorHistory;
 use crate::ids::{ClientMsgId, ConversationId, StaffId};
@@ -246,6 +247,7 @@ impl Conversation {
 
     fn shutdown(&mut self) {
         let bye = ServerEvent::Disconnecting {
+            kind: DisconnectKind::Restart,
             reason: "the server restarts; your chat will resume in a moment".into(),
         };
         if let Some(c) = self.client.take() {
@@ -1043,7 +1045,11 @@ impl Conversation {
             return Err(Error::ResumeRefused("the chat has ended".into()));
         }
         if let Some(old) = self.client.replace(outbox) {
-            // A newer connection wins; the old one is closed.
+            // A newer connection wins; the old one is told and closed.
+            let _ = old.push(ServerEvent::Disconnecting {
+                kind: DisconnectKind::Replaced,
+                reason: "this chat continues in another window".into(),
+            });
             old.kick();
         }
         let missed: Vec<LoggedEvent> = self

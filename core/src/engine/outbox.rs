@@ -87,6 +87,13 @@ impl Events {
         }
     }
 
+    /// Whether the engine disconnected this participant (too slow, replaced by a newer
+    /// connection, or the server shutting down), as opposed to the stream simply being over.
+    /// After this, the participant should reconnect and resume.
+    pub fn was_disconnected(&self) -> bool {
+        *self.kicked.borrow()
+    }
+
     /// An event already waiting, without waiting for one.
     pub fn try_next(&mut self) -> Option<ServerEvent> {
         if let Some(e) = self.replay.pop_front() {

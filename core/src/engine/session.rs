@@ -121,39 +121,57 @@ impl VisitorHandle {
 
     /// Rates the ended chat, 1 to 5 stars, with an optional comment. Once per chat.
     pub async fn rate(&self, stars: u8, comment: Option<String>) -> Result<()> {
-        let store = &self.shared.store;
-        let meta = store
-            .conversation(self.conversation)
-            .await?
-            .ok_or(Error::UnknownConversation(self.conversation))?;
-        if meta.resume_token_hash != hash_secret(&self.resume_token) {
-            return Err(Error::NotYours(self.conversation));
-        }
-        if meta.state != ConversationState::Ended || meta.started_at.is_none() {
-            return Err(Error::InvalidState(
-                "a chat can be rated after it has ended".into(),
-            ));
-        }
-        let rating = Rating {
-            conversation: self.conversation,
-            desk: meta.desk,
+        rate(
+            &self.shared,
+            self.conversation,
+            &self.resume_token,
             stars,
-            comment: comment
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty()),
-            rated_at: self.shared.clock.now(),
-        };
-        rating.validate()?;
-        store
-            .save_rating(&rating)
-            .await
-            .map_err(|e| match e.store_kind() {
-                Some(crate::error::StoreErrorKind::Conflict) => {
-                    Error::InvalidState("this chat was already rated; thank you".into())
-                }
-                _ => e,
-            })
+            comment,
+        )
+        .await
     }
+}
+
+/// Rating, shared by the handle and [`super::Engine::rate`].
+pub(crate) async fn rate(
+    shared: &Shared,
+    conversation: ConversationId,
+    resume_token: &str,
+    stars: u8,
+    comment: Option<String>,
+) -> Result<()> {
+    let store = &shared.store;
+    let meta = store
+        .conversation(conversation)
+        .await?
+        .ok_or(Error::UnknownConversation(conversation))?;
+    if meta.resume_token_hash != hash_secret(resume_token) {
+        return Err(Error::NotYours(conversation));
+    }
+    if meta.state != ConversationState::Ended || meta.started_at.is_none() {
+        return Err(Error::InvalidState(
+            "a chat can be rated after it has ended".into(),
+        ));
+    }
+    let rating = Rating {
+        conversation,
+        desk: meta.desk,
+        stars,
+        comment: comment
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        rated_at: shared.clock.now(),
+    };
+    rating.validate()?;
+    store
+        .save_rating(&rating)
+        .await
+        .map_err(|e| match e.store_kind() {
+            Some(crate::error::StoreErrorKind::Conflict) => {
+                Error::InvalidState("this chat was already rated; thank you".into())
+            }
+            _ => e,
+        })
 }
 
 /// A staff member's connection.

@@ -5,8 +5,11 @@
 //! a factory; each check is also a `pub async fn` of its own, so an adapter can run one alone
 //! while it hunts a failure. Every instant is fixed (no real clock), so every figure is exact.
 //!
-//! ```ignore
+//! ```
+//! use clbchat_core::store::memory::MemoryStore;
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! clbchat_core::store::conformance::run_all(|| async { MemoryStore::new() }).await;
+//! # });
 //! ```
 
 use std::future::Future;
@@ -551,6 +554,11 @@ pub async fn events_round_trip_exactly<S: Store + ?Sized>(store: &S) {
         EventBody::PartnerOffered {
             partner: "npio".into(),
             partner_name: "Nu praat ik erover".into(),
+            summary: "Leerling, 14, vraag over rechten thuis".into(),
+        },
+        EventBody::PartnerFailed {
+            partner: "npio".into(),
+            reason: "niet bereikbaar".into(),
         },
         EventBody::PartnerConsent {
             partner: "npio".into(),
@@ -1012,7 +1020,7 @@ pub async fn count_visits<S: Store + ?Sized>(store: &S) {
 /// Flags: stored whole and replaced; per pseudonym oldest first; review list filtered.
 pub async fn flags<S: Store + ?Sized>(store: &S) {
     let p = pseudonym("flags");
-    let now = t(2022, 6, 1, 12, 0, 0);
+    let now = t(2022, 5, 15, 12, 0, 0);
     let mut old = flag(&p, "national", t(2022, 3, 1, 17, 0, 0));
     old.conversation = Some(ConversationId::random());
     let mut expired = flag(&p, "national", t(2022, 1, 1, 17, 0, 0));

@@ -367,3 +367,13 @@ impl ConversationState {
         self != ConversationState::Ended
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_passes_the_conformance_suite() {
+        super::super::conformance::run_all(|| async { MemoryStore::new() }).await;
+    }
+}

@@ -1,0 +1,639 @@
+//! The queries both backends share, written once.
+//!
+//! SQLite and PostgreSQL accept the same SQL for everything but the batched append (see
+//! `sqlite.rs` and `postgres.rs`): `$n` parameters, `ON CONFLICT`, `FILTER (WHERE ...)` on
+//! aggregates, and the same column values (see [`crate::codec`]). sqlx's types differ per
+//! database, so instead of a generic function with a wall of trait bounds, the
+//! [`shared_queries!`] macro expands the same code in each backend module for its database
+//! type. The expanding module provides a backend struct with `read` and `write` pools, and
+//! `begin_read` / `begin_write` functions that open a transaction the way that backend needs.
+
+/// Columns of `conversations`, in the order [`shared_queries!`]'s decoder reads them.
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, desk, pseudonym, profile, state, counsellor, \
+     arrived_at_ns, started_at_ns, ended_at_ns, end_reason, resume_token_hash";
+
+/// Columns of `flags`.
+pub(crate) const FLAG_COLUMNS: &str = "id, pseudonym, desk, kind, status, conversation, \
+     raised_by, reviewed_by, created_at_ns, expires_at_ns";
+
+/// Columns of `registrations`.
+pub(crate) const REGISTRATION_COLUMNS: &str = "conversation, desk, counsellor, client_type, age, \
+     gender, topics, results, found_via, fake_call, registered_at_ns";
+
+/// Reads one column of a row, saying which one failed (`?` inside).
+macro_rules! col {
+    ($row:expr, $name:literal) => {
+        $row.try_get($name)
+            .context(concat!("reading column `", $name, "`"))?
+    };
+}
+
+pub(crate) use col;
+
+/// Expands the shared queries as inherent methods of `$backend`, for database `$db`.
+macro_rules! shared_queries {
+    ($backend:ty, $db:ty) => {
+        use chrono::{DateTime, Utc};
+        use clbchat_core::auth::Account;
+        use clbchat_core::calendar::Calendar;
+        use clbchat_core::event::{EndReason, LoggedEvent};
+        use clbchat_core::flags::{Flag, FlagStatus};
+        use clbchat_core::ids::{ConversationId, DeskId, FlagId, StaffId};
+        use clbchat_core::pseudonym::Pseudonym;
+        use clbchat_core::registration::{Rating, Registration};
+        use clbchat_core::store::{
+            ConversationFilter, ConversationMeta, Summary, TranscriptRead,
+        };
+        use sqlx::Row as _;
+        use uuid::Uuid;
+
+        use crate::codec::{self, EventRow};
+        use crate::error::{Context as _, Error, Result};
+        use crate::queries::{CONVERSATION_COLUMNS, FLAG_COLUMNS, REGISTRATION_COLUMNS};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        use crate::queries::col;
+
+        fn conversation_from_row(row: &DbRow) -> Result<ConversationMeta> {
+            Ok(ConversationMeta {
+                id: ConversationId(col!(row, "id")),
+                desk: DeskId(col!(row, "desk")),
+                pseudonym: row
+                    .try_get::<Option<String>, _>("pseudonym")
+                    .context("reading column `pseudonym`")?
+                    .map(Pseudonym),
+                profile: codec::from_json(&row.try_get::<String, _>("profile").context("reading column `profile`")?, "client profile")?,
+                state: codec::from_name(&row.try_get::<String, _>("state").context("reading column `state`")?, "state")?,
+                counsellor: row
+                    .try_get::<Option<String>, _>("counsellor")
+                    .context("reading column `counsellor`")?
+                    .map(StaffId),
+                arrived_at: codec::instant(col!(row, "arrived_at_ns")),
+                started_at: codec::opt_instant(col!(row, "started_at_ns")),
+                ended_at: codec::opt_instant(col!(row, "ended_at_ns")),
+                end_reason: codec::opt_from_name(col!(row, "end_reason"), "end reason")?,
+                resume_token_hash: col!(row, "resume_token_hash"),
+            })
+        }
+
+        fn event_from_row(row: &DbRow) -> Result<LoggedEvent> {
+            let body: String = col!(row, "body");
+            EventRow::decode(col!(row, "conversation"), col!(row, "seq"), col!(row, "at_ns"), &body)
+        }
+
+        fn read_from_row(row: &DbRow) -> Result<TranscriptRead> {
+            Ok(TranscriptRead {
+                conversation: ConversationId(col!(row, "conversation")),
+                reader: StaffId(col!(row, "reader")),
+                at: codec::instant(col!(row, "at_ns")),
+                purpose: col!(row, "purpose"),
+            })
+        }
+
+        fn registration_from_row(row: &DbRow) -> Result<Registration> {
+            let age: Option<i16> = col!(row, "age");
+            let topics: String = col!(row, "topics");
+            let results: String = col!(row, "results");
+            let client_type: String = col!(row, "client_type");
+            Ok(Registration {
+                conversation: ConversationId(col!(row, "conversation")),
+                desk: DeskId(col!(row, "desk")),
+                counsellor: StaffId(col!(row, "counsellor")),
+                client_type: codec::from_name(&client_type, "client type")?,
+                age: age.map(|a| codec::small_back(a, "age")).transpose()?,
+                gender: codec::opt_from_name(col!(row, "gender"), "gender")?,
+                topics: codec::from_json(&topics, "topics")?,
+                results: codec::from_json(&results, "results")?,
+                found_via: codec::opt_from_name(col!(row, "found_via"), "found via")?,
+                fake_call: col!(row, "fake_call"),
+                registered_at: codec::instant(col!(row, "registered_at_ns")),
+            })
+        }
+
+        fn rating_from_row(row: &DbRow) -> Result<Rating> {
+            Ok(Rating {
+                conversation: ConversationId(col!(row, "conversation")),
+                desk: DeskId(col!(row, "desk")),
+                stars: codec::small_back(col!(row, "stars"), "stars")?,
+                comment: col!(row, "comment"),
+                rated_at: codec::instant(col!(row, "rated_at_ns")),
+            })
+        }
+
+        fn flag_from_row(row: &DbRow) -> Result<Flag> {
+            let kind: String = col!(row, "kind");
+            let status: String = col!(row, "status");
+            Ok(Flag {
+                id: FlagId(col!(row, "id")),
+                pseudonym: Pseudonym(col!(row, "pseudonym")),
+                desk: DeskId(col!(row, "desk")),
+                kind: codec::from_name(&kind, "flag kind")?,
+                status: codec::from_name(&status, "flag status")?,
+                conversation: row
+                    .try_get::<Option<Uuid>, _>("conversation")
+                    .context("reading column `conversation`")?
+                    .map(ConversationId),
+                raised_by: row
+                    .try_get::<Option<String>, _>("raised_by")
+                    .context("reading column `raised_by`")?
+                    .map(StaffId),
+                reviewed_by: row
+                    .try_get::<Option<String>, _>("reviewed_by")
+                    .context("reading column `reviewed_by`")?
+                    .map(StaffId),
+                created_at: codec::instant(col!(row, "created_at_ns")),
+                expires_at: codec::instant(col!(row, "expires_at_ns")),
+            })
+        }
+
+        fn account_from_row(row: &DbRow) -> Result<Account> {
+            let identity: String = col!(row, "identity");
+            Ok(Account {
+                username: col!(row, "username"),
+                password_hash: col!(row, "password_hash"),
+                active: col!(row, "active"),
+                identity: codec::from_json(&identity, "staff identity")?,
+            })
+        }
+
+        /// Appends `AND` conditions choosing the conversations of a summary (alias `c`).
+        fn push_scope<'a>(
+            qb: &mut sqlx::QueryBuilder<'a, $db>,
+            desk: Option<&'a DeskId>,
+            from: i64,
+            until: i64,
+        ) {
+            qb.push(" c.arrived_at_ns >= ").push_bind(from);
+            qb.push(" AND c.arrived_at_ns < ").push_bind(until);
+            if let Some(d) = desk {
+                qb.push(" AND c.desk = ").push_bind(d.0.as_str());
+            }
+        }
+
+        impl $backend {
+            pub(crate) async fn put_conversation(&self, m: &ConversationMeta) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO conversations (id, desk, pseudonym, profile, state, counsellor, \
+                     arrived_at_ns, started_at_ns, ended_at_ns, end_reason, resume_token_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (id) DO UPDATE SET desk = excluded.desk, \
+                     pseudonym = excluded.pseudonym, profile = excluded.profile, \
+                     state = excluded.state, counsellor = excluded.counsellor, \
+                     arrived_at_ns = excluded.arrived_at_ns, started_at_ns = excluded.started_at_ns, \
+                     ended_at_ns = excluded.ended_at_ns, end_reason = excluded.end_reason, \
+                     resume_token_hash = excluded.resume_token_hash",
+                )
+                .bind(m.id.0)
+                .bind(m.desk.0.as_str())
+                .bind(m.pseudonym.as_ref().map(|p| p.0.as_str()))
+                .bind(codec::json(&m.profile, "client profile")?)
+                .bind(m.state.as_str())
+                .bind(m.counsellor.as_ref().map(|s| s.0.as_str()))
+                .bind(codec::ns(m.arrived_at, "arrival")?)
+                .bind(codec::opt_ns(m.started_at, "start")?)
+                .bind(codec::opt_ns(m.ended_at, "end")?)
+                .bind(codec::opt_name(m.end_reason.as_ref(), "end reason")?)
+                .bind(m.resume_token_hash.as_str())
+                .execute(&self.write)
+                .await
+                .context("storing a conversation")?;
+                Ok(())
+            }
+
+            pub(crate) async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationMeta>> {
+                let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading a conversation")?;
+                row.as_ref().map(conversation_from_row).transpose()
+            }
+
+            pub(crate) async fn conversations(&self, f: &ConversationFilter) -> Result<Vec<ConversationMeta>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE 1 = 1"
+                ));
+                if let Some(d) = &f.desk {
+                    qb.push(" AND desk = ").push_bind(d.0.as_str());
+                }
+                if !f.states.is_empty() {
+                    qb.push(" AND state IN (");
+                    let mut list = qb.separated(", ");
+                    for s in &f.states {
+                        list.push_bind(s.as_str());
+                    }
+                    list.push_unseparated(")");
+                }
+                if let Some(t) = f.arrived_from {
+                    qb.push(" AND arrived_at_ns >= ").push_bind(codec::ns(t, "filter start")?);
+                }
+                if let Some(t) = f.arrived_until {
+                    qb.push(" AND arrived_at_ns < ").push_bind(codec::ns(t, "filter end")?);
+                }
+                qb.push(" ORDER BY arrived_at_ns DESC, id ASC");
+                if let Some(limit) = f.limit {
+                    qb.push(" LIMIT ").push_bind(i64::from(limit));
+                }
+                let rows = qb.build().fetch_all(&self.read).await.context("listing conversations")?;
+                rows.iter().map(conversation_from_row).collect()
+            }
+
+            pub(crate) async fn events_after(&self, id: ConversationId, after: u64) -> Result<Vec<LoggedEvent>> {
+                // Beyond i64::MAX nothing can follow.
+                let Ok(after) = i64::try_from(after) else { return Ok(Vec::new()) };
+                let rows = sqlx::query(
+                    "SELECT conversation, seq, at_ns, body FROM events \
+                     WHERE conversation = $1 AND seq > $2 ORDER BY seq",
+                )
+                .bind(id.0)
+                .bind(after)
+                .fetch_all(&self.read)
+                .await
+                .context("reading a conversation's events")?;
+                rows.iter().map(event_from_row).collect()
+            }
+
+            pub(crate) async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>> {
+                // The audit row and the read are one transaction: no row, no transcript.
+                let mut tx = begin_write(&self.write).await.context("starting a transcript read")?;
+                let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations WHERE id = $1")
+                    .bind(read.conversation.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .context("reading a transcript")?;
+                if exists == 0 {
+                    return Err(Error::NotFound(format!("no conversation {}", read.conversation)));
+                }
+                sqlx::query(
+                    "INSERT INTO transcript_reads (conversation, reader, at_ns, purpose) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(read.conversation.0)
+                .bind(read.reader.0.as_str())
+                .bind(codec::ns(read.at, "read time")?)
+                .bind(read.purpose.as_str())
+                .execute(&mut *tx)
+                .await
+                .context("writing the audit row of a transcript read")?;
+                let rows = sqlx::query(
+                    "SELECT conversation, seq, at_ns, body FROM events \
+                     WHERE conversation = $1 ORDER BY seq",
+                )
+                .bind(read.conversation.0)
+                .fetch_all(&mut *tx)
+                .await
+                .context("reading a transcript")?;
+                let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+                tx.commit().await.context("committing a transcript read")?;
+                Ok(events)
+            }
+
+            pub(crate) async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>> {
+                let rows = sqlx::query(
+                    "SELECT conversation, reader, at_ns, purpose FROM transcript_reads \
+                     WHERE conversation = $1 ORDER BY at_ns, id",
+                )
+                .bind(id.0)
+                .fetch_all(&self.read)
+                .await
+                .context("reading the audit rows")?;
+                rows.iter().map(read_from_row).collect()
+            }
+
+            pub(crate) async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
+                let before = codec::ns(ended_before, "purge cut-off")?;
+                let mut tx = begin_write(&self.write).await.context("starting a purge")?;
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM conversations c WHERE c.ended_at_ns < $1 \
+                     AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = c.id)",
+                )
+                .bind(before)
+                .fetch_one(&mut *tx)
+                .await
+                .context("counting transcripts to purge")?;
+                sqlx::query(
+                    "DELETE FROM events WHERE conversation IN \
+                     (SELECT id FROM conversations WHERE ended_at_ns < $1)",
+                )
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .context("purging transcripts")?;
+                tx.commit().await.context("committing a purge")?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            pub(crate) async fn save_registration(&self, r: &Registration) -> Result<()> {
+                let done = sqlx::query(&format!(
+                    "INSERT INTO registrations ({REGISTRATION_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (conversation) DO NOTHING"
+                ))
+                .bind(r.conversation.0)
+                .bind(r.desk.0.as_str())
+                .bind(r.counsellor.0.as_str())
+                .bind(codec::name(&r.client_type, "client type")?)
+                .bind(r.age.map(codec::small))
+                .bind(codec::opt_name(r.gender.as_ref(), "gender")?)
+                .bind(codec::json(&r.topics, "topics")?)
+                .bind(codec::json(&r.results, "results")?)
+                .bind(codec::opt_name(r.found_via.as_ref(), "found via")?)
+                .bind(r.fake_call)
+                .bind(codec::ns(r.registered_at, "registration time")?)
+                .execute(&self.write)
+                .await
+                .context("storing a registration")?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Conflict(format!(
+                        "conversation {} is already registered",
+                        r.conversation
+                    )));
+                }
+                Ok(())
+            }
+
+            pub(crate) async fn registration(&self, id: ConversationId) -> Result<Option<Registration>> {
+                let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE conversation = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading a registration")?;
+                row.as_ref().map(registration_from_row).transpose()
+            }
+
+            pub(crate) async fn save_rating(&self, r: &Rating) -> Result<()> {
+                let done = sqlx::query(
+                    "INSERT INTO ratings (conversation, desk, stars, comment, rated_at_ns) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation) DO NOTHING",
+                )
+                .bind(r.conversation.0)
+                .bind(r.desk.0.as_str())
+                .bind(codec::small(r.stars))
+                .bind(r.comment.as_deref())
+                .bind(codec::ns(r.rated_at, "rating time")?)
+                .execute(&self.write)
+                .await
+                .context("storing a rating")?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Conflict(format!(
+                        "conversation {} is already rated",
+                        r.conversation
+                    )));
+                }
+                Ok(())
+            }
+
+            pub(crate) async fn rating(&self, id: ConversationId) -> Result<Option<Rating>> {
+                let row = sqlx::query(
+                    "SELECT conversation, desk, stars, comment, rated_at_ns FROM ratings \
+                     WHERE conversation = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.read)
+                .await
+                .context("reading a rating")?;
+                row.as_ref().map(rating_from_row).transpose()
+            }
+
+            pub(crate) async fn count_visits(&self, p: &Pseudonym, since: DateTime<Utc>) -> Result<u32> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM conversations WHERE pseudonym = $1 AND arrived_at_ns >= $2",
+                )
+                .bind(p.0.as_str())
+                .bind(codec::ns(since, "since")?)
+                .fetch_one(&self.read)
+                .await
+                .context("counting visits")?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+
+            pub(crate) async fn put_flag(&self, f: &Flag) -> Result<()> {
+                sqlx::query(&format!(
+                    "INSERT INTO flags ({FLAG_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (id) DO UPDATE SET pseudonym = excluded.pseudonym, \
+                     desk = excluded.desk, kind = excluded.kind, status = excluded.status, \
+                     conversation = excluded.conversation, raised_by = excluded.raised_by, \
+                     reviewed_by = excluded.reviewed_by, created_at_ns = excluded.created_at_ns, \
+                     expires_at_ns = excluded.expires_at_ns"
+                ))
+                .bind(f.id.0)
+                .bind(f.pseudonym.0.as_str())
+                .bind(f.desk.0.as_str())
+                .bind(codec::name(&f.kind, "flag kind")?)
+                .bind(codec::name(&f.status, "flag status")?)
+                .bind(f.conversation.map(|c| c.0))
+                .bind(f.raised_by.as_ref().map(|s| s.0.as_str()))
+                .bind(f.reviewed_by.as_ref().map(|s| s.0.as_str()))
+                .bind(codec::ns(f.created_at, "flag time")?)
+                .bind(codec::ns(f.expires_at, "flag expiry")?)
+                .execute(&self.write)
+                .await
+                .context("storing a flag")?;
+                Ok(())
+            }
+
+            pub(crate) async fn flag(&self, id: FlagId) -> Result<Option<Flag>> {
+                let sql = format!("SELECT {FLAG_COLUMNS} FROM flags WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading a flag")?;
+                row.as_ref().map(flag_from_row).transpose()
+            }
+
+            pub(crate) async fn flags_for(&self, p: &Pseudonym) -> Result<Vec<Flag>> {
+                let sql = format!(
+                    "SELECT {FLAG_COLUMNS} FROM flags WHERE pseudonym = $1 ORDER BY created_at_ns, id"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(p.0.as_str())
+                    .fetch_all(&self.read)
+                    .await
+                    .context("reading a visitor's flags")?;
+                rows.iter().map(flag_from_row).collect()
+            }
+
+            pub(crate) async fn flags_to_review(&self, desk: Option<&DeskId>, now: DateTime<Utc>) -> Result<Vec<Flag>> {
+                let open = codec::name(&FlagStatus::Open, "flag status")?;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {FLAG_COLUMNS} FROM flags WHERE status = "
+                ));
+                qb.push_bind(open);
+                qb.push(" AND expires_at_ns > ").push_bind(codec::ns(now, "now")?);
+                if let Some(d) = desk {
+                    qb.push(" AND desk = ").push_bind(d.0.as_str());
+                }
+                qb.push(" ORDER BY created_at_ns, id");
+                let rows = qb.build().fetch_all(&self.read).await.context("listing flags to review")?;
+                rows.iter().map(flag_from_row).collect()
+            }
+
+            pub(crate) async fn rekey_pseudonym(&self, old: &Pseudonym, new: &Pseudonym) -> Result<()> {
+                let mut tx = begin_write(&self.write).await.context("starting a pseudonym rekey")?;
+                sqlx::query("UPDATE conversations SET pseudonym = $1 WHERE pseudonym = $2")
+                    .bind(new.0.as_str())
+                    .bind(old.0.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .context("rekeying conversations")?;
+                sqlx::query("UPDATE flags SET pseudonym = $1 WHERE pseudonym = $2")
+                    .bind(new.0.as_str())
+                    .bind(old.0.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .context("rekeying flags")?;
+                tx.commit().await.context("committing a pseudonym rekey")?;
+                Ok(())
+            }
+
+            pub(crate) async fn put_account(&self, a: &Account) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO accounts (username, password_hash, active, identity) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO UPDATE SET \
+                     password_hash = excluded.password_hash, active = excluded.active, \
+                     identity = excluded.identity",
+                )
+                .bind(a.username.as_str())
+                .bind(a.password_hash.as_str())
+                .bind(a.active)
+                .bind(codec::json(&a.identity, "staff identity")?)
+                .execute(&self.write)
+                .await
+                .context("storing an account")?;
+                Ok(())
+            }
+
+            pub(crate) async fn account(&self, username: &str) -> Result<Option<Account>> {
+                let row = sqlx::query(
+                    "SELECT username, password_hash, active, identity FROM accounts WHERE username = $1",
+                )
+                .bind(username)
+                .fetch_optional(&self.read)
+                .await
+                .context("reading an account")?;
+                row.as_ref().map(account_from_row).transpose()
+            }
+
+            pub(crate) async fn accounts(&self) -> Result<Vec<Account>> {
+                let rows = sqlx::query(
+                    "SELECT username, password_hash, active, identity FROM accounts ORDER BY username",
+                )
+                .fetch_all(&self.read)
+                .await
+                .context("listing accounts")?;
+                rows.iter().map(account_from_row).collect()
+            }
+
+            pub(crate) async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO calendars (desk, calendar) VALUES ($1, $2) \
+                     ON CONFLICT (desk) DO UPDATE SET calendar = excluded.calendar",
+                )
+                .bind(desk.0.as_str())
+                .bind(codec::json(calendar, "calendar")?)
+                .execute(&self.write)
+                .await
+                .context("storing a calendar")?;
+                Ok(())
+            }
+
+            pub(crate) async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>> {
+                let text: Option<String> =
+                    sqlx::query_scalar("SELECT calendar FROM calendars WHERE desk = $1")
+                        .bind(desk.0.as_str())
+                        .fetch_optional(&self.read)
+                        .await
+                        .context("reading a calendar")?;
+                text.map(|t| codec::from_json(&t, "calendar")).transpose()
+            }
+
+            pub(crate) async fn summary(
+                &self,
+                desk: Option<&DeskId>,
+                from: DateTime<Utc>,
+                until: DateTime<Utc>,
+            ) -> Result<Summary> {
+                let from = codec::ns(from, "summary start")?;
+                let until = codec::ns(until, "summary end")?;
+                let abandoned = codec::name(&EndReason::AbandonedInQueue, "end reason")?;
+                let closing = codec::name(&EndReason::ClosedAtClosingTime, "end reason")?;
+                // One snapshot for all four queries.
+                let mut tx = begin_read(&self.read).await.context("starting a summary")?;
+
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT count(*) AS arrivals, count(c.started_at_ns) AS served, \
+                     count(*) FILTER (WHERE c.end_reason = ",
+                );
+                qb.push_bind(abandoned.as_str());
+                qb.push(") AS abandoned, count(*) FILTER (WHERE c.end_reason = ");
+                qb.push_bind(closing.as_str());
+                qb.push(
+                    ") AS closing, \
+                     CAST(avg(c.ended_at_ns - c.started_at_ns) FILTER (WHERE c.started_at_ns IS NOT NULL \
+                       AND c.ended_at_ns IS NOT NULL AND c.end_reason IS NOT NULL) AS DOUBLE PRECISION) \
+                       AS mean_duration_ns, \
+                     CAST(avg(c.started_at_ns - c.arrived_at_ns) FILTER (WHERE c.started_at_ns IS NOT NULL) \
+                       AS DOUBLE PRECISION) AS mean_wait_ns \
+                     FROM conversations c WHERE",
+                );
+                push_scope(&mut qb, desk, from, until);
+                let row = qb.build().fetch_one(&mut *tx).await.context("summarising conversations")?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                let secs = |ns: Option<f64>| ns.map(|ns| ns / 1e9);
+                let mut s = Summary {
+                    arrivals: count(col!(row, "arrivals")),
+                    served: count(col!(row, "served")),
+                    abandoned_in_queue: count(col!(row, "abandoned")),
+                    closed_at_closing_time: count(col!(row, "closing")),
+                    mean_duration_secs: secs(col!(row, "mean_duration_ns")),
+                    mean_wait_secs: secs(col!(row, "mean_wait_ns")),
+                    ..Summary::default()
+                };
+
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT c.end_reason AS reason, count(*) AS n FROM conversations c \
+                     WHERE c.started_at_ns IS NOT NULL AND c.ended_at_ns IS NOT NULL \
+                     AND c.end_reason IS NOT NULL AND",
+                );
+                push_scope(&mut qb, desk, from, until);
+                qb.push(" GROUP BY c.end_reason");
+                let rows = qb.build().fetch_all(&mut *tx).await.context("counting end reasons")?;
+                let mut reasons = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let name: String = col!(row, "reason");
+                    let reason: EndReason = codec::from_name(&name, "end reason")?;
+                    reasons.push((name, reason, count(col!(row, "n"))));
+                }
+                reasons.sort_by(|a, b| a.0.cmp(&b.0));
+                s.by_end_reason = reasons.into_iter().map(|(_, r, n)| (r, n)).collect();
+
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT count(*) AS n, CAST(avg(r.stars) AS DOUBLE PRECISION) AS mean \
+                     FROM ratings r JOIN conversations c ON c.id = r.conversation WHERE",
+                );
+                push_scope(&mut qb, desk, from, until);
+                let row = qb.build().fetch_one(&mut *tx).await.context("summarising ratings")?;
+                s.ratings = count(col!(row, "n"));
+                s.mean_stars = col!(row, "mean");
+
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT count(*) AS n, count(*) FILTER (WHERE g.fake_call) AS fake \
+                     FROM registrations g JOIN conversations c ON c.id = g.conversation WHERE",
+                );
+                push_scope(&mut qb, desk, from, until);
+                let row = qb.build().fetch_one(&mut *tx).await.context("summarising registrations")?;
+                s.registrations = count(col!(row, "n"));
+                s.fake_calls = count(col!(row, "fake"));
+                tx.commit().await.context("ending a summary")?;
+                Ok(s)
+            }
+        }
+    };
+}
+
+pub(crate) use shared_queries;

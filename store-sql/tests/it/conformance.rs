@@ -1,0 +1,79 @@
+//! The core's conformance suite against every store: memory, SQLite (file and in memory)
+//! and PostgreSQL. Each check gets a fresh, empty database.
+
+use std::sync::{Arc, Mutex};
+
+use clbchat_core::store::conformance::run_all;
+use clbchat_core::store::memory::MemoryStore;
+use clbchat_store_sql::{SqlOptions, SqlStore};
+
+use crate::helpers::{options, TestDb};
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    run_all(|| async { MemoryStore::new() }).await;
+}
+
+#[tokio::test]
+async fn sqlite_file_store_conforms() {
+    let dbs = Arc::new(Mutex::new(Vec::new()));
+    run_all(|| {
+        let dbs = dbs.clone();
+        async move {
+            let db = TestDb::sqlite();
+            let store = db.open().await;
+            dbs.lock().expect("lock").push(db);
+            store
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_store_conforms() {
+    run_all(|| async {
+        SqlStore::connect("sqlite::memory:", SqlOptions::new())
+            .await
+            .expect("sqlite::memory:")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_store_without_batching_delay_conforms() {
+    // Group commit with no waiting: batches are only what is already queued.
+    let dbs = Arc::new(Mutex::new(Vec::new()));
+    run_all(|| {
+        let dbs = dbs.clone();
+        async move {
+            let db = TestDb::sqlite();
+            let mut o = options();
+            o.group_commit_max_delay = std::time::Duration::ZERO;
+            o.group_commit_max_batch = 3;
+            let store = db.open_with(o).await;
+            dbs.lock().expect("lock").push(db);
+            store
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_store_conforms() {
+    if crate::helpers::postgres_url().is_none() {
+        return;
+    }
+    let dbs = Arc::new(Mutex::new(Vec::new()));
+    run_all(|| {
+        let dbs = dbs.clone();
+        async move {
+            let db = TestDb::postgres()
+                .await
+                .expect("a PostgreSQL test database");
+            let store = db.open().await;
+            dbs.lock().expect("lock").push(db);
+            store
+        }
+    })
+    .await;
+}

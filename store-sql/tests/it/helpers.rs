@@ -1,0 +1,190 @@
+//! Test databases: a fresh SQLite file or a fresh PostgreSQL schema per test, removed after.
+//!
+//! PostgreSQL comes from `CLBCHAT_TEST_POSTGRES_URL`. Unset, the PostgreSQL tests say so on
+//! the terminal and pass without running, unless `CI` is set: in CI a missing URL or a
+//! server that cannot be reached fails the test.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use clbchat_store_sql::{SqlOptions, SqlStore};
+use sqlx::Connection;
+
+/// The environment variable naming the PostgreSQL server for the tests.
+pub(crate) const POSTGRES_URL_VAR: &str = "CLBCHAT_TEST_POSTGRES_URL";
+
+/// The PostgreSQL URL for the tests, or `None` (after saying so) when the developer has none.
+///
+/// Panics in CI (`CI` set) when the variable is missing: there, PostgreSQL is not optional.
+pub(crate) fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "{POSTGRES_URL_VAR} is not set, but CI is: the PostgreSQL tests must run in CI. \
+             Export {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test in .ci/run."
+        ),
+        _ => {
+            static SAID: Once = Once::new();
+            SAID.call_once(|| {
+                // Straight to the terminal: the test harness captures only `eprintln!`.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nPostgreSQL tests NOT RUN: set \
+                     {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test\n"
+                );
+            });
+            None
+        }
+    }
+}
+
+enum Kind {
+    Sqlite { dir: PathBuf },
+    Postgres { admin_url: String, schema: String },
+}
+
+/// A fresh, empty database for one test; removed when dropped.
+pub(crate) struct TestDb {
+    /// The URL a store (or the crash writer) opens.
+    pub(crate) url: String,
+    kind: Kind,
+}
+
+impl TestDb {
+    /// A fresh SQLite file in a new temporary directory.
+    pub(crate) fn sqlite() -> TestDb {
+        let dir =
+            std::env::temp_dir().join(format!("clbchat-it-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+        let url = format!("sqlite://{}", dir.join("clbchat.db").display());
+        TestDb {
+            url,
+            kind: Kind::Sqlite { dir },
+        }
+    }
+
+    /// A fresh schema on the test server, or `None` when there is none (see [`postgres_url`]).
+    pub(crate) async fn postgres() -> Option<TestDb> {
+        let admin_url = postgres_url()?;
+        let schema = format!("clbchat_it_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                "PostgreSQL at {POSTGRES_URL_VAR}={admin_url} cannot be reached: {e}. Start the \
+                 server, or unset {POSTGRES_URL_VAR} to skip the PostgreSQL tests outside CI."
+            )
+            });
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .expect("creating a test schema");
+        let _ = admin.close().await;
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        // The application name marks the test's connections, so that clean-up can end them.
+        let url =
+            format!("{admin_url}{sep}options%5Bsearch_path%5D={schema}&application_name={schema}");
+        Some(TestDb {
+            url,
+            kind: Kind::Postgres { admin_url, schema },
+        })
+    }
+
+    /// The file of an SQLite test database.
+    pub(crate) fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.kind {
+            Kind::Sqlite { dir } => Some(dir.join("clbchat.db")),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
+    /// The PostgreSQL schema of this test database.
+    pub(crate) fn schema(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Postgres { schema, .. } => Some(schema),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// Runs one SQL statement on a connection of its own (as a DBA would, beside the store).
+    pub(crate) async fn execute(&self, sql: &str) {
+        let done = match &self.kind {
+            Kind::Sqlite { .. } => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connecting");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+            Kind::Postgres { .. } => {
+                let mut c = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connecting");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Opens the store with test-friendly options (small pools).
+    pub(crate) async fn open(&self) -> SqlStore {
+        self.open_with(options()).await
+    }
+
+    /// Opens the store with these options.
+    pub(crate) async fn open_with(&self, options: SqlOptions) -> SqlStore {
+        SqlStore::connect(&self.url, options)
+            .await
+            .unwrap_or_else(|e| panic!("opening the test store at {}: {e}", self.url))
+    }
+}
+
+/// Options for tests: the defaults with small pools (many tests share one server).
+pub(crate) fn options() -> SqlOptions {
+    let mut o = SqlOptions::new();
+    o.postgres_pool_size = 4;
+    o.sqlite_readers = 2;
+    o
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.kind {
+            Kind::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Kind::Postgres { admin_url, schema } => {
+                // Drop may run inside a runtime; a thread of its own can block on another.
+                let (url, schema) = (admin_url.clone(), schema.clone());
+                let done = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async {
+                        let mut admin = sqlx::PgConnection::connect(&url).await?;
+                        // A failed test may leave a connection inside a transaction that
+                        // holds locks on the schema's tables: end the test's connections.
+                        sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                        )
+                        .bind(&schema)
+                        .execute(&mut admin)
+                        .await?;
+                        sqlx::raw_sql(&format!(
+                            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
+                        ))
+                        .execute(&mut admin)
+                        .await?;
+                        admin.close().await
+                    })
+                    .map_err(std::io::Error::other)
+                })
+                .join();
+                if !matches!(done, Ok(Ok(()))) {
+                    eprintln!("could not drop the test schema {}: {done:?}", self.url);
+                }
+            }
+        }
+    }
+}

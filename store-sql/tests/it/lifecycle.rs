@@ -1,0 +1,149 @@
+//! Opening, reopening, migrating, closing; the faster durability mode.
+
+use chrono::{TimeZone, Utc};
+use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent};
+use clbchat_core::ids::{ConversationId, DeskId};
+use clbchat_core::store::{ConversationMeta, ConversationState, Store};
+use clbchat_store_sql::{Backend, Durability, SqlStore};
+
+use crate::helpers::{options, TestDb};
+
+fn meta() -> ConversationMeta {
+    let at = Utc
+        .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
+        .single()
+        .expect("instant");
+    ConversationMeta {
+        id: ConversationId::random(),
+        desk: DeskId::new("national"),
+        pseudonym: None,
+        profile: ClientProfile::default(),
+        state: ConversationState::Waiting,
+        counsellor: None,
+        arrived_at: at,
+        started_at: None,
+        ended_at: None,
+        end_reason: None,
+        resume_token_hash: "h".into(),
+    }
+}
+
+fn event(id: ConversationId, seq: u64) -> LoggedEvent {
+    LoggedEvent {
+        conversation: id,
+        seq,
+        at: Utc
+            .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
+            .single()
+            .expect("instant"),
+        body: EventBody::TimeWarning { minutes_left: 5 },
+    }
+}
+
+/// Appends from many tasks, closes (which commits the queue), reopens, finds everything.
+async fn survives_close_and_reopen(db: &TestDb, backend: Backend) {
+    let store = db.open().await;
+    assert_eq!(store.backend(), backend);
+    store.migrate().await.expect("migrating again is a no-op");
+    let m = meta();
+    store.put_conversation(&m).await.expect("put_conversation");
+    for seq in 1..=20 {
+        store.append(&event(m.id, seq)).await.expect("append");
+    }
+    store.close().await;
+
+    let again = db.open().await;
+    let log = again.events_after(m.id, 0).await.expect("events_after");
+    assert_eq!(
+        log.len(),
+        20,
+        "everything acknowledged before close is there after reopening"
+    );
+    assert_eq!(
+        again.conversation(m.id).await.expect("conversation"),
+        Some(m)
+    );
+    again.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_survives_close_and_reopen() {
+    survives_close_and_reopen(&TestDb::sqlite(), Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_survives_close_and_reopen() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    survives_close_and_reopen(&db, Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sqlite_uses_wal_and_full_sync_by_default_and_normal_on_request() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    store.close().await;
+    let path = db.sqlite_path().expect("a file");
+    assert!(path.exists());
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    // The journal mode is stored in the file: a WAL database keeps saying so.
+    let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .expect("connect");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut c)
+        .await
+        .expect("pragma");
+    assert_eq!(
+        mode,
+        "wal",
+        "the file is in WAL mode ({} exists: {})",
+        wal.display(),
+        wal.exists()
+    );
+
+    let mut o = options();
+    o.durability = Durability::Normal;
+    let fast = db.open_with(o).await;
+    let m = meta();
+    fast.put_conversation(&m).await.expect("put_conversation");
+    fast.append(&event(m.id, 1)).await.expect("append");
+    fast.close().await;
+}
+
+#[tokio::test]
+async fn many_conversations_appending_at_once_all_get_their_answer() {
+    // 64 conversations x 10 events, all at once: the group-commit writer batches them.
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let mut ids = Vec::new();
+    for _ in 0..64 {
+        let m = meta();
+        store.put_conversation(&m).await.expect("put_conversation");
+        ids.push(m.id);
+    }
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|&id| {
+            let store: SqlStore = store.clone();
+            tokio::spawn(async move {
+                for seq in 1..=10 {
+                    store.append(&event(id, seq)).await.expect("append");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    eprintln!("640 appends from 64 conversations: {:?}", started.elapsed());
+    for id in ids {
+        assert_eq!(
+            store.events_after(id, 0).await.expect("events_after").len(),
+            10
+        );
+    }
+    store.close().await;
+}

@@ -1,0 +1,577 @@
+//! One WebSocket connection: a reader loop that decodes frames and calls the engine, one
+//! writer task fed by a bounded queue (it `feed`s what is queued and flushes once), and a
+//! forwarder that turns the engine's events into frames.
+//!
+//! Authorisation is per frame: before `arrive`/`resume` a connection can do nothing in a
+//! conversation; a visitor's connection reaches only its own conversation (the engine's
+//! handle cannot name another); staff frames need `login`, and the engine checks on every
+//! command that the chat is theirs (or observed by them) and that coordinator actions come
+//! from a coordinator of that desk.
+//!
+//! Bad input never ends a connection by itself: malformed JSON, unknown frames, a binary
+//! frame, a frame over the rate limit each get an `error` frame. Only an oversized message
+//! (close 1009), a version mismatch (4002), a slow consumer (4008), silence (4010) or no
+//! start (4011) close it.
+
+use std::sync::Arc;
+
+use clbchat_core::auth::Credential;
+use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle};
+use clbchat_core::event::{DisconnectKind, ServerEvent};
+use clbchat_core::Error as CoreError;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::config::{RateLimit, WsConfig};
+use crate::protocol::{
+    decode, ClientFrame, ServerFrame, CLOSE_IDLE, CLOSE_NO_START, CLOSE_REPLACED, CLOSE_SLOW,
+    CLOSE_VERSION, PROTOCOL_VERSION, SUBPROTOCOL,
+};
+
+/// Something for the writer.
+#[derive(Debug)]
+enum Outgoing {
+    Frame(ServerFrame),
+    Flush,
+}
+
+/// Tells the writer to send a close frame and stop.
+type Closer = watch::Sender<Option<(u16, String)>>;
+
+enum Session {
+    None,
+    Visitor(VisitorHandle),
+    Staff(StaffHandle),
+}
+
+struct Conn {
+    engine: Engine,
+    out: mpsc::Sender<Outgoing>,
+    closer: Arc<Closer>,
+    session: Session,
+    rate: RateLimit,
+    forwarder: Option<tokio::task::JoinHandle<()>>,
+    slow_timeout: std::time::Duration,
+}
+
+/// Serves one upgraded connection until it closes. `version_error` is set when the client
+/// offered only other protocol versions: the connection is then closed at once with 4002.
+pub(crate) async fn serve<S>(
+    engine: Engine,
+    config: Arc<WsConfig>,
+    socket: S,
+    version_error: Option<String>,
+) where
+    S: Stream<Item = Result<Message, WsError>>
+        + Sink<Message, Error = WsError>
+        + Send
+        + Unpin
+        + 'static,
+{
+    let slow_timeout = config.slow_timeout;
+    let (sink, mut stream) = socket.split();
+    let (out, out_rx) = mpsc::channel(config.write_queue.max(1));
+    let (closer, close_rx) = watch::channel(None);
+    let closer = Arc::new(closer);
+    let writer = tokio::spawn(writer(sink, out_rx, close_rx, config.heartbeat));
+    if let Some(reason) = version_error {
+        let _ = closer.send(Some((CLOSE_VERSION, reason)));
+        let _ = writer.await;
+        return;
+    }
+    let mut conn = Conn {
+        engine,
+        out,
+        closer: closer.clone(),
+        session: Session::None,
+        rate: RateLimit::new(config.rate_burst, config.rate_per_sec),
+        forwarder: None,
+        slow_timeout,
+    };
+    let start_deadline = Instant::now() + config.start_timeout;
+    let mut last_heard = Instant::now();
+    let mut close_watch = closer.subscribe();
+    loop {
+        let idle_deadline = last_heard + config.idle_timeout;
+        let (deadline, code, why) = match conn.session {
+            Session::None if start_deadline < idle_deadline => (
+                start_deadline,
+                CLOSE_NO_START,
+                "no arrive, resume or login frame in time",
+            ),
+            _ => (
+                idle_deadline,
+                CLOSE_IDLE,
+                "nothing heard from you for too long",
+            ),
+        };
+        tokio::select! {
+            msg = stream.next() => {
+                last_heard = Instant::now();
+                match msg {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(WsError::Capacity(e))) => {
+                        let reason = match e {
+                            CapacityError::MessageTooLong { max_size, .. } => {
+                                format!("message too big (at most {} KiB)", max_size / 1024)
+                            }
+                            other => other.to_string(),
+                        };
+                        let _ = conn.closer.send(Some((u16::from(CloseCode::Size), reason)));
+                        break;
+                    }
+                    Some(Err(_)) => break,
+                    Some(Ok(Message::Text(text))) => conn.on_text(text.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        conn.reply(ServerFrame::error(None, "malformed", "binary frames are not used; send JSON text")).await;
+                    }
+                    Some(Ok(Message::Ping(_))) => {
+                        // tungstenite queued the pong; have the writer flush it now.
+                        let _ = conn.out.try_send(Outgoing::Flush);
+                    }
+                    Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let _ = conn.closer.send(Some((code, why.into())));
+                break;
+            }
+            _ = close_watch.changed() => break,
+        }
+    }
+    if let Some(f) = conn.forwarder.take() {
+        f.abort();
+    }
+    drop(conn);
+    let _ = writer.await;
+}
+
+impl Conn {
+    async fn reply(&self, frame: ServerFrame) {
+        let _ = self.out.send(Outgoing::Frame(frame)).await;
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        if !self.rate.allow() {
+            let req = decode(text).ok().and_then(|e| e.req);
+            self.reply(ServerFrame::error(
+                req,
+                "rate_limited",
+                "too many frames; slow down (this one was dropped)",
+            ))
+            .await;
+            return;
+        }
+        let envelope = match decode(text) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(code = e.code, "undecodable frame");
+                self.reply(ServerFrame::error(e.req, e.code, e.message))
+                    .await;
+                return;
+            }
+        };
+        let req = envelope.req;
+        let kind = envelope.frame.kind();
+        let answer = match self.handle(req, envelope.frame).await {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::debug!(frame = kind, error.code = e.code(), "refused");
+                Some(ServerFrame::error(req, e.code(), e.public_message()))
+            }
+        };
+        if let Some(frame) = answer {
+            self.reply(frame).await;
+        }
+    }
+
+    fn start_forwarding(&mut self, events: Events) {
+        let out = self.out.clone();
+        let closer = self.closer.clone();
+        self.forwarder = Some(tokio::spawn(forward(
+            events,
+            out,
+            closer,
+            self.slow_timeout,
+        )));
+    }
+
+    fn visitor(&self) -> Result<&VisitorHandle, CoreError> {
+        match &self.session {
+            Session::Visitor(v) => Ok(v),
+            Session::Staff(_) => Err(CoreError::Forbidden("this is a staff connection".into())),
+            Session::None => Err(CoreError::InvalidState(
+                "send `arrive` or `resume` first".into(),
+            )),
+        }
+    }
+
+    fn staff(&self) -> Result<&StaffHandle, CoreError> {
+        match &self.session {
+            Session::Staff(s) => Ok(s),
+            Session::Visitor(_) => Err(CoreError::Forbidden(
+                "staff only: log in on a staff connection".into(),
+            )),
+            Session::None => Err(CoreError::Forbidden("log in first".into())),
+        }
+    }
+
+    fn not_started(&self) -> Result<(), CoreError> {
+        match self.session {
+            Session::None => Ok(()),
+            _ => Err(CoreError::InvalidState(
+                "this connection has already started a session".into(),
+            )),
+        }
+    }
+
+    /// Handles one frame; `Ok(None)` when the answer was already sent.
+    async fn handle(
+        &mut self,
+        req: Option<u64>,
+        frame: ClientFrame,
+    ) -> Result<Option<ServerFrame>, CoreError> {
+        let ok = Ok(Some(ServerFrame::Ok { req }));
+        match frame {
+            ClientFrame::Hello { version } => {
+                if version != PROTOCOL_VERSION {
+                    let reason = format!("this server speaks {SUBPROTOCOL} (version {PROTOCOL_VERSION}), not version {version}");
+                    let _ = self.closer.send(Some((CLOSE_VERSION, reason)));
+                    return Ok(None);
+                }
+                ok
+            }
+            ClientFrame::Availability { desk } => Ok(Some(ServerFrame::Availability {
+                req,
+                availability: self.engine.availability(&desk)?,
+            })),
+            ClientFrame::Arrive {
+                desk,
+                visitor_token,
+                profile,
+                appointment,
+            } => {
+                self.not_started()?;
+                let s = self
+                    .engine
+                    .arrive(
+                        &desk,
+                        Arrival {
+                            visitor_token,
+                            profile,
+                            appointment,
+                        },
+                    )
+                    .await?;
+                tracing::info!(conversation = %s.conversation, desk = %desk, "visitor connected");
+                self.reply(ServerFrame::Welcome {
+                    req,
+                    conversation: s.conversation,
+                    resume_token: s.resume_token.clone(),
+                    visitor_token: s.visitor_token.clone(),
+                })
+                .await;
+                self.session = Session::Visitor(s.handle);
+                self.start_forwarding(s.events);
+                Ok(None)
+            }
+            ClientFrame::Resume {
+                conversation,
+                resume_token,
+                last_seq,
+            } => {
+                self.not_started()?;
+                let s = self
+                    .engine
+                    .resume(conversation, &resume_token, last_seq)
+                    .await?;
+                self.reply(ServerFrame::Resumed { req, conversation }).await;
+                self.session = Session::Visitor(s.handle);
+                self.start_forwarding(s.events);
+                Ok(None)
+            }
+            ClientFrame::Login { username, password } => {
+                self.not_started()?;
+                let s = self
+                    .engine
+                    .login(&Credential::Password { username, password })
+                    .await?;
+                tracing::info!(staff = %s.identity.id, "staff connected");
+                self.reply(ServerFrame::LoggedIn {
+                    req,
+                    identity: s.identity.clone(),
+                })
+                .await;
+                self.session = Session::Staff(s.handle);
+                self.start_forwarding(s.events);
+                Ok(None)
+            }
+            ClientFrame::Send {
+                id,
+                conversation,
+                text,
+            } => {
+                let ack = match (&self.session, conversation) {
+                    (Session::Staff(s), Some(c)) => s.send(c, id.clone(), text).await?,
+                    (Session::Staff(_), None) => {
+                        return Err(CoreError::Invalid(
+                            "`send`: staff must name the `conversation`".into(),
+                        ))
+                    }
+                    _ => self.visitor()?.send(id.clone(), text).await?,
+                };
+                Ok(Some(ServerFrame::ack(req, id, ack)))
+            }
+            ClientFrame::Typing { conversation } => {
+                match (&self.session, conversation) {
+                    (Session::Staff(s), Some(c)) => s.typing(c).await?,
+                    (Session::Staff(_), None) => {
+                        return Err(CoreError::Invalid(
+                            "`typing`: staff must name the `conversation`".into(),
+                        ))
+                    }
+                    _ => self.visitor()?.typing().await,
+                }
+                // Typing is fire-and-forget; answered only when the client numbered it.
+                Ok(req.map(|req| ServerFrame::Ok { req: Some(req) }))
+            }
+            ClientFrame::Leave {} => {
+                self.visitor()?.leave().await?;
+                ok
+            }
+            ClientFrame::PartnerConsent { consent } => {
+                self.visitor()?.answer_partner(consent).await?;
+                ok
+            }
+            ClientFrame::Rate {
+                stars,
+                comment,
+                conversation,
+                resume_token,
+            } => {
+                match (conversation, resume_token) {
+                    (Some(c), Some(token)) => self.engine.rate(c, &token, stars, comment).await?,
+                    _ => self.visitor()?.rate(stars, comment).await?,
+                }
+                ok
+            }
+            ClientFrame::Online {
+                desk,
+                shift_ends_at,
+            } => {
+                self.staff()?.go_online(&desk, shift_ends_at).await?;
+                ok
+            }
+            ClientFrame::Available { desk, available } => {
+                self.staff()?.set_available(&desk, available).await?;
+                ok
+            }
+            ClientFrame::Offline { desk } => {
+                self.staff()?.go_offline(&desk).await?;
+                ok
+            }
+            ClientFrame::End { conversation } => {
+                self.staff()?.end(conversation).await?;
+                ok
+            }
+            ClientFrame::Extend {
+                conversation,
+                reason,
+            } => {
+                self.staff()?.extend(conversation, reason).await?;
+                ok
+            }
+            ClientFrame::Transfer {
+                conversation,
+                target,
+                note,
+            } => {
+                let to = self.staff()?.transfer(conversation, target, note).await?;
+                Ok(Some(ServerFrame::TransferOffered { req, to }))
+            }
+            ClientFrame::AnswerTransfer {
+                conversation,
+                accept,
+            } => {
+                self.staff()?.answer_transfer(conversation, accept).await?;
+                ok
+            }
+            ClientFrame::OfferPartner {
+                conversation,
+                partner,
+                summary,
+            } => {
+                self.staff()?
+                    .offer_partner(conversation, &partner, summary)
+                    .await?;
+                ok
+            }
+            ClientFrame::Whisper { conversation, text } => {
+                let ack = self.staff()?.whisper(conversation, text).await?;
+                Ok(Some(ServerFrame::ack(
+                    req,
+                    clbchat_core::ids::ClientMsgId::new("whisper"),
+                    ack,
+                )))
+            }
+            ClientFrame::Register { conversation, form } => {
+                self.staff()?.register(conversation, form).await?;
+                ok
+            }
+            ClientFrame::Rejoin { conversation } => {
+                let events = self.staff()?.rejoin(conversation).await?;
+                Ok(Some(ServerFrame::Log { req, events }))
+            }
+            ClientFrame::Board { desk } => Ok(Some(ServerFrame::Board {
+                req,
+                board: self.staff()?.board(&desk)?,
+            })),
+            ClientFrame::Observe { conversation } => {
+                let events = self.staff()?.observe(conversation).await?;
+                Ok(Some(ServerFrame::Log { req, events }))
+            }
+            ClientFrame::TakeOver { conversation } => {
+                self.staff()?.take_over(conversation).await?;
+                ok
+            }
+            ClientFrame::Flags { desk } => Ok(Some(ServerFrame::Flags {
+                req,
+                flags: self.staff()?.flags_to_review(&desk).await?,
+            })),
+            ClientFrame::ReviewFlag { flag, confirm } => {
+                let flag = self.staff()?.review_flag(flag, confirm).await?;
+                Ok(Some(ServerFrame::Flags {
+                    req,
+                    flags: vec![flag],
+                }))
+            }
+            ClientFrame::Transcript {
+                conversation,
+                purpose,
+            } => {
+                let events = self
+                    .staff()?
+                    .read_transcript(conversation, &purpose)
+                    .await?;
+                Ok(Some(ServerFrame::Log { req, events }))
+            }
+            ClientFrame::SetCalendar { desk, calendar } => {
+                self.staff()?.set_calendar(&desk, calendar).await?;
+                ok
+            }
+        }
+    }
+}
+
+/// Engine events to frames. A connection whose writer cannot take an event within the
+/// slow timeout is closed (4008) and resumes later; a replay after a resume is never cut
+/// short by a fixed queue size, only by a peer that stops reading.
+async fn forward(
+    mut events: Events,
+    out: mpsc::Sender<Outgoing>,
+    closer: Arc<Closer>,
+    slow_timeout: std::time::Duration,
+) {
+    let mut last = None;
+    while let Some(event) = events.next().await {
+        if let ServerEvent::Disconnecting { kind, reason } = &event {
+            last = Some((*kind, reason.clone()));
+        }
+        let frame = Outgoing::Frame(ServerFrame::Event { event });
+        match tokio::time::timeout(slow_timeout, out.send(frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                let reason = "too slow to keep up; resume from your last sequence number";
+                let _ = closer.send(Some((CLOSE_SLOW, reason.into())));
+                return;
+            }
+        }
+    }
+    if events.was_disconnected() {
+        let (code, reason) = match last {
+            Some((DisconnectKind::Replaced, r)) => (CLOSE_REPLACED, r),
+            Some((DisconnectKind::Restart, r)) => (u16::from(CloseCode::Restart), r),
+            Some((DisconnectKind::TooSlow, r)) => (CLOSE_SLOW, r),
+            None => (
+                CLOSE_SLOW,
+                "too slow to keep up; resume from your last sequence number".into(),
+            ),
+        };
+        let _ = closer.send(Some((code, reason)));
+    }
+}
+
+/// The one writer: feeds whatever is queued, flushes once; pings on a timer; closes when told.
+async fn writer<K>(
+    mut sink: K,
+    mut rx: mpsc::Receiver<Outgoing>,
+    mut close: watch::Receiver<Option<(u16, String)>>,
+    heartbeat: std::time::Duration,
+) where
+    K: Sink<Message, Error = WsError> + Unpin,
+{
+    let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    loop {
+        tokio::select! {
+            biased;
+            _ = close.changed() => {
+                let what = close.borrow().clone();
+                if let Some((code, reason)) = what {
+                    // Frames queued before the close still go out first.
+                    while let Ok(Outgoing::Frame(f)) = rx.try_recv() {
+                        if sink.feed(Message::text(f.encode())).await.is_err() { return; }
+                    }
+                    let frame = CloseFrame { code: CloseCode::from(code), reason: truncate(&reason).into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    let _ = sink.close().await;
+                    return;
+                }
+            }
+            item = rx.recv() => {
+                let Some(first) = item else {
+                    let _ = sink.close().await;
+                    return;
+                };
+                let mut next = Some(first);
+                let mut fed = 0;
+                while let Some(item) = next.take() {
+                    if let Outgoing::Frame(f) = item {
+                        if sink.feed(Message::text(f.encode())).await.is_err() {
+                            return;
+                        }
+                        fed += 1;
+                    }
+                    if fed < 64 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Close reasons must fit in a control frame (123 bytes).
+fn truncate(reason: &str) -> String {
+    let mut out = String::new();
+    for c in reason.chars() {
+        if out.len() + c.len_utf8() > 123 {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,539 @@
+//! The wire protocol `clbchat.v1`: JSON text frames, one object per frame.
+//!
+//! Every client frame has a `type` and may carry a `req` number; the server answers a frame
+//! that has a `req` with exactly one frame carrying the same `req` (a result or an `error`).
+//! Events the engine pushes come as `{"type": "event", "event": …}` frames without `req`.
+//! The version is negotiated as the WebSocket subprotocol [`SUBPROTOCOL`]; a client may also
+//! say `{"type": "hello", "version": 1}`. `docs/protocol.md` documents every frame, and the
+//! golden files in `tests/golden/` keep the format stable.
+
+use chrono::{DateTime, Utc};
+use clbchat_core::auth::StaffIdentity;
+use clbchat_core::calendar::Calendar;
+use clbchat_core::engine::DeskAvailability;
+use clbchat_core::event::{
+    Ack, ClientProfile, DeskBoard, LoggedEvent, ServerEvent, TransferTarget,
+};
+use clbchat_core::flags::Flag;
+use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::registration::RegistrationForm;
+use serde::{Deserialize, Serialize};
+
+/// The WebSocket subprotocol this crate speaks.
+pub const SUBPROTOCOL: &str = "clbchat.v1";
+/// The protocol version in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Close code: the client speaks another protocol version.
+pub const CLOSE_VERSION: u16 = 4002;
+/// Close code: the connection was too slow to keep up and was dropped; resume.
+pub const CLOSE_SLOW: u16 = 4008;
+/// Close code: the same participant connected again elsewhere; this one is replaced (do
+/// not resume automatically: the other window has the chat). A server restart closes with
+/// the standard 1012.
+pub const CLOSE_REPLACED: u16 = 4009;
+/// Close code: nothing was heard from the peer for too long.
+pub const CLOSE_IDLE: u16 = 4010;
+/// Close code: the first frame (arrive, resume, login) did not come in time.
+pub const CLOSE_NO_START: u16 = 4011;
+
+/// A frame from a client, with its optional request number (`req`, beside `type`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientEnvelope {
+    /// Echoed in the answer.
+    pub req: Option<u64>,
+    /// The frame.
+    pub frame: ClientFrame,
+}
+
+impl ClientEnvelope {
+    /// Encodes as JSON text: the frame's fields with `req` beside them.
+    pub fn encode(&self) -> String {
+        let mut value = serde_json::to_value(&self.frame).unwrap_or(serde_json::Value::Null);
+        if let (Some(req), Some(map)) = (self.req, value.as_object_mut()) {
+            map.insert("req".into(), req.into());
+        }
+        value.to_string()
+    }
+}
+
+/// What a client can say. Visitors: `hello`, `arrive`, `resume`, `availability`, `send`,
+/// `typing`, `leave`, `partner_consent`, `rate`. Staff: `login`, then the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// States the protocol version (optional when the subprotocol was negotiated).
+    Hello {
+        /// Must be [`PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// Is a desk open, and how long is the wait? Needs no session.
+    Availability {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// A visitor arrives at a desk.
+    Arrive {
+        /// The desk.
+        desk: DeskId,
+        /// The token the browser keeps (anonymous desks).
+        #[serde(default)]
+        visitor_token: Option<String>,
+        /// Self-report.
+        #[serde(default)]
+        profile: ClientProfile,
+        /// An appointment's join token (blended chat).
+        #[serde(default)]
+        appointment: Option<String>,
+    },
+    /// A visitor comes back after a dropped connection.
+    Resume {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The resume token from `welcome`.
+        resume_token: String,
+        /// The last sequence number it saw.
+        last_seq: u64,
+    },
+    /// A staff member logs in.
+    Login {
+        /// User name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// A chat message (visitors: in their conversation; staff: name the conversation).
+    Send {
+        /// The sender's id for it, so a retry is stored once.
+        id: ClientMsgId,
+        /// Staff only: which chat.
+        #[serde(default)]
+        conversation: Option<ConversationId>,
+        /// The text.
+        text: String,
+    },
+    /// Typing (not logged).
+    Typing {
+        /// Staff only: which chat.
+        #[serde(default)]
+        conversation: Option<ConversationId>,
+    },
+    /// The visitor leaves the queue or the chat.
+    Leave {},
+    /// The visitor answers a proposal to continue with a partner line.
+    PartnerConsent {
+        /// Yes or no.
+        consent: bool,
+    },
+    /// The visitor rates the ended chat: on its own connection, or on a new one naming the
+    /// conversation and its resume token (the connection may have dropped after the end).
+    Rate {
+        /// 1 to 5.
+        stars: u8,
+        /// Optional comment.
+        #[serde(default)]
+        comment: Option<String>,
+        /// From a new connection: the conversation…
+        #[serde(default)]
+        conversation: Option<ConversationId>,
+        /// …and its resume token.
+        #[serde(default)]
+        resume_token: Option<String>,
+    },
+    /// Staff: go online at a desk.
+    Online {
+        /// The desk.
+        desk: DeskId,
+        /// End of the shift.
+        #[serde(default)]
+        shift_ends_at: Option<DateTime<Utc>>,
+    },
+    /// Staff: available or paused.
+    Available {
+        /// The desk.
+        desk: DeskId,
+        /// Available?
+        available: bool,
+    },
+    /// Staff: leave a desk.
+    Offline {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// Staff: end a chat.
+    End {
+        /// The chat.
+        conversation: ConversationId,
+    },
+    /// Staff: extend the time limit once.
+    Extend {
+        /// The chat.
+        conversation: ConversationId,
+        /// Why (staff only).
+        reason: String,
+    },
+    /// Staff: offer a chat to a colleague, a discipline or a coordinator.
+    Transfer {
+        /// The chat.
+        conversation: ConversationId,
+        /// To whom.
+        target: TransferTarget,
+        /// Handover note (staff only).
+        note: String,
+    },
+    /// Staff: accept or decline an offered chat.
+    AnswerTransfer {
+        /// The chat.
+        conversation: ConversationId,
+        /// Accept?
+        accept: bool,
+    },
+    /// Staff: propose a partner organisation's line to the client.
+    OfferPartner {
+        /// The chat.
+        conversation: ConversationId,
+        /// Partner line id.
+        partner: String,
+        /// What would be passed on (the client sees it).
+        summary: String,
+    },
+    /// Staff: a whisper (never shown to the client).
+    Whisper {
+        /// The chat.
+        conversation: ConversationId,
+        /// The text.
+        text: String,
+    },
+    /// Staff: register a finished chat.
+    Register {
+        /// The chat.
+        conversation: ConversationId,
+        /// The form.
+        form: RegistrationForm,
+    },
+    /// Staff: the log of an own chat, after reconnecting.
+    Rejoin {
+        /// The chat.
+        conversation: ConversationId,
+    },
+    /// Coordinator: the desk board.
+    Board {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// Coordinator: observe a chat.
+    Observe {
+        /// The chat.
+        conversation: ConversationId,
+    },
+    /// Coordinator: take a chat over.
+    TakeOver {
+        /// The chat.
+        conversation: ConversationId,
+    },
+    /// Coordinator: flags to review.
+    Flags {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// Coordinator: confirm or dismiss a flag.
+    ReviewFlag {
+        /// The flag.
+        flag: FlagId,
+        /// Confirm (true) or dismiss (false).
+        confirm: bool,
+    },
+    /// Coordinator: read a transcript (audited).
+    Transcript {
+        /// The chat.
+        conversation: ConversationId,
+        /// Why.
+        purpose: String,
+    },
+    /// Coordinator: replace a desk's calendar.
+    SetCalendar {
+        /// The desk.
+        desk: DeskId,
+        /// The calendar.
+        calendar: Calendar,
+    },
+}
+
+impl ClientFrame {
+    /// Every `type` a client may send.
+    pub const KINDS: &'static [&'static str] = &[
+        "hello",
+        "availability",
+        "arrive",
+        "resume",
+        "login",
+        "send",
+        "typing",
+        "leave",
+        "partner_consent",
+        "rate",
+        "online",
+        "available",
+        "offline",
+        "end",
+        "extend",
+        "transfer",
+        "answer_transfer",
+        "offer_partner",
+        "whisper",
+        "register",
+        "rejoin",
+        "board",
+        "observe",
+        "take_over",
+        "flags",
+        "review_flag",
+        "transcript",
+        "set_calendar",
+    ];
+
+    /// The frame's `type`, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Hello { .. } => "hello",
+            ClientFrame::Availability { .. } => "availability",
+            ClientFrame::Arrive { .. } => "arrive",
+            ClientFrame::Resume { .. } => "resume",
+            ClientFrame::Login { .. } => "login",
+            ClientFrame::Send { .. } => "send",
+            ClientFrame::Typing { .. } => "typing",
+            ClientFrame::Leave {} => "leave",
+            ClientFrame::PartnerConsent { .. } => "partner_consent",
+            ClientFrame::Rate { .. } => "rate",
+            ClientFrame::Online { .. } => "online",
+            ClientFrame::Available { .. } => "available",
+            ClientFrame::Offline { .. } => "offline",
+            ClientFrame::End { .. } => "end",
+            ClientFrame::Extend { .. } => "extend",
+            ClientFrame::Transfer { .. } => "transfer",
+            ClientFrame::AnswerTransfer { .. } => "answer_transfer",
+            ClientFrame::OfferPartner { .. } => "offer_partner",
+            ClientFrame::Whisper { .. } => "whisper",
+            ClientFrame::Register { .. } => "register",
+            ClientFrame::Rejoin { .. } => "rejoin",
+            ClientFrame::Board { .. } => "board",
+            ClientFrame::Observe { .. } => "observe",
+            ClientFrame::TakeOver { .. } => "take_over",
+            ClientFrame::Flags { .. } => "flags",
+            ClientFrame::ReviewFlag { .. } => "review_flag",
+            ClientFrame::Transcript { .. } => "transcript",
+            ClientFrame::SetCalendar { .. } => "set_calendar",
+        }
+    }
+}
+
+/// What the server says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// A visitor is in: keep `resume_token` (and `visitor_token` if given) to come back.
+    Welcome {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The secret to resume with.
+        resume_token: String,
+        /// A new visitor token for the browser to keep, on a first visit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visitor_token: Option<String>,
+    },
+    /// A visitor is back; the missed events follow as `event` frames.
+    Resumed {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// A staff member is in.
+    LoggedIn {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// Who.
+        identity: StaffIdentity,
+    },
+    /// A message is stored under this number.
+    Ack {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The sender's id for it.
+        id: ClientMsgId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its number in the log.
+        seq: u64,
+        /// When it was stored.
+        at: DateTime<Utc>,
+    },
+    /// Done, nothing to return.
+    Ok {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+    },
+    /// A desk's availability.
+    Availability {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// What a visitor can expect.
+        availability: DeskAvailability,
+    },
+    /// A transfer was offered to this staff member.
+    TransferOffered {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// Who was asked.
+        to: StaffId,
+    },
+    /// Log entries (observe, rejoin, transcript).
+    Log {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The entries, in order.
+        events: Vec<LoggedEvent>,
+    },
+    /// The desk board.
+    Board {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The board.
+        board: DeskBoard,
+    },
+    /// Flags.
+    Flags {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The flags.
+        flags: Vec<Flag>,
+    },
+    /// Something the engine pushes.
+    Event {
+        /// The event.
+        event: ServerEvent,
+    },
+    /// A refusal or a problem; the connection stays open unless a close follows.
+    Error {
+        /// The request answered, if the frame had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// A stable code (see `docs/protocol.md`).
+        code: String,
+        /// For people.
+        message: String,
+    },
+}
+
+impl ServerFrame {
+    /// The `req` this frame answers.
+    pub fn req(&self) -> Option<u64> {
+        match self {
+            ServerFrame::Welcome { req, .. }
+            | ServerFrame::Resumed { req, .. }
+            | ServerFrame::LoggedIn { req, .. }
+            | ServerFrame::Ack { req, .. }
+            | ServerFrame::Ok { req }
+            | ServerFrame::Availability { req, .. }
+            | ServerFrame::TransferOffered { req, .. }
+            | ServerFrame::Log { req, .. }
+            | ServerFrame::Board { req, .. }
+            | ServerFrame::Flags { req, .. }
+            | ServerFrame::Error { req, .. } => *req,
+            ServerFrame::Event { .. } => None,
+        }
+    }
+
+    /// The acknowledgement frame for a stored message.
+    pub fn ack(req: Option<u64>, id: ClientMsgId, ack: Ack) -> Self {
+        ServerFrame::Ack {
+            req,
+            id,
+            conversation: ack.conversation,
+            seq: ack.seq,
+            at: ack.at,
+        }
+    }
+
+    /// An error frame.
+    pub fn error(req: Option<u64>, code: &str, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            req,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Encodes as JSON text.
+    pub fn encode(&self) -> String {
+        // Serialising these types cannot fail: no maps with non-string keys, no custom
+        // serialisers that refuse.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"type":"error","code":"internal","message":"cannot encode: {e}"}}"#)
+        })
+    }
+}
+
+/// Why a frame could not be decoded; each becomes an `error` frame and the connection stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// `malformed` (not JSON / wrong shape) or `unknown_frame` (an unknown `type`).
+    pub code: &'static str,
+    /// What is wrong, for people.
+    pub message: String,
+    /// The `req` number, when it could be read.
+    pub req: Option<u64>,
+}
+
+/// Decodes a client frame from JSON text.
+pub fn decode(text: &str) -> Result<ClientEnvelope, DecodeError> {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError {
+        code: "malformed",
+        message: format!("not valid JSON: {e}"),
+        req: None,
+    })?;
+    let req = match value.get("req") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(r) => Some(r.as_u64().ok_or_else(|| DecodeError {
+            code: "malformed",
+            message: format!("`req` must be a whole number from 0 to 2^64-1 (got {r})"),
+            req: None,
+        })?),
+    };
+    let Some(kind) = value.get("type").and_then(serde_json::Value::as_str) else {
+        return Err(DecodeError {
+            code: "malformed",
+            message: "a frame is a JSON object with a string `type`".into(),
+            req,
+        });
+    };
+    let kind = kind.to_owned();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("req");
+    }
+    if !ClientFrame::KINDS.contains(&kind.as_str()) {
+        return Err(DecodeError {
+            code: "unknown_frame",
+            message: format!("unknown frame type `{kind}`"),
+            req,
+        });
+    }
+    let frame = serde_json::from_value::<ClientFrame>(value).map_err(|e| DecodeError {
+        code: "malformed",
+        message: format!("`{kind}` frame: {e}"),
+        req,
+    })?;
+    Ok(ClientEnvelope { req, frame })
+}
