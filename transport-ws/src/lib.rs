@@ -11,6 +11,7 @@
 //!   upgraded; handshake checks (origin allow-list, protocol version); a connection cap.
 //! - `connection`: one connection: decode, authorise, call the engine, write in batches,
 //!   heartbeats, rate limit, slow-consumer policy.
+//! - [`http`]: mounting the socket inside a hyper or axum server, beside the pages.
 //! - [`client`]: a Rust client, and [`client::VisitorClient`], which reconnects and resumes
 //!   by itself (used by tests, the load generator and partner links).
 //! - [`error`]: the crate's one error enum.
@@ -19,6 +20,7 @@ pub mod client;
 pub mod config;
 mod connection;
 pub mod error;
+pub mod http;
 pub mod protocol;
 pub mod server;
 

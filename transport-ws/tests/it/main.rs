@@ -7,6 +7,7 @@ mod bad_input;
 mod chat;
 mod fuzz;
 mod golden;
+mod mounted;
 mod refusals;
 mod resume;
 mod support;
