@@ -20,7 +20,7 @@ use super::outbox::{Outbox, Pushed};
 use super::{Desk, Shared};
 use crate::auth::StaffIdentity;
 use crate::config::Limits;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreErrorKind};
 use crate::event::{
     Ack, ClientProfile, DisconnectKind, EndReason, EventBody, LoggedEvent, Role, ServerEvent,
     TransferTarget,
@@ -472,17 +472,70 @@ impl Conversation {
     // --- the log ---
 
     /// Appends to the store first, then shows it to whoever may see it.
+    ///
+    /// The store is the truth: if it reports a conflict, an earlier append committed even
+    /// though its answer was lost (say the connection broke after COMMIT). The events it has
+    /// beyond ours are adopted into the log (and shown), and the append goes after them. A
+    /// message that turns out to be among them already is not stored twice: its stored
+    /// event is returned, so the sender gets the original acknowledgement.
     async fn append(&mut self, body: EventBody) -> Result<LoggedEvent> {
-        let event = LoggedEvent {
-            conversation: self.id(),
-            seq: self.log.len() as u64 + 1,
-            at: self.shared.clock.now(),
-            body,
-        };
-        self.shared.store.append(&event).await?;
-        self.log.push(event.clone());
-        self.deliver(&event);
-        Ok(event)
+        for _ in 0..3 {
+            let event = LoggedEvent {
+                conversation: self.id(),
+                seq: self.log.len() as u64 + 1,
+                at: self.shared.clock.now(),
+                body: body.clone(),
+            };
+            let e = match self.shared.store.append(&event).await {
+                Ok(()) => {
+                    self.log.push(event.clone());
+                    self.deliver(&event);
+                    return Ok(event);
+                }
+                Err(e) => e,
+            };
+            if e.store_kind() != Some(StoreErrorKind::Conflict) {
+                return Err(e);
+            }
+            let missing = self
+                .shared
+                .store
+                .events_after(self.id(), self.log.len() as u64)
+                .await?;
+            if missing.is_empty() {
+                return Err(e);
+            }
+            tracing::warn!(conversation = %self.id(), adopted = missing.len(), "adopted events the store had");
+            let mut already = None;
+            for m in missing {
+                if let (
+                    EventBody::Message {
+                        from,
+                        client_msg_id,
+                        ..
+                    },
+                    EventBody::Message {
+                        from: want_from,
+                        client_msg_id: want_id,
+                        ..
+                    },
+                ) = (&m.body, &body)
+                {
+                    if from == want_from && client_msg_id == want_id {
+                        already = Some(m.clone());
+                    }
+                }
+                self.log.push(m.clone());
+                self.deliver(&m);
+            }
+            if let Some(stored) = already {
+                return Ok(stored);
+            }
+        }
+        Err(Error::store(
+            StoreErrorKind::Conflict,
+            "the log keeps changing under this conversation",
+        ))
     }
 
     /// Like [`Self::append`] for events the engine makes itself; a store failure is logged

@@ -38,6 +38,7 @@ struct Inner {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     unavailable: AtomicBool,
+    lose_next_answer: AtomicBool,
 }
 
 impl MemoryStore {
@@ -50,6 +51,12 @@ impl MemoryStore {
     /// what the engine does when its database is down.
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// The next append is stored, but the caller is told the store was unavailable: what
+    /// happens when a connection breaks after COMMIT. For tests of the engine's recovery.
+    pub fn lose_next_append_answer(&self) {
+        self.lose_next_answer.store(true, Ordering::SeqCst);
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
@@ -113,6 +120,12 @@ impl Store for MemoryStore {
             ));
         }
         log.push(event.clone());
+        if self.lose_next_answer.swap(false, Ordering::SeqCst) {
+            return Err(Error::store(
+                StoreErrorKind::Unavailable,
+                "the answer was lost after commit",
+            ));
+        }
         Ok(())
     }
 

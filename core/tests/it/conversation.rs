@@ -236,3 +236,49 @@ async fn a_waiting_client_cannot_send_yet() {
         .unwrap_err();
     assert!(err.to_string().contains("still waiting"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_whose_answer_was_lost_is_adopted_not_duplicated() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, mut c) = chat(&world).await;
+    world.store.lose_next_append_answer();
+    // Stored, but the engine hears "unavailable": nothing is acknowledged yet.
+    let err = v
+        .handle
+        .send(ClientMsgId::new("v1"), "Zijn jullie er?")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    // The page retries with the same id: it gets the stored message's acknowledgement.
+    let ack = v
+        .handle
+        .send(ClientMsgId::new("v1"), "Zijn jullie er?")
+        .await
+        .unwrap();
+    let stored = world.store.events_after(v.conversation, 0).await.unwrap();
+    let copies: Vec<u64> = stored
+        .iter()
+        .filter(|e| text_of(&e.body) == Some("Zijn jullie er?"))
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(
+        copies,
+        vec![ack.seq],
+        "stored once, acknowledged with its own number"
+    );
+    // Both sides see it once, and the chat goes on with the next number.
+    assert_eq!(
+        wait_log(&mut c.events, |b| text_of(b).is_some()).await.seq,
+        ack.seq
+    );
+    assert_eq!(
+        wait_log(&mut v.events, |b| text_of(b).is_some()).await.seq,
+        ack.seq
+    );
+    let next = c
+        .handle
+        .send(v.conversation, ClientMsgId::new("c1"), "Ja hoor")
+        .await
+        .unwrap();
+    assert_eq!(next.seq, ack.seq + 1);
+}

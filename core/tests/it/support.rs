@@ -233,9 +233,9 @@ pub fn drain(events: &mut Events) -> Vec<ServerEvent> {
     v
 }
 
-/// Lets every task that can run, run (paused time: no real waiting).
+/// A barrier on paused time: tokio advances a paused clock only when every task is idle,
+/// so when this one-millisecond virtual sleep returns, all work that could run has run.
+/// Used before a negative check ("nothing was assigned"); it waits for no real time.
 pub async fn settle() {
-    for _ in 0..50 {
-        tokio::task::yield_now().await;
-    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
 }
