@@ -7,23 +7,6 @@ use clbchat_core::Error;
 
 use crate::support::*;
 
-/// A student and a counsellor in a running chat.
-async fn chat(
-    world: &World,
-) -> (
-    clbchat_core::engine::VisitorSession,
-    clbchat_core::engine::StaffSession,
-) {
-    let mut c = world.counsellor("c1", Discipline::SocialWork).await;
-    let mut v = world.student().await;
-    wait_for(&mut c.events, |e| {
-        matches!(e, ServerEvent::ChatAssigned { .. }).then_some(())
-    })
-    .await;
-    wait_log(&mut v.events, |b| matches!(b, EventBody::Joined { .. })).await;
-    (v, c)
-}
-
 fn text_of(b: &EventBody) -> Option<&str> {
     match b {
         EventBody::Message { text, .. } => Some(text),
@@ -34,7 +17,7 @@ fn text_of(b: &EventBody) -> Option<&str> {
 #[tokio::test(start_paused = true)]
 async fn messages_are_acknowledged_after_storage_and_arrive_in_order_on_both_sides() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (mut v, mut c) = chat(&world).await;
+    let (mut v, mut c) = running_chat(&world).await;
     let conv = v.conversation;
     let a1 = v
         .handle
@@ -81,7 +64,7 @@ async fn messages_are_acknowledged_after_storage_and_arrive_in_order_on_both_sid
 #[tokio::test(start_paused = true)]
 async fn a_retry_gets_the_original_acknowledgement_and_is_stored_once() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (v, _c) = chat(&world).await;
+    let (v, _c) = running_chat(&world).await;
     let first = v
         .handle
         .send(ClientMsgId::new("same"), "Is dit anoniem?")
@@ -103,7 +86,7 @@ async fn a_retry_gets_the_original_acknowledgement_and_is_stored_once() {
 #[tokio::test(start_paused = true)]
 async fn when_the_store_is_down_nothing_is_acknowledged_and_nothing_is_lost_after() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (mut v, mut c) = chat(&world).await;
+    let (mut v, mut c) = running_chat(&world).await;
     world.store.set_unavailable(true);
     let err = v
         .handle
@@ -137,7 +120,7 @@ async fn when_the_store_is_down_nothing_is_acknowledged_and_nothing_is_lost_afte
 #[tokio::test(start_paused = true)]
 async fn typing_is_shown_but_not_logged() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (v, mut c) = chat(&world).await;
+    let (v, mut c) = running_chat(&world).await;
     let before = world
         .store
         .events_after(v.conversation, 0)
@@ -165,7 +148,7 @@ async fn typing_is_shown_but_not_logged() {
 #[tokio::test(start_paused = true)]
 async fn bad_messages_get_precise_errors_and_the_chat_goes_on() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (v, mut c) = chat(&world).await;
+    let (v, mut c) = running_chat(&world).await;
     let long = "a".repeat(4_001);
     let err = v
         .handle
@@ -202,7 +185,7 @@ async fn bad_messages_get_precise_errors_and_the_chat_goes_on() {
 #[tokio::test(start_paused = true)]
 async fn a_counsellor_cannot_act_in_a_chat_that_is_not_theirs() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (v, _c) = chat(&world).await;
+    let (v, _c) = running_chat(&world).await;
     let other = world.counsellor("c2", Discipline::SocialWork).await;
     let err = other
         .handle
@@ -240,7 +223,7 @@ async fn a_waiting_client_cannot_send_yet() {
 #[tokio::test(start_paused = true)]
 async fn a_commit_whose_answer_was_lost_is_adopted_not_duplicated() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (mut v, mut c) = chat(&world).await;
+    let (mut v, mut c) = running_chat(&world).await;
     world.store.lose_next_append_answer();
     // Stored, but the engine hears "unavailable": nothing is acknowledged yet.
     let err = v

@@ -3,60 +3,14 @@
 
 use std::time::Duration;
 
-use clbchat_core::engine::{Events, StaffSession, VisitorSession};
 use clbchat_core::event::{CoverageWarning, DeskBoard, Discipline, EventBody, Role, ServerEvent};
 use clbchat_core::ids::{ClientMsgId, StaffId};
 use clbchat_core::store::Store;
 use clbchat_core::Error;
 
-use crate::support::{brussels, drain, wait_for, wait_log, World};
-
-async fn open_world() -> World {
-    World::at(brussels(2021, 10, 13, 15, 0)).await
-}
-
-/// A student arrives and is served by `counsellor` (who must be the one free counsellor).
-async fn chat_with(world: &World, counsellor: &mut StaffSession) -> VisitorSession {
-    let mut student = world.student().await;
-    let conversation = student.conversation;
-    wait_for(&mut counsellor.events, |e| match e {
-        ServerEvent::ChatAssigned {
-            conversation: c, ..
-        } if *c == conversation => Some(()),
-        _ => None,
-    })
-    .await;
-    wait_log(&mut student.events, |b| {
-        matches!(b, EventBody::Joined { .. })
-    })
-    .await;
-    student
-}
-
-/// Every event up to and including the first one that matches.
-async fn events_until(
-    events: &mut Events,
-    mut stop: impl FnMut(&ServerEvent) -> bool,
-) -> Vec<ServerEvent> {
-    let mut seen = Vec::new();
-    wait_for(events, |e| {
-        seen.push(e.clone());
-        stop(e).then_some(())
-    })
-    .await;
-    seen
-}
-
-fn body(e: &ServerEvent) -> Option<&EventBody> {
-    match e {
-        ServerEvent::Log(l) => Some(&l.body),
-        _ => None,
-    }
-}
-
-fn is_message_with(e: &ServerEvent, text: &str) -> bool {
-    matches!(body(e), Some(EventBody::Message { text: t, .. }) if t == text)
-}
+use crate::support::{
+    body, chat_with, drain, events_until, is_message_with, open_world, wait_for, wait_log,
+};
 
 fn is_whisper(e: &ServerEvent) -> bool {
     matches!(body(e), Some(EventBody::Whisper { .. }))

@@ -239,3 +239,70 @@ pub fn drain(events: &mut Events) -> Vec<ServerEvent> {
 pub async fn settle() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+pub async fn open_world() -> World {
+    World::at(brussels(2021, 10, 13, 15, 0)).await
+}
+
+/// A student arrives and is served by `counsellor` (who must be the one free counsellor).
+pub async fn chat_with(world: &World, counsellor: &mut StaffSession) -> VisitorSession {
+    let mut student = world.student().await;
+    let conversation = student.conversation;
+    wait_for(&mut counsellor.events, |e| match e {
+        ServerEvent::ChatAssigned {
+            conversation: c, ..
+        } if *c == conversation => Some(()),
+        _ => None,
+    })
+    .await;
+    wait_log(&mut student.events, |b| {
+        matches!(b, EventBody::Joined { .. })
+    })
+    .await;
+    student
+}
+
+/// Every event up to and including the first one that matches.
+pub async fn events_until(
+    events: &mut Events,
+    mut stop: impl FnMut(&ServerEvent) -> bool,
+) -> Vec<ServerEvent> {
+    let mut seen = Vec::new();
+    wait_for(events, |e| {
+        seen.push(e.clone());
+        stop(e).then_some(())
+    })
+    .await;
+    seen
+}
+
+pub fn body(e: &ServerEvent) -> Option<&EventBody> {
+    match e {
+        ServerEvent::Log(l) => Some(&l.body),
+        _ => None,
+    }
+}
+
+pub fn is_message_with(e: &ServerEvent, text: &str) -> bool {
+    matches!(body(e), Some(EventBody::Message { text: t, .. }) if t == text)
+}
+
+pub fn mentions(events: &[ServerEvent], text: &str) -> bool {
+    events.iter().any(|e| {
+        serde_json::to_string(e)
+            .expect("events serialize")
+            .contains(text)
+    })
+}
+
+/// A student and a free social-work counsellor in a running chat.
+pub async fn running_chat(world: &World) -> (VisitorSession, StaffSession) {
+    let mut c = world.counsellor("c1", Discipline::SocialWork).await;
+    let mut v = world.student().await;
+    wait_for(&mut c.events, |e| {
+        matches!(e, ServerEvent::ChatAssigned { .. }).then_some(())
+    })
+    .await;
+    wait_log(&mut v.events, |b| matches!(b, EventBody::Joined { .. })).await;
+    (v, c)
+}

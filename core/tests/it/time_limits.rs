@@ -8,22 +8,6 @@ use clbchat_core::Error;
 
 use crate::support::*;
 
-async fn running_chat(
-    world: &World,
-) -> (
-    clbchat_core::engine::VisitorSession,
-    clbchat_core::engine::StaffSession,
-) {
-    let mut c = world.counsellor("c1", Discipline::SocialWork).await;
-    let mut v = world.student().await;
-    wait_for(&mut c.events, |e| {
-        matches!(e, ServerEvent::ChatAssigned { .. }).then_some(())
-    })
-    .await;
-    wait_log(&mut v.events, |b| matches!(b, EventBody::Joined { .. })).await;
-    (v, c)
-}
-
 /// Keeps the client active so the idle timer does not interfere.
 async fn chat_for(v: &clbchat_core::engine::VisitorHandle, minutes: u64) {
     for i in 0..minutes {

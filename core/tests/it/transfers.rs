@@ -1,72 +1,19 @@
 //! Transfers: inside the desk to a named colleague or a discipline (with a handover note only
 //! staff see), and out of it, with the client's consent, to a partner organisation's line.
 
-use clbchat_core::engine::{Events, StaffSession, VisitorSession};
 use clbchat_core::event::{Discipline, EndReason, EventBody, Role, ServerEvent, TransferTarget};
 use clbchat_core::ids::{ClientMsgId, ConversationId, StaffId};
 use clbchat_core::store::{ConversationState, Store};
 use clbchat_core::Error;
 
-use crate::support::{brussels, drain, wait_for, wait_log, World, PARTNER};
+use crate::support::{
+    body, chat_with, drain, events_until, is_message_with, mentions, open_world, wait_for,
+    wait_log, World, PARTNER,
+};
 
 const NOTE: &str = "Vraag over de pil; ze is 15 en ongerust. Graag medisch advies.";
 const SUMMARY: &str =
     "Leerling (15) voelt zich thuis niet gehoord en wil over haar rechten praten.";
-
-async fn open_world() -> World {
-    World::at(brussels(2021, 10, 13, 15, 0)).await
-}
-
-/// A student arrives and is served by `counsellor` (who must be the one free counsellor).
-async fn chat_with(world: &World, counsellor: &mut StaffSession) -> VisitorSession {
-    let mut student = world.student().await;
-    let conversation = student.conversation;
-    wait_for(&mut counsellor.events, |e| match e {
-        ServerEvent::ChatAssigned {
-            conversation: c, ..
-        } if *c == conversation => Some(()),
-        _ => None,
-    })
-    .await;
-    wait_log(&mut student.events, |b| {
-        matches!(b, EventBody::Joined { .. })
-    })
-    .await;
-    student
-}
-
-/// Every event up to and including the first one that matches.
-async fn events_until(
-    events: &mut Events,
-    mut stop: impl FnMut(&ServerEvent) -> bool,
-) -> Vec<ServerEvent> {
-    let mut seen = Vec::new();
-    wait_for(events, |e| {
-        seen.push(e.clone());
-        stop(e).then_some(())
-    })
-    .await;
-    seen
-}
-
-fn body(e: &ServerEvent) -> Option<&EventBody> {
-    match e {
-        ServerEvent::Log(l) => Some(&l.body),
-        _ => None,
-    }
-}
-
-fn is_message_with(e: &ServerEvent, text: &str) -> bool {
-    matches!(body(e), Some(EventBody::Message { text: t, .. }) if t == text)
-}
-
-fn mentions(events: &[ServerEvent], text: &str) -> bool {
-    events.iter().any(|e| {
-        serde_json::to_string(e)
-            .expect("events serialize")
-            .contains(text)
-    })
-}
 
 fn staff(id: &str) -> StaffId {
     StaffId::new(id)
