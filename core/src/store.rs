@@ -9,7 +9,10 @@
 //! - **The log.** Per conversation, sequence numbers start at 1 and have no gaps:
 //!   appending `seq` when the last stored is not `seq - 1` fails with
 //!   [`StoreErrorKind::Conflict`], and so does appending to an unknown conversation
-//!   ([`StoreErrorKind::NotFound`]).
+//!   ([`StoreErrorKind::NotFound`]). An append whose answer was lost may have committed:
+//!   the engine then gets `Conflict` on its next append and adopts what the store has
+//!   (the store is the truth). The engine appends only while a conversation is live, so
+//!   a log emptied by retention is never appended to again.
 //! - **Transcripts are read with an audit row.** Staff read a transcript only through
 //!   [`Store::read_transcript`], which writes the audit row (who, when, which conversation,
 //!   why) in the same transaction as the read. [`Store::events_after`] is for the live
@@ -164,7 +167,7 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, id: ConversationId, after_seq: u64) -> Result<Vec<LoggedEvent>>;
     /// A staff member reads a whole transcript; writes the audit row in the same transaction.
     async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>>;
-    /// The audit rows of a conversation, oldest first.
+    /// The audit rows of a conversation, by their `at`, oldest first.
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>>;
     /// Deletes the events of conversations that ended before `ended_before`; returns how
     /// many conversations lost their transcript.
