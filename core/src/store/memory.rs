@@ -160,13 +160,15 @@ impl Store for MemoryStore {
     }
 
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>> {
-        Ok(self
-            .lock()?
+        let inner = self.lock()?;
+        let mut reads: Vec<TranscriptRead> = inner
             .reads
             .iter()
             .filter(|r| r.conversation == id)
             .cloned()
-            .collect())
+            .collect();
+        reads.sort_by_key(|r| r.at); // stable: equal instants stay in insertion order
+        Ok(reads)
     }
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
