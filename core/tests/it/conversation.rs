@@ -265,3 +265,49 @@ async fn a_commit_whose_answer_was_lost_is_adopted_not_duplicated() {
         .unwrap();
     assert_eq!(next.seq, ack.seq + 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_disconnected_and_resumes_without_loss() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, c) = running_chat(&world).await;
+    let (conv, token) = (v.conversation, v.resume_token.clone());
+    // Everything up to now was read (the helper waited for `Joined`).
+    let last_seen = world
+        .store
+        .events_after(v.conversation, 0)
+        .await
+        .unwrap()
+        .len() as u64;
+    // The visitor's page freezes: it reads nothing while the counsellor writes 300 lines,
+    // more than its queue holds.
+    let mut acks = Vec::new();
+    for i in 0..300 {
+        acks.push(
+            c.handle
+                .send(
+                    conv,
+                    ClientMsgId::new(format!("c{i}")),
+                    format!("regel {i}"),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    // The engine gave up on it rather than buffer without bound…
+    while v.events.next().await.is_some() {}
+    assert!(
+        v.events.was_disconnected(),
+        "the slow reader was disconnected"
+    );
+    // …and on resume it gets every line it missed, once, in order.
+    let mut back = world.engine.resume(conv, &token, last_seen).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < acks.len() {
+        if let Some(ServerEvent::Log(l)) = back.events.next().await {
+            if text_of(&l.body).is_some() {
+                got.push(l.seq);
+            }
+        }
+    }
+    assert_eq!(got, acks.iter().map(|a| a.seq).collect::<Vec<_>>());
+}

@@ -232,3 +232,23 @@ async fn a_resume_with_a_wrong_token_is_refused() {
         .await;
     assert_eq!(code(r), "resume_refused");
 }
+
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_with_503_until_one_closes() {
+    let server = start(|c| c.max_connections = 2).await;
+    let a = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    let b = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    // Both are really served.
+    for c in [&a, &b] {
+        assert!(c
+            .request(ClientFrame::Availability { desk: desk() })
+            .await
+            .is_ok());
+    }
+    match Client::connect(&server.url, Some(ORIGIN)).await {
+        Err(Error::WebSocket(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status().as_u16(), 503)
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+}
