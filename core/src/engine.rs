@@ -72,6 +72,15 @@ pub struct Arrival {
     pub appointment: Option<String>,
 }
 
+/// What [`Engine::recover`] reloaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    /// Clients that were waiting.
+    pub waiting: u32,
+    /// Chats that were running.
+    pub active: u32,
+}
+
 /// A planned blended-chat session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Appointment {
@@ -625,6 +634,102 @@ impl Engine {
             });
             o.kick();
         }
+    }
+
+    /// After a restart: reloads the conversations that were waiting or active, so their
+    /// clients can resume (within the reconnect grace period) and their counsellors can
+    /// rejoin. Waiting clients keep their order; running chats keep their counsellor and the
+    /// time limit counted from when they started. Call after adding the desks, before
+    /// serving.
+    pub async fn recover(&self) -> Result<Recovered> {
+        let shared = &self.shared;
+        let identities: HashMap<StaffId, StaffIdentity> = shared
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| (a.identity.id.clone(), a.identity))
+            .collect();
+        let mut report = Recovered::default();
+        for desk in shared.all_desks() {
+            let cfg = desk.config();
+            let filter = crate::store::ConversationFilter {
+                desk: Some(cfg.id.clone()),
+                states: vec![ConversationState::Waiting, ConversationState::Active],
+                ..Default::default()
+            };
+            let mut live = shared.store.conversations(&filter).await?;
+            live.sort_by_key(|m| m.arrived_at);
+            for meta in live {
+                if shared.conv(meta.id).is_some() {
+                    continue;
+                }
+                let log = shared.store.events_after(meta.id, 0).await?;
+                let now_wall = shared.clock.now();
+                let elapsed = meta.started_at.and_then(|t| (now_wall - t).to_std().ok());
+                let counsellor = meta.counsellor.as_ref().map(|id| {
+                    identities
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| StaffIdentity {
+                            id: id.clone(),
+                            alias: "Medewerker".into(),
+                            role: crate::auth::StaffRole::Counsellor,
+                            discipline: crate::event::Discipline::SocialWork,
+                            desks: vec![cfg.id.clone()],
+                            capacity: crate::auth::DEFAULT_CAPACITY,
+                        })
+                });
+                let id = meta.id;
+                let state = meta.state;
+                {
+                    let mut st = desk.lock_state();
+                    match (state, &counsellor) {
+                        (ConversationState::Active, Some(c)) => {
+                            let started = Instant::now()
+                                .checked_sub(elapsed.unwrap_or_default())
+                                .unwrap_or_else(Instant::now);
+                            st.restore_running(id, c.clone(), started);
+                            report.active += 1;
+                        }
+                        _ => {
+                            st.enqueue(
+                                id,
+                                Instant::now(),
+                                meta.profile.health_question,
+                                Duration::ZERO,
+                                None,
+                            );
+                            st.mark_ready(id);
+                            st.set_waiting_connected(id, false);
+                            report.waiting += 1;
+                        }
+                    }
+                }
+                let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+                shared
+                    .convs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, ConvHandle { tx });
+                let restore = conversation::Restore {
+                    meta,
+                    limits: cfg.limits.clone(),
+                    log,
+                    counsellor,
+                    elapsed,
+                };
+                tokio::spawn(
+                    Conversation::restored(shared.clone(), desk.clone(), restore, rx).run(),
+                );
+            }
+        }
+        tracing::info!(
+            waiting = report.waiting,
+            active = report.active,
+            "recovered live conversations"
+        );
+        Ok(report)
     }
 
     /// Live conversations (waiting or active), for operators and tests.

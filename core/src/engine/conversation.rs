@@ -162,6 +162,16 @@ pub(crate) struct Conversation {
     rx: mpsc::Receiver<ConvCmd>,
 }
 
+/// What is reloaded for a live conversation after a restart.
+pub(crate) struct Restore {
+    pub(crate) meta: ConversationMeta,
+    pub(crate) limits: Limits,
+    pub(crate) log: Vec<LoggedEvent>,
+    pub(crate) counsellor: Option<StaffIdentity>,
+    /// How long the chat has been running (active chats).
+    pub(crate) elapsed: Option<Duration>,
+}
+
 /// What the engine knows when a conversation starts.
 pub(crate) struct Start {
     pub(crate) meta: ConversationMeta,
@@ -210,6 +220,75 @@ impl Conversation {
             ended: false,
             rx,
         }
+    }
+
+    /// A conversation reloaded from the store after a restart: its log, its counsellor and
+    /// its time limit as they were; the client is away until it resumes, within the grace
+    /// period. Offers in flight (a transfer, a partner proposal) are not carried over.
+    pub(crate) fn restored(
+        shared: Arc<Shared>,
+        desk: Arc<Desk>,
+        restore: Restore,
+        rx: mpsc::Receiver<ConvCmd>,
+    ) -> Self {
+        let (client, _events) = super::outbox::outbox(1);
+        let mut c = Self::new(
+            shared,
+            desk,
+            Start {
+                meta: restore.meta,
+                limits: restore.limits,
+                client,
+                history: VisitorHistory::default(),
+            },
+            rx,
+        );
+        c.client = None;
+        let now = Instant::now();
+        c.grace_until = Some(now + c.limits.reconnect_grace);
+        c.extended = restore
+            .log
+            .iter()
+            .any(|e| matches!(e.body, EventBody::Extended { .. }));
+        for e in &restore.log {
+            if let EventBody::Message {
+                from,
+                client_msg_id,
+                ..
+            } = &e.body
+            {
+                let party = match (from, &c.meta.counsellor) {
+                    (Role::Client, _) => Party::Client,
+                    (_, Some(staff)) => Party::Staff(staff.clone()),
+                    (_, None) => continue,
+                };
+                c.acks.insert(
+                    (party, client_msg_id.clone()),
+                    Ack {
+                        conversation: e.conversation,
+                        seq: e.seq,
+                        at: e.at,
+                    },
+                );
+            }
+        }
+        c.log = restore.log;
+        if let (ConversationState::Active, Some(elapsed)) = (c.meta.state, restore.elapsed) {
+            let total = c.limits.chat_limit
+                + if c.extended {
+                    c.limits.extension
+                } else {
+                    Duration::ZERO
+                };
+            c.limit_at = Some(now + total.saturating_sub(elapsed));
+            for w in &c.limits.warnings_before_end {
+                if total.saturating_sub(*w) <= elapsed {
+                    c.warned.insert(*w);
+                }
+            }
+        }
+        c.counsellor = restore.counsellor;
+        c
     }
 
     fn id(&self) -> ConversationId {

@@ -181,6 +181,7 @@ impl DeskState {
         let available = identity.role == StaffRole::Counsellor;
         match self.counsellors.get_mut(&identity.id) {
             Some(p) => {
+                p.available = identity.role == StaffRole::Counsellor;
                 p.identity = identity;
                 p.connected = true;
                 p.shift_ends_at = shift_ends_at.or(p.shift_ends_at);
@@ -200,6 +201,37 @@ impl DeskState {
                 );
             }
         }
+    }
+
+    /// After a restart: a chat that was running with a counsellor who has not logged in
+    /// again yet. Their presence is kept (not connected, not available) so the load is right.
+    pub(crate) fn restore_running(
+        &mut self,
+        conversation: ConversationId,
+        counsellor: StaffIdentity,
+        started: Instant,
+    ) {
+        let p = self
+            .counsellors
+            .entry(counsellor.id.clone())
+            .or_insert_with(|| Presence {
+                identity: counsellor.clone(),
+                available: false,
+                connected: false,
+                load: 0,
+                shift_ends_at: None,
+                registrations_due: BTreeSet::new(),
+                idle_since: started,
+            });
+        p.load += 1;
+        self.running.insert(
+            conversation,
+            Running {
+                counsellor: counsellor.id,
+                started,
+                reconnecting: true,
+            },
+        );
     }
 
     pub(crate) fn set_available(&mut self, staff: &StaffId, available: bool) -> Result<()> {

@@ -10,6 +10,7 @@ mod arrival;
 mod conversation;
 mod coordinators;
 mod flags;
+mod recovery;
 mod rotation;
 mod routing;
 mod scenario;
