@@ -59,14 +59,9 @@ struct Conn {
     slow_timeout: std::time::Duration,
 }
 
-/// Serves one upgraded connection until it closes. `version_error` is set when the client
-/// offered only other protocol versions: the connection is then closed at once with 4002.
-pub(crate) async fn serve<S>(
-    engine: Engine,
-    config: Arc<WsConfig>,
-    socket: S,
-    version_error: Option<String>,
-) where
+/// Serves one upgraded connection until it closes.
+pub(crate) async fn serve<S>(engine: Engine, config: Arc<WsConfig>, socket: S)
+where
     S: Stream<Item = Result<Message, WsError>>
         + Sink<Message, Error = WsError>
         + Send
@@ -79,11 +74,6 @@ pub(crate) async fn serve<S>(
     let (closer, close_rx) = watch::channel(None);
     let closer = Arc::new(closer);
     let writer = tokio::spawn(writer(sink, out_rx, close_rx, config.heartbeat));
-    if let Some(reason) = version_error {
-        let _ = closer.send(Some((CLOSE_VERSION, reason)));
-        let _ = writer.await;
-        return;
-    }
     let mut conn = Conn {
         engine,
         out,

@@ -74,7 +74,7 @@ pub fn upgrade<B>(server: Arc<WsServer>, mut req: Request<B>) -> Response<String
                     Some(config),
                 )
                 .await;
-                server.run(ws, negotiation.version_error).await;
+                server.run(ws).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }

@@ -6,7 +6,7 @@
 //! accept error is logged and the loop goes on.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clbchat_core::engine::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -26,8 +26,6 @@ use crate::protocol::{PROTOCOL_VERSION, SUBPROTOCOL};
 pub struct Negotiation {
     /// The subprotocol to answer with (`Sec-WebSocket-Protocol`), if the client offered it.
     pub subprotocol: Option<&'static str>,
-    /// Reserved: a version problem found after the upgrade closes with 4002 and this reason.
-    pub version_error: Option<String>,
 }
 
 /// Why a handshake was refused (before the upgrade).
@@ -95,15 +93,11 @@ impl WsServer {
             .collect();
         if offered.is_empty() {
             // No subprotocol: version 1 is assumed (a `hello` may still say otherwise).
-            return Ok(Negotiation {
-                subprotocol: None,
-                version_error: None,
-            });
+            return Ok(Negotiation { subprotocol: None });
         }
         if offered.iter().any(|p| p == SUBPROTOCOL) {
             return Ok(Negotiation {
                 subprotocol: Some(SUBPROTOCOL),
-                version_error: None,
             });
         }
         // A client that offered protocols must get one of them back, or it fails the
@@ -154,8 +148,6 @@ impl WsServer {
             return;
         };
         let _ = stream.set_nodelay(true);
-        let decided: Arc<Mutex<Option<Negotiation>>> = Arc::default();
-        let slot = decided.clone();
         let server = self.clone();
         let callback = move |req: &Request,
                              mut resp: Response|
@@ -168,7 +160,6 @@ impl WsServer {
                             HeaderValue::from_static(p),
                         );
                     }
-                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(n);
                     Ok(resp)
                 }
                 Err(r) => {
@@ -192,9 +183,7 @@ impl WsServer {
                 return;
             }
         };
-        let negotiation = decided.lock().unwrap_or_else(|p| p.into_inner()).take();
-        self.run(ws, negotiation.and_then(|n| n.version_error))
-            .await;
+        self.run(ws).await;
         drop(permit);
     }
 
@@ -206,10 +195,10 @@ impl WsServer {
     }
 
     /// Runs the session on an upgraded socket until it closes.
-    pub async fn run<S>(&self, ws: WebSocketStream<S>, version_error: Option<String>)
+    pub async fn run<S>(&self, ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        connection::serve(self.engine.clone(), self.config.clone(), ws, version_error).await;
+        connection::serve(self.engine.clone(), self.config.clone(), ws).await;
     }
 }
