@@ -72,6 +72,52 @@ pub struct Account {
     pub identity: StaffIdentity,
 }
 
+/// An account as a coordinator sees it: never the password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// Login name.
+    pub username: String,
+    /// Whether the account may log in.
+    pub active: bool,
+    /// Who the account is.
+    pub identity: StaffIdentity,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            username: a.username.clone(),
+            active: a.active,
+            identity: a.identity.clone(),
+        }
+    }
+}
+
+/// A coordinator's change to an account: a new account, or new details for an existing one.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountChange {
+    /// Login name (the key).
+    pub username: String,
+    /// A new password; `None` keeps the current one (required for a new account).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Whether the account may log in.
+    pub active: bool,
+    /// Who the account is.
+    pub identity: StaffIdentity,
+}
+
+impl std::fmt::Debug for AccountChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountChange")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("active", &self.active)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
 /// What someone presents to log in.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

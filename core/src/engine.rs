@@ -42,6 +42,7 @@ use crate::error::{Error, Result};
 use crate::event::{ClientProfile, DeskBoard, EndReason, ServerEvent};
 use crate::flags::{Flag, FlagKind, FlagStatus, FlagSummary, VisitorHistory};
 use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
+use crate::observer::{NoObserver, Observer};
 use crate::partner::PartnerLine;
 use crate::pseudonym::{
     hash_secret, random_token, Pseudonym, PseudonymKey, Pseudonymizer, VisitorToken,
@@ -160,6 +161,7 @@ pub(crate) struct Shared {
     pub(crate) partners: HashMap<String, Arc<dyn PartnerLine>>,
     pseudonyms: Pseudonymizer,
     outbox_capacity: usize,
+    pub(crate) observer: Arc<dyn Observer>,
     desks: RwLock<HashMap<DeskId, Arc<Desk>>>,
     convs: Mutex<HashMap<ConversationId, ConvHandle>>,
     staff: Mutex<HashMap<StaffId, StaffConn>>,
@@ -177,13 +179,14 @@ pub struct EngineBuilder {
     partners: Vec<Arc<dyn PartnerLine>>,
     pseudonyms: Option<Pseudonymizer>,
     outbox_capacity: usize,
+    observer: Arc<dyn Observer>,
 }
 
 impl EngineBuilder {
     /// Defaults: the system clock; accounts from the store ([`AccountAuthenticator`]); the
     /// [`DefaultRouter`]; no partner lines; a pseudonym key generated at start (so flags do
     /// not survive a restart: give a configured key in production); outboxes of
-    /// [`DEFAULT_OUTBOX_CAPACITY`] events.
+    /// [`DEFAULT_OUTBOX_CAPACITY`] events; no observer.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
@@ -193,6 +196,7 @@ impl EngineBuilder {
             partners: Vec::new(),
             pseudonyms: None,
             outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
+            observer: Arc::new(NoObserver),
         }
     }
 
@@ -232,6 +236,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Who hears about chats started and ended and messages stored (metrics).
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Engine {
         let auth = self
@@ -253,6 +263,7 @@ impl EngineBuilder {
                     .pseudonyms
                     .unwrap_or_else(|| Pseudonymizer::new(PseudonymKey::generate("k0"))),
                 outbox_capacity: self.outbox_capacity,
+                observer: self.observer,
                 desks: RwLock::default(),
                 convs: Mutex::default(),
                 staff: Mutex::default(),
@@ -471,6 +482,7 @@ impl Engine {
             meta.state = ConversationState::Ended;
             meta.ended_at = Some(now);
             meta.end_reason = Some(reason);
+            shared.observer.chat_ended(&cfg.id, reason, false);
             if let Err(e) = shared.store.put_conversation(&meta).await {
                 tracing::warn!(error.code = e.code(), "could not record a refused arrival");
             }

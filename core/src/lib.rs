@@ -18,7 +18,7 @@
 //! - Ports, one trait per file, each with an in-memory implementation here:
 //!   [`store`] (`Store`, [`store::memory::MemoryStore`], and the conformance suite behind the
 //!   `conformance` feature), [`clock`] (`Clock`), [`auth`] (`Authenticator`), [`router`]
-//!   (`Router`), [`partner`] (`PartnerLine`).
+//!   (`Router`), [`partner`] (`PartnerLine`), [`observer`] (`Observer`, for metrics).
 //! - [`error`]: the crate's one error enum.
 //!
 //! Adapters depend on this crate, never the reverse: `clbchat-transport-ws` turns a WebSocket
@@ -33,6 +33,7 @@ pub mod error;
 pub mod event;
 pub mod flags;
 pub mod ids;
+pub mod observer;
 pub mod partner;
 pub mod pseudonym;
 pub mod registration;

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use clbchat_core::auth::Credential;
+use clbchat_core::auth::{AccountChange, Credential};
 use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle};
 use clbchat_core::event::{DisconnectKind, ServerEvent};
 use clbchat_core::Error as CoreError;
@@ -452,6 +452,30 @@ impl Conn {
             }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;
+                ok
+            }
+            ClientFrame::Calendar { desk } => Ok(Some(ServerFrame::Calendar {
+                req,
+                calendar: self.staff()?.calendar(&desk)?,
+            })),
+            ClientFrame::Accounts {} => Ok(Some(ServerFrame::Accounts {
+                req,
+                accounts: self.staff()?.accounts().await?,
+            })),
+            ClientFrame::SaveAccount {
+                username,
+                password,
+                active,
+                identity,
+            } => {
+                self.staff()?
+                    .save_account(AccountChange {
+                        username,
+                        password,
+                        active,
+                        identity,
+                    })
+                    .await?;
                 ok
             }
         }

@@ -8,7 +8,7 @@
 //! golden files in `tests/golden/` keep the format stable.
 
 use chrono::{DateTime, Utc};
-use clbchat_core::auth::StaffIdentity;
+use clbchat_core::auth::{AccountView, StaffIdentity};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::event::{
@@ -257,6 +257,25 @@ pub enum ClientFrame {
         /// The calendar.
         calendar: Calendar,
     },
+    /// Coordinator: a desk's calendar as it is in force.
+    Calendar {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// Coordinator: the accounts of their desks (never password hashes).
+    Accounts {},
+    /// Coordinator: create an account or change one.
+    SaveAccount {
+        /// Login name (the key).
+        username: String,
+        /// A new password; omit to keep the current one (required for a new account).
+        #[serde(default)]
+        password: Option<String>,
+        /// Whether the account may log in.
+        active: bool,
+        /// Who the account is.
+        identity: StaffIdentity,
+    },
 }
 
 impl ClientFrame {
@@ -290,6 +309,9 @@ impl ClientFrame {
         "review_flag",
         "transcript",
         "set_calendar",
+        "calendar",
+        "accounts",
+        "save_account",
     ];
 
     /// The frame's `type`, for logs and metrics.
@@ -323,6 +345,9 @@ impl ClientFrame {
             ClientFrame::ReviewFlag { .. } => "review_flag",
             ClientFrame::Transcript { .. } => "transcript",
             ClientFrame::SetCalendar { .. } => "set_calendar",
+            ClientFrame::Calendar { .. } => "calendar",
+            ClientFrame::Accounts {} => "accounts",
+            ClientFrame::SaveAccount { .. } => "save_account",
         }
     }
 }
@@ -420,6 +445,22 @@ pub enum ServerFrame {
         /// The flags.
         flags: Vec<Flag>,
     },
+    /// A desk's calendar.
+    Calendar {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The calendar.
+        calendar: Calendar,
+    },
+    /// Accounts.
+    Accounts {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The accounts, by user name.
+        accounts: Vec<AccountView>,
+    },
     /// Something the engine pushes.
     Event {
         /// The event.
@@ -451,6 +492,8 @@ impl ServerFrame {
             | ServerFrame::Log { req, .. }
             | ServerFrame::Board { req, .. }
             | ServerFrame::Flags { req, .. }
+            | ServerFrame::Calendar { req, .. }
+            | ServerFrame::Accounts { req, .. }
             | ServerFrame::Error { req, .. } => *req,
             ServerFrame::Event { .. } => None,
         }

@@ -671,6 +671,10 @@ impl Conversation {
         self.meta.state = ConversationState::Active;
         self.meta.started_at = Some(self.shared.clock.now());
         self.meta.counsellor = Some(staff.id.clone());
+        let waited = (self.shared.clock.now() - self.meta.arrived_at)
+            .to_std()
+            .unwrap_or_default();
+        self.shared.observer.chat_started(&self.meta.desk, waited);
         self.persist_meta().await;
         self.limit_at = Some(now + self.limits.chat_limit);
         self.last_activity = now;
@@ -706,6 +710,9 @@ impl Conversation {
         self.meta.state = ConversationState::Ended;
         self.meta.ended_at = Some(self.shared.clock.now());
         self.meta.end_reason = Some(reason);
+        self.shared
+            .observer
+            .chat_ended(&self.meta.desk, reason, was_active);
         self.persist_meta().await;
         let owes = {
             let mut st = self.desk.lock_state();
@@ -786,6 +793,7 @@ impl Conversation {
             seq: event.seq,
             at: event.at,
         };
+        self.shared.observer.message_stored(&self.meta.desk, from);
         self.acks.insert((who.clone(), id), ack);
         match who {
             Party::Client => self.client_activity(),

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conversation::{ConvCmd, Party};
 use super::{board, Events, Shared};
-use crate::auth::StaffIdentity;
+use crate::auth::{hash_password, Account, AccountChange, AccountView, StaffIdentity};
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::event::{Ack, DeskBoard, LoggedEvent, ServerEvent, TransferTarget};
@@ -532,6 +532,115 @@ impl StaffHandle {
             purpose: purpose.to_owned(),
         };
         self.shared.store.read_transcript(&read).await
+    }
+
+    /// A desk's calendar as it is in force now.
+    pub fn calendar(&self, desk: &DeskId) -> Result<Calendar> {
+        self.require_coordinator(desk)?;
+        Ok(self.shared.desk(desk)?.config().calendar)
+    }
+
+    /// The accounts of the coordinator's desks (every account sharing a desk with them).
+    pub async fn accounts(&self) -> Result<Vec<AccountView>> {
+        self.require_any_coordinator()?;
+        let mut out: Vec<AccountView> = self
+            .shared
+            .store
+            .accounts()
+            .await?
+            .iter()
+            .filter(|a| a.identity.desks.iter().any(|d| self.identity.serves(d)))
+            .map(AccountView::from)
+            .collect();
+        out.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(out)
+    }
+
+    /// Creates an account or changes one. A coordinator manages only accounts whose desks
+    /// are all among their own, and cannot deactivate or demote themselves (so a desk is
+    /// never left without the person who can fix it). A deactivated account cannot log in
+    /// again; sessions already open run until they disconnect.
+    pub async fn save_account(&self, change: AccountChange) -> Result<AccountView> {
+        self.require_any_coordinator()?;
+        let username = change.username.trim().to_owned();
+        if username.is_empty() || username.chars().count() > 64 {
+            return Err(Error::Invalid("username: 1 to 64 characters".into()));
+        }
+        if change.identity.desks.is_empty() {
+            return Err(Error::Invalid("desks: name at least one desk".into()));
+        }
+        if let Some(d) = change
+            .identity
+            .desks
+            .iter()
+            .find(|d| !self.identity.serves(d))
+        {
+            return Err(Error::Forbidden(format!(
+                "you are not a coordinator of desk `{d}`"
+            )));
+        }
+        if change.identity.alias.trim().is_empty() {
+            return Err(Error::Invalid("alias: give the name clients see".into()));
+        }
+        if change.identity.capacity == 0 {
+            return Err(Error::Invalid("capacity: at least 1 chat at a time".into()));
+        }
+        let store = &self.shared.store;
+        let existing = store.account(&username).await?;
+        if let Some(old) = &existing {
+            if old.identity.desks.iter().any(|d| !self.identity.serves(d)) {
+                return Err(Error::Forbidden(format!(
+                    "account `{username}` belongs to a desk you do not coordinate"
+                )));
+            }
+            if old.identity.id != change.identity.id {
+                return Err(Error::Invalid(
+                    "identity.id: an account's staff id cannot change".into(),
+                ));
+            }
+            let is_self = old.identity.id == self.identity.id;
+            if is_self && (!change.active || !change.identity.is_coordinator()) {
+                return Err(Error::Invalid(
+                    "you cannot deactivate your own account or take away your own coordinator role"
+                        .into(),
+                ));
+            }
+        } else if store
+            .accounts()
+            .await?
+            .iter()
+            .any(|a| a.identity.id == change.identity.id)
+        {
+            return Err(Error::Invalid(format!(
+                "identity.id: staff id `{}` is taken",
+                change.identity.id
+            )));
+        }
+        let password_hash = match (&change.password, &existing) {
+            (Some(p), _) => hash_password(p)?,
+            (None, Some(old)) => old.password_hash.clone(),
+            (None, None) => {
+                return Err(Error::Invalid(
+                    "password: a new account needs a password".into(),
+                ))
+            }
+        };
+        let account = Account {
+            username,
+            password_hash,
+            active: change.active,
+            identity: change.identity,
+        };
+        store.put_account(&account).await?;
+        Ok(AccountView::from(&account))
+    }
+
+    fn require_any_coordinator(&self) -> Result<()> {
+        if self.identity.is_coordinator() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only a coordinator can do this".into()))
+        }
     }
 
     /// Replaces a desk's calendar (stored, and in force at once).

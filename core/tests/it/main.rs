@@ -5,6 +5,7 @@
 // Test code: a panic is how a test fails, and helpers are shared between modules.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod accounts;
 mod after_chat;
 mod arrival;
 mod conversation;

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use clbchat_core::auth::{StaffIdentity, StaffRole};
+use clbchat_core::auth::{AccountView, StaffIdentity, StaffRole};
 use clbchat_core::calendar::{
     Calendar, CalendarMode, Closure, EventWindow, HolidayPeriod, WeeklyHours,
 };
@@ -324,6 +324,14 @@ fn client_frames() -> Vec<ClientFrame> {
             desk: desk(),
             calendar: calendar(),
         },
+        F::Calendar { desk: desk() },
+        F::Accounts {},
+        F::SaveAccount {
+            username: "sara.peeters".into(),
+            password: Some("lang-genoeg-wachtwoord".into()),
+            active: true,
+            identity: sara_identity(),
+        },
     ]
 }
 
@@ -505,6 +513,18 @@ fn server_events() -> Vec<ServerEvent> {
 /// One sample of every `ServerFrame` variant but `Event`, plus an `event` frame per event.
 fn server_frames() -> Vec<ServerFrame> {
     let mut frames = vec![
+        ServerFrame::Calendar {
+            req: Some(7),
+            calendar: calendar(),
+        },
+        ServerFrame::Accounts {
+            req: Some(8),
+            accounts: vec![AccountView {
+                username: "sara.peeters".into(),
+                active: true,
+                identity: sara_identity(),
+            }],
+        },
         ServerFrame::Welcome {
             req: Some(2),
             conversation: conv(),
@@ -689,6 +709,9 @@ fn client_file(frame: &ClientFrame) -> String {
         F::ReviewFlag { .. } => "review_flag",
         F::Transcript { .. } => "transcript",
         F::SetCalendar { .. } => "set_calendar",
+        F::Calendar { .. } => "calendar",
+        F::Accounts {} => "accounts",
+        F::SaveAccount { .. } => "save_account",
     };
     format!("client_{kind}")
 }
@@ -707,6 +730,8 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Log { .. } => "log",
         F::Board { .. } => "board",
         F::Flags { .. } => "flags",
+        F::Calendar { .. } => "calendar",
+        F::Accounts { .. } => "accounts",
         F::Error { .. } => "error",
         F::Event { event } => return event_file(event),
     };

@@ -1,0 +1,196 @@
+//! Coordinators manage staff accounts: create, change, deactivate; the rules that keep a
+//! desk manageable; password hashes never leave the engine.
+
+use clbchat_core::auth::{AccountAuthenticator, AccountChange, Authenticator, Credential};
+use clbchat_core::auth::{StaffIdentity, StaffRole};
+use clbchat_core::event::Discipline;
+use clbchat_core::ids::{DeskId, StaffId};
+use clbchat_core::store::Store;
+use clbchat_core::Error;
+
+use crate::support::open_world;
+
+fn identity(id: &str, role: StaffRole, desks: &[&str]) -> StaffIdentity {
+    StaffIdentity {
+        id: StaffId::new(id),
+        alias: format!("Alias {id}"),
+        role,
+        discipline: Discipline::Medical,
+        desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
+        capacity: 2,
+    }
+}
+
+fn change(
+    username: &str,
+    password: Option<&str>,
+    active: bool,
+    who: StaffIdentity,
+) -> AccountChange {
+    AccountChange {
+        username: username.into(),
+        password: password.map(str::to_owned),
+        active,
+        identity: who,
+    }
+}
+
+async fn can_log_in(store: std::sync::Arc<dyn Store>, user: &str, password: &str) -> bool {
+    AccountAuthenticator::new(store)
+        .authenticate(&Credential::Password {
+            username: user.into(),
+            password: password.into(),
+        })
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_coordinator_creates_an_account_that_can_log_in_and_then_deactivates_it() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let store: std::sync::Arc<dyn Store> = world.store.clone();
+    let nina = identity("nina", StaffRole::Counsellor, &["clbchat"]);
+
+    let view = cora
+        .handle
+        .save_account(change(
+            "nina",
+            Some("een lang wachtwoord"),
+            true,
+            nina.clone(),
+        ))
+        .await
+        .expect("created");
+    assert_eq!(view.identity, nina);
+    assert!(can_log_in(store.clone(), "nina", "een lang wachtwoord").await);
+    let listed = cora.handle.accounts().await.expect("listed");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].username, "nina");
+    // The stored hash is Argon2id, and the listing type has no field for it at all.
+    let stored = world.store.account("nina").await.unwrap().unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+
+    // Deactivate without touching the password: the old password no longer logs in.
+    cora.handle
+        .save_account(change("nina", None, false, nina.clone()))
+        .await
+        .expect("deactivated");
+    assert!(!can_log_in(store.clone(), "nina", "een lang wachtwoord").await);
+    // Reactivate with a new password.
+    cora.handle
+        .save_account(change("nina", Some("nog een ander wachtwoord"), true, nina))
+        .await
+        .expect("reactivated");
+    assert!(can_log_in(store.clone(), "nina", "nog een ander wachtwoord").await);
+    assert!(!can_log_in(store, "nina", "een lang wachtwoord").await);
+}
+
+#[tokio::test]
+async fn the_rules_refuse_with_a_reason_that_names_the_field() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let ann = world.counsellor("ann", Discipline::Medical).await;
+    let nina = identity("nina", StaffRole::Counsellor, &["clbchat"]);
+
+    // A counsellor cannot manage accounts.
+    assert!(matches!(
+        ann.handle.accounts().await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        ann.handle
+            .save_account(change(
+                "nina",
+                Some("een lang wachtwoord"),
+                true,
+                nina.clone()
+            ))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    // A new account needs a password, and a long enough one.
+    let e = cora
+        .handle
+        .save_account(change("nina", None, true, nina.clone()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("password"), "{e}");
+    let e = cora
+        .handle
+        .save_account(change("nina", Some("kort"), true, nina.clone()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("at least 10"), "{e}");
+    // Not for a desk the coordinator does not coordinate.
+    let elsewhere = identity("piet", StaffRole::Counsellor, &["clb-gent"]);
+    assert!(matches!(
+        cora.handle
+            .save_account(change("piet", Some("een lang wachtwoord"), true, elsewhere))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    // A staff id is unique and fixed.
+    cora.handle
+        .save_account(change(
+            "nina",
+            Some("een lang wachtwoord"),
+            true,
+            nina.clone(),
+        ))
+        .await
+        .unwrap();
+    let e = cora
+        .handle
+        .save_account(change("nina2", Some("een lang wachtwoord"), true, nina))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("taken"), "{e}");
+    // Nothing refused was stored.
+    assert_eq!(cora.handle.accounts().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_coordinator_cannot_lock_themselves_out() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let me = cora.identity.clone();
+    cora.handle
+        .save_account(change(
+            "cora",
+            Some("een lang wachtwoord"),
+            true,
+            me.clone(),
+        ))
+        .await
+        .expect("own account saved");
+    let e = cora
+        .handle
+        .save_account(change("cora", None, false, me.clone()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("your own"), "{e}");
+    let mut demoted = me;
+    demoted.role = StaffRole::Counsellor;
+    assert!(cora
+        .handle
+        .save_account(change("cora", None, true, demoted))
+        .await
+        .is_err());
+    let stored = world.store.account("cora").await.unwrap().unwrap();
+    assert!(stored.active);
+    assert_eq!(stored.identity.role, StaffRole::Coordinator);
+}
+
+#[tokio::test]
+async fn the_calendar_in_force_is_readable_by_a_coordinator_only() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let ann = world.counsellor("ann", Discipline::Medical).await;
+    let cal = cora.handle.calendar(&world.desk).expect("readable");
+    assert_eq!(cal, world.engine.desks()[0].calendar);
+    assert!(matches!(
+        ann.handle.calendar(&world.desk),
+        Err(Error::Forbidden(_))
+    ));
+}
