@@ -744,6 +744,13 @@ impl Engine {
         Ok(report)
     }
 
+    /// A desk's live board, for the embedding program (metrics, operations); staff reach it
+    /// through [`StaffHandle::board`], which checks the role.
+    pub fn board(&self, desk: &DeskId) -> Result<DeskBoard> {
+        let d = self.shared.desk(desk)?;
+        Ok(board(&self.shared, &d))
+    }
+
     /// Live conversations (waiting or active), for operators and tests.
     pub fn live_conversations(&self) -> usize {
         self.shared

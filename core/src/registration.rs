@@ -144,6 +144,32 @@ pub enum FoundVia {
     Other,
 }
 
+impl FoundVia {
+    /// Every answer, in the order a form lists them.
+    pub const ALL: &'static [FoundVia] = &[
+        FoundVia::Smartschool,
+        FoundVia::ClbWebsite,
+        FoundVia::SchoolWebsite,
+        FoundVia::EarlierChat,
+        FoundVia::OtherChatLine,
+        FoundVia::SocialMedia,
+        FoundVia::PostersFlyers,
+        FoundVia::Other,
+    ];
+}
+
+impl ChatResult {
+    /// Every result, in the order a form lists them.
+    pub const ALL: &'static [ChatResult] = &[
+        ChatResult::EmotionalSupport,
+        ChatResult::InformationAdvice,
+        ChatResult::ReferredToClb,
+        ChatResult::ReferredToSchoolCare,
+        ChatResult::ReferredToNetwork,
+        ChatResult::BrokenOff,
+    ];
+}
+
 /// The counsellor's registration of one chat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Registration {

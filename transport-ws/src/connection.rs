@@ -32,6 +32,7 @@ use crate::protocol::{
     decode, ClientFrame, ServerFrame, CLOSE_IDLE, CLOSE_NO_START, CLOSE_REPLACED, CLOSE_SLOW,
     CLOSE_VERSION, PROTOCOL_VERSION, SUBPROTOCOL,
 };
+use crate::stats::WsStats;
 
 /// Something for the writer.
 #[derive(Debug)]
@@ -57,10 +58,11 @@ struct Conn {
     rate: RateLimit,
     forwarder: Option<tokio::task::JoinHandle<()>>,
     slow_timeout: std::time::Duration,
+    stats: Arc<WsStats>,
 }
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(engine: Engine, config: Arc<WsConfig>, socket: S)
+pub(crate) async fn serve<S>(engine: Engine, config: Arc<WsConfig>, stats: Arc<WsStats>, socket: S)
 where
     S: Stream<Item = Result<Message, WsError>>
         + Sink<Message, Error = WsError>
@@ -82,7 +84,9 @@ where
         rate: RateLimit::new(config.rate_burst, config.rate_per_sec),
         forwarder: None,
         slow_timeout,
+        stats,
     };
+    conn.stats.opened();
     let start_deadline = Instant::now() + config.start_timeout;
     let mut last_heard = Instant::now();
     let mut close_watch = closer.subscribe();
@@ -143,10 +147,14 @@ where
 
 impl Conn {
     async fn reply(&self, frame: ServerFrame) {
+        if let ServerFrame::Error { code, .. } = &frame {
+            self.stats.error(code);
+        }
         let _ = self.out.send(Outgoing::Frame(frame)).await;
     }
 
     async fn on_text(&mut self, text: &str) {
+        self.stats.frame();
         if !self.rate.allow() {
             let req = decode(text).ok().and_then(|e| e.req);
             self.reply(ServerFrame::error(

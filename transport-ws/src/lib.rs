@@ -14,6 +14,7 @@
 //! - [`http`]: mounting the socket inside a hyper or axum server, beside the pages.
 //! - [`client`]: a Rust client, and [`client::VisitorClient`], which reconnects and resumes
 //!   by itself (used by tests, the load generator and partner links).
+//! - [`stats`]: counters for metrics (connections, frames, error frames by code).
 //! - [`error`]: the crate's one error enum.
 
 pub mod client;
@@ -23,8 +24,10 @@ pub mod error;
 pub mod http;
 pub mod protocol;
 pub mod server;
+pub mod stats;
 
 pub use config::{OriginPolicy, WsConfig};
 pub use error::{Error, Result};
 pub use server::WsServer;
+pub use stats::WsStats;
 pub use tokio_tungstenite;

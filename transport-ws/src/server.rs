@@ -20,6 +20,7 @@ use crate::config::WsConfig;
 use crate::connection;
 use crate::error::Result;
 use crate::protocol::{PROTOCOL_VERSION, SUBPROTOCOL};
+use crate::stats::WsStats;
 
 /// What the handshake decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,7 @@ pub struct WsServer {
     engine: Engine,
     config: Arc<WsConfig>,
     permits: Arc<Semaphore>,
+    stats: Arc<WsStats>,
 }
 
 impl std::fmt::Debug for WsServer {
@@ -60,12 +62,26 @@ impl WsServer {
             engine,
             config: Arc::new(config),
             permits,
+            stats: Arc::default(),
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &WsConfig {
         &self.config
+    }
+
+    /// Counters since start (for metrics).
+    pub fn stats(&self) -> &WsStats {
+        &self.stats
+    }
+
+    /// Waits until no connection is open. Connections arriving meanwhile may be refused
+    /// with 503, so call it when stopping.
+    pub async fn wait_idle(&self) {
+        let all = u32::try_from(self.config.max_connections).unwrap_or(u32::MAX);
+        // Every permit back means every connection closed; they are released at once.
+        let _ = self.permits.acquire_many(all).await;
     }
 
     /// Connections open now.
@@ -199,6 +215,12 @@ impl WsServer {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        connection::serve(self.engine.clone(), self.config.clone(), ws).await;
+        connection::serve(
+            self.engine.clone(),
+            self.config.clone(),
+            self.stats.clone(),
+            ws,
+        )
+        .await;
     }
 }

@@ -1,0 +1,273 @@
+//! Assembling a server: store, engine, WebSocket server, HTTP routes, metrics, the retention
+//! purge, and the graceful stop. The three service binaries differ only in their desk
+//! settings; they all start an [`App`].
+//!
+//! # Stopping
+//!
+//! [`App::run`] ends when its shutdown future completes (SIGTERM or Ctrl-C in the binary;
+//! a trigger in tests). Then, in order: `/readyz` answers 503 so a load balancer stops
+//! sending; the listener stops accepting; every participant is told the server restarts and
+//! is disconnected (close code 1012, so the pages reconnect by themselves); the connections
+//! are given until `server.shutdown_deadline_secs` to close; the store flushes and closes.
+//! Conversations stay in the store as they were, and the next start recovers them, so a
+//! visitor resumes their chat within the reconnect grace period.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clbchat_core::config::DeskConfig;
+use clbchat_core::engine::Engine;
+use clbchat_core::store::Store;
+use clbchat_store_sql::{SqlOptions, SqlStore};
+use clbchat_transport_ws::{OriginPolicy, WsConfig, WsServer};
+use tokio::net::TcpListener;
+
+use crate::bootstrap::Setup;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::partner::LinkPartner;
+use crate::settings::Settings;
+
+/// What the HTTP handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The settings in force.
+    pub settings: Settings,
+    /// The engine.
+    pub engine: Engine,
+    /// The store (for readiness checks and account bootstrap).
+    pub store: Arc<SqlStore>,
+    /// The WebSocket server.
+    pub ws: Arc<WsServer>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The one-time setup of the first coordinator, while no coordinator exists.
+    pub setup: Setup,
+    /// Set when stopping: `/readyz` answers 503.
+    pub draining: AtomicBool,
+}
+
+/// A server, bound and ready to run.
+#[derive(Debug)]
+pub struct App {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    addr: SocketAddr,
+    setup_link: Option<String>,
+}
+
+/// How the desk of these settings is configured.
+pub fn desk_config(settings: &Settings) -> Result<DeskConfig> {
+    let d = &settings.desk;
+    let mut desk = DeskConfig::national(d.id.clone(), settings.calendar()?);
+    desk.name = d.name.clone();
+    desk.min_counsellors = d.min_counsellors;
+    desk.want_medical = d.want_medical;
+    desk.limits.max_queue = d.max_queue;
+    desk.limits.chat_limit = Duration::from_secs(d.chat_limit_minutes * 60);
+    desk.limits.reconnect_grace = Duration::from_secs(d.reconnect_grace_secs);
+    Ok(desk)
+}
+
+/// Opens the store the settings name (creating a SQLite file's folder) and applies the
+/// migrations.
+pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
+    let url = &settings.storage.url;
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+    }
+    let mut options = SqlOptions::new();
+    options.durability = settings.storage.durability.into();
+    let store = SqlStore::connect(url, options)
+        .await
+        .map_err(|e| Error::Config(format!("storage.url: cannot open the database: {}", e)))?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl App {
+    /// Opens the store, builds the engine, recovers live conversations, and binds the
+    /// listener. Nothing is served until [`App::run`].
+    pub async fn start(settings: Settings) -> Result<App> {
+        let store = Arc::new(open_store(&settings).await?);
+        let (pseudonyms, created) = crate::keys::load_or_create(&settings.pseudonyms.key_file)?;
+        if created {
+            tracing::info!(
+                file = %settings.pseudonyms.key_file.display(),
+                "created a new pseudonym key file; keep it and back it up"
+            );
+        }
+        let metrics = Metrics::new();
+        let mut builder = Engine::builder(store.clone())
+            .pseudonyms(pseudonyms)
+            .observer(metrics.clone());
+        for p in &settings.partners {
+            builder = builder.partner(Arc::new(LinkPartner::new(p.clone())));
+        }
+        let engine = builder.build();
+        let desk = desk_config(&settings)?;
+        if settings.desk.calendar_file.is_none() {
+            tracing::warn!(
+                desk = %desk.id,
+                "no desk.calendar_file: the desk is open around the clock until a \
+                 coordinator saves a calendar"
+            );
+        }
+        engine.add_desk(desk).await?;
+        let recovered = engine.recover().await?;
+        if recovered.waiting + recovered.active > 0 {
+            tracing::info!(
+                waiting = recovered.waiting,
+                active = recovered.active,
+                "resuming the chats that were live at the last stop"
+            );
+        }
+
+        let listen = settings.server.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: listen,
+            source,
+        })?;
+        let origins = if settings.server.allowed_origins.is_empty() {
+            let port = addr.port();
+            let mut o = vec![
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+            ];
+            let own = format!("http://{addr}");
+            if !o.contains(&own) {
+                o.push(own);
+            }
+            o
+        } else {
+            settings.server.allowed_origins.clone()
+        };
+        let mut ws_config = WsConfig::new(OriginPolicy::AllowList(origins));
+        ws_config.max_connections = settings.server.max_connections;
+        let ws = WsServer::new(engine.clone(), ws_config);
+
+        let setup = Setup::default();
+        let setup_link = if crate::bootstrap::needs_first_coordinator(store.as_ref()).await? {
+            let token = setup.arm();
+            let host = if addr.ip().is_unspecified() {
+                format!("127.0.0.1:{}", addr.port())
+            } else {
+                addr.to_string()
+            };
+            Some(format!("http://{host}/setup#token={token}"))
+        } else {
+            None
+        };
+
+        Ok(App {
+            shared: Arc::new(Shared {
+                settings,
+                engine,
+                store,
+                ws,
+                metrics,
+                setup,
+                draining: AtomicBool::new(false),
+            }),
+            listener,
+            addr,
+            setup_link,
+        })
+    }
+
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The one-time link that creates the first coordinator, when none exists yet. It holds
+    /// a secret: the binary prints it on the console, never in the logs.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    /// What the handlers share (tests read the engine and the store through it).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully (see the module docs).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+        let shared = self.shared;
+        let router = crate::http::router(shared.clone());
+        let purge = tokio::spawn(purge_loop(shared.clone()));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let listener = self.listener;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        tracing::info!(addr = %self.addr, "serving");
+        shutdown.await;
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_secs(shared.settings.server.shutdown_deadline_secs);
+        tracing::info!("stopping: no new connections; telling clients the server restarts");
+        shared.draining.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(());
+        purge.abort();
+        shared.engine.shutdown().await;
+        // Sockets close as their writers flush the restart notice.
+        let drained = tokio::time::timeout_at(deadline, shared.ws.wait_idle()).await;
+        if drained.is_err() {
+            tracing::warn!(
+                open = shared.ws.connections(),
+                "shutdown deadline reached with connections still open"
+            );
+        }
+        match tokio::time::timeout_at(deadline, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Err(_) => tracing::warn!("shutdown deadline reached with HTTP requests in flight"),
+        }
+        shared.store.close().await;
+        tracing::info!("stopped; the store is flushed and closed");
+    }
+}
+
+/// Deletes transcripts past the retention period, once at start and then every
+/// `storage.purge_interval_minutes`. Registrations and ratings are kept.
+async fn purge_loop(shared: Arc<Shared>) {
+    let every = Duration::from_secs(shared.settings.storage.purge_interval_minutes * 60);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        let cutoff =
+            clbchat_store_sql::retention_cutoff(now, shared.settings.storage.retention_days);
+        match shared.store.purge_transcripts(cutoff).await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "retention purge"),
+            Ok(_) => tracing::debug!("retention purge: nothing to delete"),
+            Err(e) => tracing::warn!(
+                error.code = e.code(),
+                "retention purge failed; retrying later"
+            ),
+        }
+    }
+}

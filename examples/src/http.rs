@@ -1,0 +1,278 @@
+//! The HTTP surface, on one port: the pages, their assets (compiled into the binary), a
+//! small JSON API for the pages, the WebSocket, health, readiness and metrics.
+//!
+//! | path | what |
+//! |---|---|
+//! | `/` | the visitor page |
+//! | `/counsellor`, `/coordinator` | the staff pages |
+//! | `/setup` | the one-time creation of the first coordinator |
+//! | `/assets/{file}` | CSS and JavaScript |
+//! | `/api/info` | desk, partner lines, topic taxonomy, quick-exit address |
+//! | `POST /api/setup` | completes the one-time setup |
+//! | `/ws` | the WebSocket (`clbchat.v1`) |
+//! | `/healthz` | 200 while the process runs |
+//! | `/readyz` | 200 when the store answers and the server is not stopping, else 503 |
+//! | `/metrics` | Prometheus / OpenMetrics text |
+//!
+//! Pages are sent with a strict Content-Security-Policy (scripts and styles from this origin
+//! only, no inline code, no framing), `Referrer-Policy: no-referrer` and `no-store`, so a
+//! shared family computer keeps no copy of a chat page. No handler logs a request's address.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use clbchat_core::registration::{ChatResult, FoundVia, TOPICS};
+use clbchat_core::store::Store;
+use serde_json::json;
+
+use crate::app::Shared;
+use crate::bootstrap::SetupRequest;
+use crate::error::Error;
+
+/// The Content-Security-Policy of every page.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'self'";
+
+/// The pages and assets, compiled in: (file name, content type, content).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/i18n.js"),
+    ),
+    (
+        "proto.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/proto.js"),
+    ),
+    (
+        "visitor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/visitor.js"),
+    ),
+    (
+        "staff.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/staff.js"),
+    ),
+    (
+        "counsellor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/counsellor.js"),
+    ),
+    (
+        "coordinator.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/coordinator.js"),
+    ),
+    (
+        "setup.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/setup.js"),
+    ),
+];
+
+const VISITOR_HTML: &str = include_str!("../assets/visitor.html");
+const COUNSELLOR_HTML: &str = include_str!("../assets/counsellor.html");
+const COORDINATOR_HTML: &str = include_str!("../assets/coordinator.html");
+const SETUP_HTML: &str = include_str!("../assets/setup.html");
+
+/// The router over the shared state.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(|| async { page(VISITOR_HTML) }))
+        .route("/counsellor", get(|| async { page(COUNSELLOR_HTML) }))
+        .route("/coordinator", get(|| async { page(COORDINATOR_HTML) }))
+        .route("/setup", get(|| async { page(SETUP_HTML) }))
+        .route("/assets/{file}", get(asset))
+        .route("/api/info", get(info))
+        .route("/api/setup", post(setup))
+        .route("/ws", get(socket))
+        .route("/healthz", get(|| async { text(StatusCode::OK, "ok\n") }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { text(StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(shared)
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn page(html: &'static str) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => text(StatusCode::NOT_FOUND, "no such asset\n"),
+    }
+}
+
+fn names<T: serde::Serialize>(values: &[T]) -> Vec<serde_json::Value> {
+    values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect()
+}
+
+async fn info(State(s): State<Arc<Shared>>) -> Response {
+    let desk = &s.settings.desk;
+    let topics: Vec<_> = TOPICS
+        .iter()
+        .map(|t| {
+            json!({
+                "code": t.code,
+                "domain": serde_json::to_value(t.domain).unwrap_or_default(),
+                "nl": t.nl,
+                "en": t.en,
+            })
+        })
+        .collect();
+    let partners: Vec<_> = s
+        .settings
+        .partners
+        .iter()
+        .map(|p| json!({ "id": p.id, "name": p.name }))
+        .collect();
+    let max_chars = s
+        .engine
+        .desks()
+        .first()
+        .map(|d| d.limits.max_message_chars)
+        .unwrap_or(clbchat_core::config::DEFAULT_MAX_MESSAGE_CHARS);
+    Json(json!({
+        "desk": { "id": desk.id, "name": desk.name },
+        "partners": partners,
+        "topics": topics,
+        "results": names(ChatResult::ALL),
+        "found_via": names(FoundVia::ALL),
+        "quick_exit_url": s.settings.server.quick_exit_url,
+        "max_message_chars": max_chars,
+        "retention_days": s.settings.storage.retention_days,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+fn json_error(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+async fn setup(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let req: SetupRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("expected {{token, username, alias, password}}: {e}"),
+            )
+        }
+    };
+    let desk = clbchat_core::ids::DeskId::new(s.settings.desk.id.clone());
+    match s.setup.complete(s.store.as_ref(), &desk, req).await {
+        Ok(username) => {
+            tracing::info!("the first coordinator account was created with the setup link");
+            (StatusCode::CREATED, Json(json!({ "username": username }))).into_response()
+        }
+        Err(Error::Refused(m)) => json_error(StatusCode::FORBIDDEN, "setup_link", m),
+        Err(Error::Config(m)) => json_error(StatusCode::BAD_REQUEST, "invalid", m),
+        Err(Error::Core(e)) => {
+            let status = if e.code() == "invalid" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            json_error(status, e.code(), e.public_message())
+        }
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn socket(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    if s.draining.load(Ordering::SeqCst) {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is restarting; try again in a moment\n",
+        );
+    }
+    clbchat_transport_ws::http::upgrade(s.ws.clone(), req).into_response()
+}
+
+async fn ready(State(s): State<Arc<Shared>>) -> Response {
+    if s.draining.load(Ordering::SeqCst) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
+    }
+    let desk = clbchat_core::ids::DeskId::new(s.settings.desk.id.clone());
+    match s.store.calendar(&desk).await {
+        Ok(_) => text(StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::warn!(
+                error.code = e.code(),
+                "not ready: the store does not answer"
+            );
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer\n",
+            )
+        }
+    }
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    let body = s.metrics.render(&s.engine, &s.ws);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}

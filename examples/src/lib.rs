@@ -1,0 +1,47 @@
+//! # clbchat-server: the reference servers, as a library the binaries share
+//!
+//! The crate assembles the engine ([`clbchat_core`]), the WebSocket transport
+//! ([`clbchat_transport_ws`]) and the SQL store ([`clbchat_store_sql`]) into a server with
+//! pages, a JSON API for them, health, readiness and metrics on one port. The `clbchat`
+//! binary runs the national desk; the blended-chat and chat-met-je-CLB servers are meant to
+//! be thin binaries over the same [`app::App`] with other desk settings.
+//!
+//! - [`settings`]: the TOML file and `CLBCHAT_*` environment overrides.
+//! - [`app`]: start, serve, stop gracefully; the retention purge.
+//! - [`http`]: routes, pages and assets (compiled in), security headers.
+//! - [`metrics`]: Prometheus metrics, fed by the engine's observer port.
+//! - [`bootstrap`]: the one-time link that creates the first coordinator.
+//! - [`keys`]: the pseudonym key file.
+//! - [`partner`]: partner lines reached by a link.
+//! - [`cli`]: the command line (`serve`, `migrate`, `accounts`, `keys`, `config`).
+//! - [`error`]: the crate's one error enum.
+
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod partner;
+pub mod settings;
+
+pub use app::App;
+pub use error::{Error, Result};
+pub use settings::Settings;
+
+/// Sets up `tracing` output on stderr as the settings say; `RUST_LOG` wins over
+/// `log.level`. Call once.
+pub fn init_logging(settings: &settings::LogSettings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.format {
+        settings::LogFormat::Text => builder.try_init(),
+        settings::LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,398 @@
+//! The server's settings: a TOML file, then `CLBCHAT_SECTION__KEY` environment variables on
+//! top, then the built-in defaults for whatever neither names.
+//!
+//! Every setting, its default and its meaning are listed in `examples/config/clbchat.toml`;
+//! a test keeps that file and [`Settings::default`] in step. Durations carry their unit in
+//! the key (`_secs`, `_minutes`, `_days`), so a file never leaves a unit to guess.
+//!
+//! Loading uses `figment` (TOML and environment layered, with errors that name the key and
+//! where its value came from) rather than hand-written merging. Unknown keys are errors, so
+//! a misspelt setting is reported instead of silently ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clbchat_core::calendar::Calendar;
+use clbchat_core::config::{
+    DEFAULT_CHAT_LIMIT, DEFAULT_MAX_QUEUE, DEFAULT_MIN_COUNSELLORS, DEFAULT_RECONNECT_GRACE,
+};
+use clbchat_store_sql::{Durability, DEFAULT_RETENTION_DAYS};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where the server looks for its configuration when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "clbchat.toml";
+/// The prefix of environment overrides: `CLBCHAT_SERVER__LISTEN=0.0.0.0:8080`.
+pub const ENV_PREFIX: &str = "CLBCHAT_";
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// The database.
+    pub storage: StorageSettings,
+    /// Pseudonym keys.
+    pub pseudonyms: PseudonymSettings,
+    /// The desk this server runs.
+    pub desk: DeskSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Partner organisations' chat lines a counsellor may hand a chat to.
+    pub partners: Vec<PartnerSettings>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Browser origins allowed to open the WebSocket, e.g. `https://chat.clb.be`. Empty: the
+    /// server's own address (`http://127.0.0.1:PORT` and `http://localhost:PORT`).
+    pub allowed_origins: Vec<String>,
+    /// On SIGTERM or Ctrl-C: how long to wait for connections to close and the store to
+    /// flush before exiting anyway.
+    pub shutdown_deadline_secs: u64,
+    /// Where the quick-exit button sends a visitor.
+    pub quick_exit_url: String,
+    /// Most WebSocket connections at once; more get 503.
+    pub max_connections: usize,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    pub url: String,
+    /// SQLite: `full` (an acknowledged message survives a power cut) or `normal` (faster;
+    /// survives a crash of the server, not of the machine).
+    pub durability: DurabilitySetting,
+    /// Transcripts older than this are deleted; registrations and ratings are kept.
+    pub retention_days: u32,
+    /// How often the retention purge runs.
+    pub purge_interval_minutes: u64,
+}
+
+/// The durability setting as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilitySetting {
+    /// `synchronous=FULL`.
+    Full,
+    /// `synchronous=NORMAL`.
+    Normal,
+}
+
+impl From<DurabilitySetting> for Durability {
+    fn from(d: DurabilitySetting) -> Self {
+        match d {
+            DurabilitySetting::Full => Durability::Full,
+            DurabilitySetting::Normal => Durability::Normal,
+        }
+    }
+}
+
+/// `[pseudonyms]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PseudonymSettings {
+    /// The key file (created with a fresh key on first start, readable by the owner only).
+    /// Keep it: with a new key, returning visitors are not recognised and their flags lapse.
+    pub key_file: PathBuf,
+}
+
+/// `[desk]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskSettings {
+    /// Stable id (used in URLs of the protocol and in the statistics).
+    pub id: String,
+    /// Public name.
+    pub name: String,
+    /// A calendar file (TOML, see `examples/config/calendar.toml`). Empty: open around the
+    /// clock, so a first try works at any hour. A calendar a coordinator saved in the
+    /// pages replaces this one.
+    pub calendar_file: Option<PathBuf>,
+    /// Fewest counsellors wanted online; fewer shows a coverage warning.
+    pub min_counsellors: u32,
+    /// Warn when no medical counsellor is online.
+    pub want_medical: bool,
+    /// Most clients waiting; more are refused with an honest message.
+    pub max_queue: usize,
+    /// The time limit of a chat.
+    pub chat_limit_minutes: u64,
+    /// How long a dropped visitor may take to come back before the chat ends as broken off.
+    pub reconnect_grace_secs: u64,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter: `info`, `debug`, `clbchat_server=debug,info`… (`RUST_LOG` wins).
+    pub level: String,
+    /// `text` for people, `json` for a log collector.
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One `[[partners]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSettings {
+    /// Stable id, e.g. `nu-praat-ik-erover`.
+    pub id: String,
+    /// Public name shown to the client.
+    pub name: String,
+    /// Where the client continues (the partner's own chat page).
+    pub continue_url: String,
+}
+
+/// The default listening address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default of `server.shutdown_deadline_secs`.
+pub const DEFAULT_SHUTDOWN_DEADLINE_SECS: u64 = 10;
+/// Default of `server.quick_exit_url`: a neutral page.
+pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.google.be/";
+/// Default of `storage.url`.
+pub const DEFAULT_STORAGE_URL: &str = "sqlite://data/clbchat.db";
+/// Default of `storage.purge_interval_minutes`.
+pub const DEFAULT_PURGE_INTERVAL_MINUTES: u64 = 60;
+/// Default of `pseudonyms.key_file`.
+pub const DEFAULT_KEY_FILE: &str = "data/pseudonym-keys.toml";
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            allowed_origins: Vec::new(),
+            shutdown_deadline_secs: DEFAULT_SHUTDOWN_DEADLINE_SECS,
+            quick_exit_url: DEFAULT_QUICK_EXIT_URL.into(),
+            max_connections: clbchat_transport_ws::config::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_STORAGE_URL.into(),
+            durability: DurabilitySetting::Full,
+            retention_days: DEFAULT_RETENTION_DAYS,
+            purge_interval_minutes: DEFAULT_PURGE_INTERVAL_MINUTES,
+        }
+    }
+}
+
+impl Default for PseudonymSettings {
+    fn default() -> Self {
+        Self {
+            key_file: DEFAULT_KEY_FILE.into(),
+        }
+    }
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        Self {
+            id: "clbchat".into(),
+            name: "CLBch@t".into(),
+            calendar_file: None,
+            min_counsellors: DEFAULT_MIN_COUNSELLORS,
+            want_medical: true,
+            max_queue: DEFAULT_MAX_QUEUE,
+            chat_limit_minutes: DEFAULT_CHAT_LIMIT.as_secs() / 60,
+            reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            storage: StorageSettings::default(),
+            pseudonyms: PseudonymSettings::default(),
+            desk: DeskSettings::default(),
+            log: LogSettings::default(),
+            partners: vec![PartnerSettings {
+                id: "nu-praat-ik-erover".into(),
+                name: "Nu praat ik erover".into(),
+                continue_url: "https://www.nupraatikerover.be/".into(),
+            }],
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the defaults, then `file` (if given, it must exist; if not given,
+    /// [`DEFAULT_CONFIG_FILE`] is read when present), then the `CLBCHAT_SECTION__KEY` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(Error::Config(format!(
+                        "the configuration file {} does not exist (write one from \
+                         examples/config/clbchat.toml, or leave out --config to run on defaults)",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => {
+                if Path::new(DEFAULT_CONFIG_FILE).exists() {
+                    figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+                }
+            }
+        }
+        // Only `CLBCHAT_SECTION__KEY` names are settings; other `CLBCHAT_*` variables (the
+        // test suite's, say) are not ours to refuse.
+        figment = figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .filter(|k| k.as_str().contains('.')),
+        );
+        let settings: Settings = figment.extract().map_err(|e| {
+            Error::Config(
+                e.into_iter()
+                    .map(|e| explain(&e))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, what: &str| Err(Error::Config(format!("{key}: {what}")));
+        if !(self.storage.url.starts_with("sqlite:") || self.storage.url.starts_with("postgres")) {
+            return bad(
+                "storage.url",
+                "write sqlite://PATH (e.g. sqlite://data/clbchat.db) or postgres://USER@HOST/DB",
+            );
+        }
+        if self.storage.retention_days == 0 {
+            return bad("storage.retention_days", "at least 1 day");
+        }
+        if self.storage.purge_interval_minutes == 0 {
+            return bad("storage.purge_interval_minutes", "at least 1 minute");
+        }
+        if self.desk.id.is_empty()
+            || !self
+                .desk
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return bad(
+                "desk.id",
+                "letters, digits, `-` and `_` only, e.g. \"clbchat\"",
+            );
+        }
+        if self.desk.chat_limit_minutes < 5 {
+            return bad("desk.chat_limit_minutes", "at least 5 minutes");
+        }
+        if self.desk.max_queue == 0 {
+            return bad("desk.max_queue", "at least 1");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "at least 1");
+        }
+        for o in &self.server.allowed_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                return bad(
+                    "server.allowed_origins",
+                    &format!("`{o}` is not an origin; write scheme and host without a path, e.g. \"https://chat.clb.be\""),
+                );
+            }
+        }
+        if !(self.server.quick_exit_url.starts_with("https://")
+            || self.server.quick_exit_url.starts_with("http://")
+            || self.server.quick_exit_url == "about:blank")
+        {
+            return bad("server.quick_exit_url", "an http(s) address");
+        }
+        for (i, p) in self.partners.iter().enumerate() {
+            if p.id.is_empty() || p.name.is_empty() || !p.continue_url.starts_with("http") {
+                return bad(
+                    &format!("partners[{i}]"),
+                    "give id, name and an http(s) continue_url",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The calendar: the file's, or open around the clock when none is configured.
+    pub fn calendar(&self) -> Result<Calendar> {
+        let Some(path) = &self.desk.calendar_file else {
+            return Ok(Calendar::always_open());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "desk.calendar_file: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        let cal: Calendar = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "desk.calendar_file: {} is not a valid calendar: {e}",
+                path.display()
+            ))
+        })?;
+        cal.validate()
+            .map_err(|e| Error::Config(format!("desk.calendar_file: {}: {e}", path.display())))?;
+        Ok(cal)
+    }
+}
+
+/// One figment error as a sentence naming the key, where the value came from, and what to
+/// write instead.
+fn explain(e: &figment::Error) -> String {
+    let key = if e.path.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        e.path.join(".")
+    };
+    let source = match &e.metadata {
+        Some(m) if m.name.contains("environment") => format!(
+            " (from the environment variable {ENV_PREFIX}{})",
+            e.path.join("__").to_ascii_uppercase()
+        ),
+        Some(m) => match &m.source {
+            Some(src) => format!(" (in {src})"),
+            None => format!(" (from {})", m.name),
+        },
+        None => String::new(),
+    };
+    format!("{key}: {}{source}", e.kind)
+}

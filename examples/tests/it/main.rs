@@ -1,0 +1,10 @@
+//! The reference server over real sockets: pages and API, origins, metrics, the one-time
+//! setup, account management, the command line, configuration errors, and the graceful
+//! restart with resume (the real binary and a real SIGTERM).
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
+mod cli;
+mod http;
+mod restart;
+mod setup;
+mod support;

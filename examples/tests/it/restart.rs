@@ -1,0 +1,234 @@
+//! The real binary, stopped with SIGTERM mid-chat and started again on the same data: the
+//! clients are told the server restarts (1012), the process exits cleanly within its
+//! deadline, and after the restart the visitor resumes and the counsellor rejoins with
+//! nothing lost. The logs of both runs, at debug level, hold no message text, no token and
+//! no client address.
+
+use clbchat_core::event::{EventBody, ServerEvent};
+use clbchat_core::ids::{ClientMsgId, ConversationId};
+use clbchat_transport_ws::client::Client;
+use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};
+
+use crate::support::*;
+
+const VISITOR_TEXT: &str = "Mijn ouders maken elke avond ruzie";
+const COUNSELLOR_TEXT: &str = "Dat klinkt zwaar, vertel eens";
+const AFTER_TEXT: &str = "Ben je er nog? Fijn dat je terug bent";
+
+async fn counsellor(url: &str, origin: &str) -> Client {
+    let c = staff(url, origin, "ann").await;
+    for f in [
+        ClientFrame::Online {
+            desk: desk(),
+            shift_ends_at: None,
+        },
+        ClientFrame::Available {
+            desk: desk(),
+            available: true,
+        },
+    ] {
+        c.request(f).await.unwrap();
+    }
+    c
+}
+
+async fn message_seen(client: &mut Client, text: &str) -> u64 {
+    loop {
+        match client.next_event().await {
+            Some(ServerEvent::Log(e)) => {
+                if let EventBody::Message { text: t, .. } = &e.body {
+                    if t == text {
+                        return e.seq;
+                    }
+                }
+            }
+            Some(_) => continue,
+            None => panic!(
+                "closed before `{text}` arrived: {:?}",
+                client.close_reason()
+            ),
+        }
+    }
+}
+
+async fn closed(client: &mut Client) -> String {
+    while client.next_frame().await.is_some() {}
+    client.close_reason().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = run_binary(
+        d,
+        &[
+            "accounts",
+            "add",
+            "ann",
+            "--alias",
+            "Ann",
+            "--discipline",
+            "medical",
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let debug = [("CLBCHAT_LOG__LEVEL", "debug")];
+
+    let mut first = Binary::start(d, 0, &debug);
+    let (url, origin, port) = (first.ws(), first.origin(), first.addr.port());
+    let mut ann = counsellor(&url, &origin).await;
+    let mut visitor = Client::connect(&url, Some(&origin)).await.unwrap();
+    let (conversation, resume_token, visitor_token): (ConversationId, String, String) =
+        match visitor
+            .request(ClientFrame::Arrive {
+                desk: desk(),
+                visitor_token: None,
+                profile: Default::default(),
+                appointment: None,
+            })
+            .await
+            .unwrap()
+        {
+            ServerFrame::Welcome {
+                conversation,
+                resume_token,
+                visitor_token,
+                ..
+            } => (
+                conversation,
+                resume_token,
+                visitor_token.expect("a first visit gets a token"),
+            ),
+            other => panic!("{other:?}"),
+        };
+    loop {
+        if let Some(ServerEvent::ChatAssigned { .. }) = ann.next_event().await {
+            break;
+        }
+    }
+    let ack = visitor
+        .request(ClientFrame::Send {
+            id: ClientMsgId::new("v1"),
+            conversation: None,
+            text: VISITOR_TEXT.into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(ack, ServerFrame::Ack { .. }), "{ack:?}");
+    message_seen(&mut ann, VISITOR_TEXT).await;
+    ann.request(ClientFrame::Send {
+        id: ClientMsgId::new("a1"),
+        conversation: Some(conversation),
+        text: COUNSELLOR_TEXT.into(),
+    })
+    .await
+    .unwrap();
+    let last_seq = message_seen(&mut visitor, COUNSELLOR_TEXT).await;
+
+    let (exit, took) = first.terminate();
+    assert_eq!(exit, Some(0), "a clean exit; logs:\n{}", first.logs());
+    assert!(
+        took.as_secs() < 5 + 5,
+        "within the 5 s deadline (and start-up slack): {took:?}"
+    );
+    let reason = closed(&mut visitor).await;
+    assert!(
+        reason.starts_with("1012"),
+        "the visitor hears 'restarting': {reason}"
+    );
+    let reason = closed(&mut ann).await;
+    assert!(
+        reason.starts_with("1012"),
+        "the counsellor hears 'restarting': {reason}"
+    );
+
+    // The same data, the same port: what the pages reconnect to.
+    let second = Binary::start(d, port, &debug);
+    let mut visitor = Client::connect(&url, Some(&origin)).await.unwrap();
+    let r = visitor
+        .request(ClientFrame::Resume {
+            conversation,
+            resume_token: resume_token.clone(),
+            last_seq,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(r, ServerFrame::Resumed { .. }), "{r:?}");
+    let ann = staff(&url, &origin, "ann").await;
+    match ann
+        .request(ClientFrame::Rejoin { conversation })
+        .await
+        .unwrap()
+    {
+        ServerFrame::Log { events, .. } => {
+            let texts: Vec<&str> = events
+                .iter()
+                .filter_map(|e| match &e.body {
+                    EventBody::Message { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                texts,
+                [VISITOR_TEXT, COUNSELLOR_TEXT],
+                "nothing lost, nothing doubled"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    ann.request(ClientFrame::Send {
+        id: ClientMsgId::new("a2"),
+        conversation: Some(conversation),
+        text: AFTER_TEXT.into(),
+    })
+    .await
+    .unwrap();
+    message_seen(&mut visitor, AFTER_TEXT).await;
+    let mut second = second;
+    let (exit, _) = second.terminate();
+    assert_eq!(exit, Some(0));
+
+    // No coordinator exists, so each start printed a one-time link: on the console, never
+    // in the logs.
+    let printed = first.printed();
+    let link = printed
+        .lines()
+        .find(|l| l.contains("/setup#token="))
+        .expect("a setup link on stdout");
+    let setup_token = link.split("#token=").nth(1).unwrap().trim().to_owned();
+
+    // Anonymity in the logs, at debug level, of both runs.
+    let logs = format!("{}\n{}", first.logs(), second.logs());
+    assert!(
+        !logs.contains(&setup_token),
+        "the setup secret is not logged"
+    );
+    assert!(
+        logs.contains("DEBUG") || logs.contains("debug"),
+        "debug logging was on"
+    );
+    for secret in [
+        VISITOR_TEXT,
+        COUNSELLOR_TEXT,
+        AFTER_TEXT,
+        &resume_token,
+        &visitor_token,
+        PASSWORD,
+    ] {
+        assert!(!logs.contains(secret), "the logs contain `{secret}`");
+    }
+    for (i, _) in logs.match_indices("127.0.0.1:") {
+        let port_text: String = logs[i + 10..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(
+            port_text,
+            port.to_string(),
+            "only the server's own address is logged"
+        );
+    }
+}
