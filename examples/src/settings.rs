@@ -336,8 +336,7 @@ impl Settings {
             }
         }
         if !(self.server.quick_exit_url.starts_with("https://")
-            || self.server.quick_exit_url.starts_with("http://")
-            || self.server.quick_exit_url == "about:blank")
+            || self.server.quick_exit_url.starts_with("http://"))
         {
             return bad("server.quick_exit_url", "an http(s) address");
         }

@@ -1,0 +1,773 @@
+// clbchat: the coordinator's page. The live board, observing and whispering, taking a chat
+// over (it then runs in the same chat workspace as on the counsellor page), flags to
+// review, the calendar and the accounts.
+'use strict';
+
+(function () {
+  const I = window.ClbI18n;
+  const P = window.ClbProto;
+  const St = window.ClbStaff;
+  const h = I.h;
+  const $ = (id) => document.getElementById(id);
+  const short = (id) => String(id || '').slice(0, 8);
+
+  const S = {
+    info: null,
+    desk: 'clbchat',
+    userId: null,
+    workspace: null,
+    offers: null,
+    boardTimer: null,
+    flagsTimer: null,
+    observed: new Map(), // conversation -> {pane, log, seen, ended}
+    takingOver: new Set(),
+    accounts: [],
+    editing: null,
+    runningRows: new Map(),
+    counsellorRows: new Map(),
+    lastBoard: null,
+  };
+
+  const session = new St.Session({ onLoggedIn, onLoggedOut, onEvent, onConnState: St.setConnState });
+
+  // ---- login --------------------------------------------------------------------------
+
+  function showDesk(on) {
+    $('view-login').hidden = on;
+    $('view-desk').hidden = !on;
+    $('logout').hidden = !on;
+    $('me').hidden = !on;
+  }
+
+  function onLoggedIn(identity, again) {
+    if (identity.role !== 'coordinator') {
+      session.logout();
+      showDesk(false);
+      const notice = $('login-notice');
+      notice.textContent = '';
+      notice.appendChild(h('p', { i18n: 'k.not_coordinator' }));
+      notice.appendChild(h('a', { href: '/counsellor', testid: 'not-coordinator', i18n: 'k.to_counsellor_page' }));
+      notice.hidden = false;
+      return;
+    }
+    if (!S.workspace || S.userId !== identity.id) resetWorkspace();
+    S.userId = identity.id;
+    showDesk(true);
+    $('login-notice').hidden = true;
+    I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
+    applyPresence();
+    if (again) {
+      S.workspace.rejoinAll();
+      S.observed.forEach((o, conv) => {
+        if (!o.ended) observe(conv, true);
+      });
+    }
+    startTimers();
+    if (!again) {
+      loadFlags();
+      loadCalendar();
+      loadAccounts();
+    }
+  }
+
+  function onLoggedOut(reasonKey) {
+    stopTimers();
+    showDesk(false);
+    const notice = $('login-notice');
+    notice.textContent = '';
+    notice.appendChild(h('p', { i18n: reasonKey }));
+    notice.hidden = false;
+  }
+
+  function resetWorkspace() {
+    $('chat-tabs').textContent = '';
+    $('chat-panes').textContent = '';
+    $('transfer-offers').textContent = '';
+    S.workspace = new St.Workspace({
+      session,
+      info: S.info,
+      tabsEl: $('chat-tabs'),
+      panesEl: $('chat-panes'),
+      emptyEl: $('own-empty'),
+    });
+    S.offers = new St.TransferOffers(session, $('transfer-offers'), $('offers-empty'));
+  }
+
+  function startTimers() {
+    stopTimers();
+    loadBoard();
+    S.boardTimer = setInterval(loadBoard, 5000);
+    S.flagsTimer = setInterval(loadFlags, 60000);
+  }
+
+  function stopTimers() {
+    if (S.boardTimer) clearInterval(S.boardTimer);
+    if (S.flagsTimer) clearInterval(S.flagsTimer);
+    S.boardTimer = null;
+    S.flagsTimer = null;
+  }
+
+  // ---- events -------------------------------------------------------------------------
+
+  function onEvent(ev) {
+    if (ev.event === 'chat_assigned') {
+      S.takingOver.delete(ev.conversation);
+      dropObserved(ev.conversation);
+    }
+    if (S.workspace && S.workspace.onEvent(ev)) return;
+    if (ev.event === 'transfer_requested') {
+      S.offers.add(ev);
+      return;
+    }
+    if (ev.event === 'log') {
+      if (S.takingOver.has(ev.conversation)) return; // the rejoin after chat_assigned brings it
+      let o = S.observed.get(ev.conversation);
+      if (!o) {
+        // A counsellor asked for help: the engine sends us the chat so far.
+        o = observedPane(ev.conversation, true);
+      }
+      addObserved(o, ev);
+    }
+  }
+
+  // ---- presence -----------------------------------------------------------------------
+
+  async function applyPresence() {
+    const reachable = $('coord-reachable').checked;
+    const available = $('coord-available').checked;
+    I.clear($('presence-error'));
+    try {
+      if (reachable) {
+        await session.request({ type: 'online', desk: S.desk, shift_ends_at: null });
+        await session.request({ type: 'available', desk: S.desk, available });
+      } else {
+        await session.request({ type: 'offline', desk: S.desk });
+      }
+    } catch (err) {
+      St.errorInto($('presence-error'), err);
+    }
+    $('coord-available').disabled = !reachable;
+  }
+
+  // ---- the board ----------------------------------------------------------------------
+
+  function loadBoard() {
+    if (!session.connected) return;
+    session.request({ type: 'board', desk: S.desk }).then(
+      (answer) => {
+        I.clear($('board-error'));
+        renderBoard(answer.board || {});
+      },
+      (err) => St.errorInto($('board-error'), err)
+    );
+  }
+
+  function renderBoard(b) {
+    S.lastBoard = b;
+    I.set($('board-updated'), 'k.updated_at', { at: { time: new Date().toISOString() } });
+    I.set($('board-status'), b.open ? 'k.board_open' : 'k.board_closed', {
+      q: b.queue_length || 0,
+      wait: Math.round((b.longest_wait_secs || 0) / 60),
+      n: (b.counsellors || []).length,
+      chats: (b.running || []).length,
+    });
+
+    const warn = $('coverage-warnings');
+    warn.textContent = '';
+    const warnings = b.warnings || [];
+    if (!warnings.length) warn.appendChild(h('li', { class: 'ok', i18n: 'k.no_warnings' }));
+    warnings.forEach((w) => {
+      const key = w.kind === 'too_few_counsellors' ? 'k.warn_too_few' : w.kind === 'no_medical_counsellor' ? 'k.warn_no_medical' : 'k.warn_other';
+      warn.appendChild(h('li', { class: 'warn', testid: 'coverage-warning', 'data-kind': w.kind, i18n: key, vars: { online: w.online, minimum: w.minimum, kind: w.kind } }));
+    });
+
+    // Rows are updated in place, so a focused button keeps its focus across refreshes.
+    syncRows($('board-counsellors'), S.counsellorRows, b.counsellors || [], (c) => c.staff, buildCounsellorRow, fillCounsellorRow, 6, 'k.none_online');
+    syncRows($('board-running'), S.runningRows, b.running || [], (r) => r.conversation, buildRunningRow, fillRunningRow, 5, 'k.none_running');
+  }
+
+  function syncRows(tbody, rows, items, keyOf, build, fill, cols, emptyKey) {
+    const keys = new Set(items.map(keyOf));
+    rows.forEach((tr, key) => {
+      if (!keys.has(key)) {
+        tr.remove();
+        rows.delete(key);
+      }
+    });
+    const empty = tbody.querySelector('.empty-row');
+    if (!items.length) {
+      if (!empty) tbody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: String(cols), i18n: emptyKey })));
+    } else if (empty) {
+      empty.remove();
+    }
+    items.forEach((item) => {
+      const key = keyOf(item);
+      let tr = rows.get(key);
+      if (!tr) {
+        tr = build(item);
+        rows.set(key, tr);
+        tbody.appendChild(tr);
+      }
+      fill(tr, item);
+    });
+  }
+
+  function buildCounsellorRow(c) {
+    return h('tr', { testid: 'board-counsellor', 'data-staff': c.staff }, h('td'), h('td'), h('td'), h('td'), h('td'), h('td'));
+  }
+
+  function fillCounsellorRow(tr, c) {
+    const td = tr.children;
+    td[0].textContent = c.alias + ' (' + c.staff + ')';
+    I.set(td[1], 'disc.' + c.discipline);
+    td[2].textContent = c.load + ' / ' + c.capacity;
+    I.set(td[3], c.available ? 'k.state_available' : 'k.state_paused');
+    td[4].textContent = String(c.registrations_due || 0);
+    if (c.shift_ends_at) I.set(td[5], 'k.at_time', { at: { time: c.shift_ends_at } });
+    else I.set(td[5], 'k.dash');
+  }
+
+  function buildRunningRow(r) {
+    const conv = r.conversation;
+    const observeBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'observe-' + conv, 'data-conversation': conv, i18n: 'k.observe', onclick: () => observe(conv, false) });
+    const takeBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'take-over-' + conv, 'data-conversation': conv, i18n: 'k.take_over', onclick: (ev) => takeOver(conv, ev.currentTarget) });
+    return h('tr', { testid: 'running-chat', 'data-conversation': conv }, h('td', { class: 'mono' }), h('td'), h('td'), h('td'), h('td', { class: 'actions' }, observeBtn, ' ', takeBtn));
+  }
+
+  function fillRunningRow(tr, r) {
+    const td = tr.children;
+    td[0].textContent = short(r.conversation);
+    td[0].setAttribute('title', r.conversation);
+    td[1].textContent = r.counsellor || '—';
+    I.set(td[2], 'k.minutes', { n: r.minutes });
+    I.set(td[3], r.reconnecting ? 'k.reconnecting' : 'k.connected');
+    td[3].classList.toggle('warn-text', !!r.reconnecting);
+    const mine = r.counsellor === S.userId;
+    tr.querySelector('[data-testid^="take-over-"]').disabled = mine;
+  }
+
+  // ---- observing ----------------------------------------------------------------------
+
+  function observedPane(conv, help) {
+    const titleId = I.id('obs-title');
+    const log = h('div', { class: 'chat-log', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': titleId, tabindex: '0' });
+    const whisper = h('textarea', { rows: '2', testid: 'whisper-input' });
+    const status = h('p', { class: 'tool-status', role: 'status', testid: 'whisper-status' });
+    const sendBtn = h('button', { type: 'button', class: 'btn', testid: 'whisper-send', i18n: 'k.whisper_send' });
+    const takeBtn = h('button', { type: 'button', class: 'btn', testid: 'observe-take-over', i18n: 'k.take_over' });
+    const closeBtn = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'observe-close', i18n: 'k.stop_observing' });
+    const counsellor = S.lastBoard && (S.lastBoard.running || []).find((r) => r.conversation === conv);
+    const pane = h(
+      'section',
+      { class: 'observe-pane' + (help ? ' help' : ''), testid: 'observe-pane', 'data-conversation': conv, 'aria-labelledby': titleId },
+      h('h3', { id: titleId, i18n: help ? 'k.help_title' : 'k.observe_title', vars: { chat: short(conv), counsellor: (counsellor && counsellor.counsellor) || '—' } }),
+      log,
+      St.field('k.whisper_label', whisper, 'k.whisper_hint'),
+      h('div', { class: 'btn-row' }, sendBtn, takeBtn, closeBtn),
+      status
+    );
+    const o = { conv, pane, log, seen: new Set(), ended: false, takeBtn, sendBtn };
+    sendBtn.addEventListener('click', () => {
+      const text = whisper.value.trim();
+      if (!text) return;
+      sendBtn.disabled = true;
+      session.request({ type: 'whisper', conversation: conv, text }).then(
+        () => {
+          sendBtn.disabled = false;
+          whisper.value = '';
+          St.statusText(status, 'k.whisper_sent');
+        },
+        (err) => {
+          sendBtn.disabled = false;
+          St.errorInto(status, err);
+        }
+      );
+    });
+    takeBtn.addEventListener('click', () => takeOver(conv, takeBtn));
+    closeBtn.addEventListener('click', () => dropObserved(conv));
+    S.observed.set(conv, o);
+    $('observed-panes').appendChild(pane);
+    $('observed-empty').hidden = true;
+    if (help) {
+      const notice = $('help-notice');
+      I.set(notice, 'k.help_notice', { chat: short(conv) });
+      notice.hidden = false;
+    }
+    return o;
+  }
+
+  function addObserved(o, e) {
+    if (typeof e.seq !== 'number' || o.seen.has(e.seq)) return;
+    o.seen.add(e.seq);
+    const el = St.renderEntry(e, { isMine: () => false });
+    St.insertEntry(o.log, el, e.seq);
+    const b = e.body || {};
+    if (b.type === 'ended') {
+      o.ended = true;
+      o.takeBtn.disabled = true;
+      o.sendBtn.disabled = true;
+      o.pane.setAttribute('data-status', 'ended');
+    }
+  }
+
+  function observe(conv, again) {
+    let o = S.observed.get(conv);
+    if (!o) o = observedPane(conv, false);
+    session.request({ type: 'observe', conversation: conv }).then(
+      (answer) => {
+        (answer.events || []).forEach((e) => addObserved(o, e));
+        if (!again) o.log.focus();
+      },
+      (err) => {
+        const status = o.pane.querySelector('[data-testid="whisper-status"]');
+        St.errorInto(status, err);
+        if (err.code === 'unknown_conversation') {
+          o.ended = true;
+          o.takeBtn.disabled = true;
+          o.sendBtn.disabled = true;
+        }
+      }
+    );
+  }
+
+  function dropObserved(conv) {
+    const o = S.observed.get(conv);
+    if (!o) return;
+    o.pane.remove();
+    S.observed.delete(conv);
+    if (!S.observed.size) {
+      $('observed-empty').hidden = false;
+      $('help-notice').hidden = true;
+    }
+  }
+
+  function takeOver(conv, button) {
+    if (button) button.disabled = true;
+    S.takingOver.add(conv);
+    session.request({ type: 'take_over', conversation: conv }).then(
+      () => {
+        if (button) button.disabled = false;
+        $('own-section').scrollIntoView({ block: 'start' });
+      },
+      (err) => {
+        S.takingOver.delete(conv);
+        if (button) button.disabled = false;
+        const o = S.observed.get(conv);
+        const target = o ? o.pane.querySelector('[data-testid="whisper-status"]') : $('board-error');
+        St.errorInto(target, err);
+      }
+    );
+  }
+
+  // ---- flags --------------------------------------------------------------------------
+
+  function loadFlags() {
+    if (!session.connected) return;
+    session.request({ type: 'flags', desk: S.desk }).then(
+      (answer) => renderFlags(answer.flags || []),
+      (err) => St.errorInto($('flags-status'), err)
+    );
+  }
+
+  function renderFlags(flags) {
+    const list = $('flag-list');
+    list.textContent = '';
+    if (!flags.length) {
+      I.set($('flags-status'), 'k.flags_none');
+      return;
+    }
+    I.set($('flags-status'), 'k.flags_count', { n: flags.length });
+    flags.forEach((f) => list.appendChild(flagItem(f)));
+  }
+
+  function flagItem(f) {
+    const status = h('p', { class: 'tool-status', role: 'status' });
+    const confirm = h('button', { type: 'button', class: 'btn btn-small', testid: 'flag-confirm-' + f.id, i18n: 'k.flag_confirm' });
+    const dismiss = h('button', { type: 'button', class: 'btn btn-small', testid: 'flag-dismiss-' + f.id, i18n: 'k.flag_dismiss' });
+    const read = f.conversation ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', testid: 'flag-transcript-' + f.id, i18n: 'k.flag_read' }) : null;
+    const li = h(
+      'li',
+      { class: 'flag', testid: 'flag', 'data-flag': f.id, 'data-status': f.status },
+      h('p', { class: 'flag-title', i18n: 'k.flag_line', vars: { kind: { key: 'flag.' + f.kind }, status: { key: 'flagstatus.' + f.status } } }),
+      h(
+        'p',
+        { class: 'muted', i18n: 'k.flag_meta', vars: { by: f.raised_by || I.t('k.flag_by_system'), when: { sdt: f.created_at }, until: { sdt: f.expires_at }, who: String(f.pseudonym || '').slice(0, 14) } }
+      ),
+      h('div', { class: 'btn-row' }, confirm, dismiss, read),
+      status
+    );
+    const review = (yes) => {
+      confirm.disabled = true;
+      dismiss.disabled = true;
+      session.request({ type: 'review_flag', flag: f.id, confirm: yes }).then(
+        (answer) => {
+          const updated = (answer.flags || [])[0] || f;
+          li.setAttribute('data-status', updated.status);
+          li.querySelector('.flag-title').setAttribute('data-i18n-vars', JSON.stringify({ kind: { key: 'flag.' + updated.kind }, status: { key: 'flagstatus.' + updated.status } }));
+          I.apply(li);
+          St.statusText(status, yes ? 'k.flag_confirmed' : 'k.flag_dismissed');
+        },
+        (err) => {
+          confirm.disabled = false;
+          dismiss.disabled = false;
+          St.errorInto(status, err);
+        }
+      );
+    };
+    confirm.addEventListener('click', () => review(true));
+    dismiss.addEventListener('click', () => review(false));
+    if (read) read.addEventListener('click', () => readTranscript(f, status));
+    return li;
+  }
+
+  function readTranscript(f, status) {
+    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'review of flag ' + f.id + ' (' + f.kind + ')' }).then(
+      (answer) => {
+        const log = $('transcript-log');
+        log.textContent = '';
+        (answer.events || []).forEach((e) => St.insertEntry(log, St.renderEntry(e, { isMine: () => false }), e.seq));
+        if (!(answer.events || []).length) log.appendChild(h('p', { class: 'muted', i18n: 'k.transcript_empty' }));
+        $('transcript').hidden = false;
+        log.focus();
+      },
+      (err) => St.errorInto(status, err)
+    );
+  }
+
+  // ---- the calendar -------------------------------------------------------------------
+
+  const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+  function removeButton(row, labelKey) {
+    return h('button', { type: 'button', class: 'btn btn-small btn-quiet', testid: 'calendar-remove', i18n: labelKey || 'k.remove', onclick: () => row.remove() });
+  }
+
+  function smallField(labelKey, control) {
+    return St.field(labelKey, control);
+  }
+
+  function hoursRow(hrs) {
+    const day = h('select', { 'data-k': 'day' }, DAYS.map((d) => St.option(d, 'day.' + d)));
+    day.value = (hrs && String(hrs.day).slice(0, 3).toLowerCase()) || 'mon';
+    const open = h('input', { type: 'time', 'data-k': 'open', value: (hrs && hrs.open) || '17:00' });
+    const closeVal = hrs && hrs.close ? (hrs.close.startsWith('24:00') ? '00:00' : hrs.close) : '21:00';
+    const close = h('input', { type: 'time', 'data-k': 'close', value: closeVal });
+    const row = h('div', { class: 'row hours-row', testid: 'calendar-hours-row' });
+    row.append(smallField('k.cal_day', day), smallField('k.cal_open', open), smallField('k.cal_close', close), removeButton(row));
+    return row;
+  }
+
+  function hoursEditor(list) {
+    const box = h('div', { class: 'rows hours' });
+    (list || []).forEach((x) => box.appendChild(hoursRow(x)));
+    return box;
+  }
+
+  function readHours(box) {
+    return Array.from(box.querySelectorAll(':scope > .hours-row')).map((row) => ({
+      day: row.querySelector('[data-k="day"]').value,
+      open: row.querySelector('[data-k="open"]').value,
+      close: row.querySelector('[data-k="close"]').value,
+    }));
+  }
+
+  function holidayRow(p) {
+    const name = h('input', { type: 'text', 'data-k': 'name', value: (p && p.name) || '' });
+    const from = h('input', { type: 'date', 'data-k': 'from', value: (p && p.from) || '' });
+    const to = h('input', { type: 'date', 'data-k': 'to', value: (p && p.to) || '' });
+    const hours = hoursEditor(p ? p.hours : DAYS.slice(0, 4).map((d) => ({ day: d, open: '14:00', close: '21:00' })));
+    const add = h('button', { type: 'button', class: 'btn btn-small', testid: 'calendar-holiday-hours-add', i18n: 'k.cal_add_hours', onclick: () => hours.appendChild(hoursRow(null)) });
+    const row = h('fieldset', { class: 'row holiday-row', testid: 'calendar-holiday-row' });
+    row.append(
+      h('legend', { i18n: 'k.cal_holiday' }),
+      h('div', { class: 'field-row' }, smallField('k.cal_name', name), smallField('k.cal_from', from), smallField('k.cal_to', to)),
+      hours,
+      h('div', { class: 'btn-row' }, add, removeButton(row, 'k.cal_remove_holiday'))
+    );
+    return row;
+  }
+
+  function closureRow(c) {
+    const name = h('input', { type: 'text', 'data-k': 'name', value: (c && c.name) || '' });
+    const from = h('input', { type: 'date', 'data-k': 'from', value: (c && c.from) || '' });
+    const to = h('input', { type: 'date', 'data-k': 'to', value: (c && c.to) || '' });
+    const row = h('div', { class: 'row', testid: 'calendar-closure-row' });
+    row.append(smallField('k.cal_name', name), smallField('k.cal_from', from), smallField('k.cal_to', to), removeButton(row));
+    return row;
+  }
+
+  function eventRow(w) {
+    const name = h('input', { type: 'text', 'data-k': 'name', value: (w && w.name) || '' });
+    const start = h('input', { type: 'datetime-local', 'data-k': 'start', value: (w && String(w.start).slice(0, 16)) || '' });
+    const end = h('input', { type: 'datetime-local', 'data-k': 'end', value: (w && String(w.end).slice(0, 16)) || '' });
+    const row = h('div', { class: 'row', testid: 'calendar-event-row' });
+    row.append(smallField('k.cal_name', name), smallField('k.cal_start', start), smallField('k.cal_end', end), removeButton(row));
+    return row;
+  }
+
+  function fillCalendar(cal) {
+    const c = cal || {};
+    $('calendar-timezone').value = c.time_zone || 'Europe/Brussels';
+    $('calendar-mode').value = c.mode === 'events_only' ? 'events_only' : 'weekly';
+    const weekly = $('calendar-weekly');
+    weekly.textContent = '';
+    (c.weekly || []).forEach((x) => weekly.appendChild(hoursRow(x)));
+    const hol = $('calendar-holidays');
+    hol.textContent = '';
+    (c.holiday_periods || []).forEach((p) => hol.appendChild(holidayRow(p)));
+    const clo = $('calendar-closures');
+    clo.textContent = '';
+    (c.closures || []).forEach((x) => clo.appendChild(closureRow(x)));
+    const ev = $('calendar-events');
+    ev.textContent = '';
+    (c.event_windows || []).forEach((x) => ev.appendChild(eventRow(x)));
+    I.apply($('calendar-form'));
+    $('calendar-json').value = JSON.stringify(c, null, 2);
+  }
+
+  function readCalendar() {
+    const val = (row, k) => row.querySelector('[data-k="' + k + '"]').value.trim();
+    return {
+      time_zone: $('calendar-timezone').value.trim() || 'Europe/Brussels',
+      mode: $('calendar-mode').value,
+      weekly: readHours($('calendar-weekly')),
+      holiday_periods: Array.from($('calendar-holidays').querySelectorAll(':scope > .holiday-row')).map((row) => ({
+        name: val(row, 'name'),
+        from: val(row, 'from'),
+        to: val(row, 'to'),
+        hours: readHours(row.querySelector('.hours')),
+      })),
+      closures: Array.from($('calendar-closures').children).map((row) => ({ name: val(row, 'name'), from: val(row, 'from'), to: val(row, 'to') })),
+      event_windows: Array.from($('calendar-events').children).map((row) => ({ name: val(row, 'name'), start: val(row, 'start'), end: val(row, 'end') })),
+    };
+  }
+
+  // Checks what the browser can check; the server checks the rest and names the entry.
+  function checkCalendar(cal) {
+    const bad = (key, vars) => ({ key, vars });
+    for (const x of cal.weekly) if (!x.open || !x.close) return bad('k.cal_bad_hours');
+    for (const p of cal.holiday_periods) {
+      if (!p.name || !p.from || !p.to) return bad('k.cal_bad_period', { name: p.name || '?' });
+      for (const x of p.hours) if (!x.open || !x.close) return bad('k.cal_bad_hours');
+    }
+    for (const c of cal.closures) if (!c.name || !c.from || !c.to) return bad('k.cal_bad_period', { name: c.name || '?' });
+    for (const w of cal.event_windows) if (!w.name || !w.start || !w.end) return bad('k.cal_bad_period', { name: w.name || '?' });
+    return null;
+  }
+
+  function loadCalendar() {
+    I.clear($('calendar-error'));
+    session.request({ type: 'calendar', desk: S.desk }).then(
+      (answer) => {
+        fillCalendar(answer.calendar);
+        I.set($('calendar-status'), 'k.cal_loaded');
+      },
+      (err) => St.errorInto($('calendar-error'), err)
+    );
+  }
+
+  async function saveCalendar(ev) {
+    ev.preventDefault();
+    I.clear($('calendar-error'));
+    I.clear($('calendar-status'));
+    const cal = readCalendar();
+    const problem = checkCalendar(cal);
+    if (problem) {
+      I.set($('calendar-error'), problem.key, problem.vars);
+      return;
+    }
+    const btn = $('calendar-save');
+    btn.disabled = true;
+    try {
+      await session.request({ type: 'set_calendar', desk: S.desk, calendar: cal });
+      I.set($('calendar-status'), 'k.cal_saved');
+      $('calendar-json').value = JSON.stringify(cal, null, 2);
+    } catch (err) {
+      St.errorInto($('calendar-error'), err);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function jsonToForm() {
+    I.clear($('calendar-error'));
+    let cal;
+    try {
+      cal = JSON.parse($('calendar-json').value);
+    } catch (e) {
+      I.set($('calendar-error'), 'k.cal_bad_json');
+      return;
+    }
+    if (!cal || typeof cal !== 'object' || Array.isArray(cal)) {
+      I.set($('calendar-error'), 'k.cal_bad_json');
+      return;
+    }
+    fillCalendar(cal);
+    I.set($('calendar-status'), 'k.cal_json_applied');
+  }
+
+  // ---- accounts -----------------------------------------------------------------------
+
+  function loadAccounts() {
+    session.request({ type: 'accounts' }).then(
+      (answer) => {
+        S.accounts = answer.accounts || [];
+        renderAccounts();
+      },
+      (err) => St.errorInto($('accounts-status'), err)
+    );
+  }
+
+  function renderAccounts() {
+    const body = $('account-rows');
+    body.textContent = '';
+    I.set($('accounts-status'), 'k.accounts_count', { n: S.accounts.length });
+    S.accounts.forEach((a) => {
+      const u = a.username;
+      const id = a.identity || {};
+      const edit = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-edit-' + u, i18n: 'k.account_edit', onclick: () => editAccount(a, false) });
+      const toggle = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-toggle-' + u, i18n: a.active ? 'k.account_deactivate' : 'k.account_reactivate', onclick: (ev) => toggleAccount(a, ev.currentTarget) });
+      const reset = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-reset-' + u, i18n: 'k.account_reset', onclick: () => editAccount(a, true) });
+      if (id.id === S.userId) toggle.disabled = true;
+      body.appendChild(
+        h(
+          'tr',
+          { testid: 'account-row', 'data-username': u, 'data-active': String(!!a.active) },
+          h('td', { text: u }),
+          h('td', { text: id.alias || '' }),
+          h('td', { i18n: 'role.' + id.role }),
+          h('td', { i18n: 'disc.' + id.discipline }),
+          h('td', { text: String(id.capacity || '') }),
+          h('td', { i18n: a.active ? 'k.yes' : 'k.no' }),
+          h('td', { class: 'actions' }, edit, ' ', toggle, ' ', reset)
+        )
+      );
+    });
+  }
+
+  function editAccount(a, focusPassword) {
+    S.editing = a;
+    const id = a.identity || {};
+    I.set($('account-form-title'), 'k.account_edit_title', { user: a.username });
+    $('account-username').value = a.username;
+    $('account-username').readOnly = true;
+    $('account-alias').value = id.alias || '';
+    $('account-role').value = id.role || 'counsellor';
+    $('account-discipline').value = id.discipline || 'psycho_pedagogical';
+    $('account-capacity').value = String(id.capacity || 1);
+    $('account-active').checked = !!a.active;
+    $('account-password').value = '';
+    I.set($('account-password-label'), 'k.account_password_keep');
+    I.clear($('account-error'));
+    const target = focusPassword ? $('account-password') : $('account-alias');
+    target.focus();
+  }
+
+  function newAccount() {
+    S.editing = null;
+    $('account-form').reset();
+    $('account-username').readOnly = false;
+    I.set($('account-form-title'), 'k.account_new');
+    I.set($('account-password-label'), 'k.account_password');
+    I.clear($('account-error'));
+    $('account-username').focus();
+  }
+
+  async function toggleAccount(a, button) {
+    button.disabled = true;
+    try {
+      await session.request({ type: 'save_account', username: a.username, active: !a.active, identity: a.identity });
+      I.set($('accounts-status'), a.active ? 'k.account_deactivated' : 'k.account_reactivated', { user: a.username });
+      loadAccounts();
+    } catch (err) {
+      button.disabled = false;
+      St.errorInto($('accounts-status'), err);
+    }
+  }
+
+  async function saveAccount(ev) {
+    ev.preventDefault();
+    const err = $('account-error');
+    I.clear(err);
+    const username = $('account-username').value.trim();
+    const alias = $('account-alias').value.trim();
+    const password = $('account-password').value;
+    const capacity = Number($('account-capacity').value);
+    if (!username) return I.set(err, 'k.account_need_username');
+    if (!alias) return I.set(err, 'k.account_need_alias');
+    if (!Number.isInteger(capacity) || capacity < 1) return I.set(err, 'k.account_bad_capacity');
+    if (!S.editing && !password) return I.set(err, 'k.account_need_password');
+    if (password && Array.from(password).length < 10) return I.set(err, 'k.account_short_password');
+    const old = S.editing ? S.editing.identity || {} : null;
+    const identity = {
+      id: old ? old.id : username,
+      alias,
+      role: $('account-role').value,
+      discipline: $('account-discipline').value,
+      desks: old && old.desks && old.desks.length ? old.desks : [S.desk],
+      capacity,
+    };
+    const frame = { type: 'save_account', username, active: $('account-active').checked, identity };
+    if (password) frame.password = password;
+    const btn = $('account-save');
+    btn.disabled = true;
+    try {
+      await session.request(frame);
+      $('account-password').value = '';
+      I.set($('accounts-status'), 'k.account_saved', { user: username });
+      newAccount();
+      loadAccounts();
+    } catch (e) {
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+    return undefined;
+  }
+
+  // ---- boot ---------------------------------------------------------------------------
+
+  async function logout() {
+    try {
+      await session.request({ type: 'offline', desk: S.desk });
+    } catch (err) {
+      // logging out anyway
+    }
+    session.logout();
+    location.reload();
+  }
+
+  async function boot() {
+    I.init();
+    try {
+      S.info = await P.info();
+      S.desk = (S.info.desk && S.info.desk.id) || S.desk;
+    } catch (err) {
+      I.set($('login-error'), 's.info_failed');
+    }
+    St.wireLogin(session);
+    $('logout').addEventListener('click', logout);
+    $('coord-reachable').addEventListener('change', applyPresence);
+    $('coord-available').addEventListener('change', applyPresence);
+    $('flags-refresh').addEventListener('click', loadFlags);
+    $('transcript-close').addEventListener('click', () => {
+      $('transcript').hidden = true;
+      $('transcript-log').textContent = '';
+    });
+    $('calendar-load').addEventListener('click', loadCalendar);
+    $('calendar-form').addEventListener('submit', saveCalendar);
+    $('calendar-weekly-add').addEventListener('click', () => $('calendar-weekly').appendChild(hoursRow(null)));
+    $('calendar-holiday-add').addEventListener('click', () => $('calendar-holidays').appendChild(holidayRow(null)));
+    $('calendar-closure-add').addEventListener('click', () => $('calendar-closures').appendChild(closureRow(null)));
+    $('calendar-event-add').addEventListener('click', () => $('calendar-events').appendChild(eventRow(null)));
+    $('calendar-json-refresh').addEventListener('click', () => {
+      $('calendar-json').value = JSON.stringify(readCalendar(), null, 2);
+    });
+    $('calendar-json-apply').addEventListener('click', jsonToForm);
+    $('accounts-refresh').addEventListener('click', loadAccounts);
+    $('account-form').addEventListener('submit', saveAccount);
+    $('account-cancel').addEventListener('click', newAccount);
+  }
+
+  boot();
+})();

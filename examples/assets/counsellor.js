@@ -1,0 +1,248 @@
+// clbchat: the counsellor's page. Log in, go online with the end of the shift, pause and
+// resume, see the queue, answer chats (staff.js does the chats themselves).
+'use strict';
+
+(function () {
+  const I = window.ClbI18n;
+  const P = window.ClbProto;
+  const St = window.ClbStaff;
+  const $ = (id) => document.getElementById(id);
+
+  const S = {
+    info: null,
+    desk: 'clbchat',
+    online: false,
+    shiftEnd: null,
+    workspace: null,
+    offers: null,
+    userId: null,
+    pollTimer: null,
+  };
+
+  const session = new St.Session({
+    onLoggedIn,
+    onLoggedOut,
+    onEvent,
+    onConnState: St.setConnState,
+  });
+
+  function showDesk(on) {
+    $('view-login').hidden = on;
+    $('view-desk').hidden = !on;
+    $('logout').hidden = !on;
+    $('me').hidden = !on;
+  }
+
+  function resetWorkspace() {
+    $('chat-tabs').textContent = '';
+    Array.from($('chat-panes').querySelectorAll('[data-testid="chat-pane"]')).forEach((p) => p.remove());
+    $('transfer-offers').textContent = '';
+    $('offers-empty').hidden = false;
+    $('no-chats').hidden = false;
+    S.workspace = new St.Workspace({
+      session,
+      info: S.info,
+      tabsEl: $('chat-tabs'),
+      panesEl: $('chat-panes'),
+      emptyEl: $('no-chats'),
+      onChange: updateLoad,
+    });
+    S.offers = new St.TransferOffers(session, $('transfer-offers'), $('offers-empty'));
+  }
+
+  function onLoggedIn(identity, again) {
+    if (!S.workspace || S.userId !== identity.id) {
+      resetWorkspace();
+      S.online = false;
+    }
+    S.userId = identity.id;
+    showDesk(true);
+    $('login-notice').hidden = true;
+    I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
+    if (again || S.online) restoreDesk();
+    else if (S.workspace.chats.size) S.workspace.rejoinAll();
+    updateShift();
+    updateLoad();
+    startPolling();
+    if (!again) $('shift-end').focus();
+  }
+
+  // After logging in again: online again with the same shift, paused if paused, and fetch
+  // what was missed in running chats.
+  async function restoreDesk() {
+    if (S.online && S.shiftEnd) {
+      try {
+        await session.request({ type: 'online', desk: S.desk, shift_ends_at: S.shiftEnd.toISOString() });
+        if (!$('available-toggle').checked) await session.request({ type: 'available', desk: S.desk, available: false });
+      } catch (err) {
+        St.errorInto($('desk-error'), err);
+      }
+    }
+    S.workspace.rejoinAll();
+  }
+
+  function onLoggedOut(reasonKey) {
+    stopPolling();
+    showDesk(false);
+    const notice = $('login-notice');
+    I.set(notice, reasonKey);
+    notice.hidden = false;
+    $('password').focus();
+  }
+
+  function onEvent(ev) {
+    if (S.workspace && S.workspace.onEvent(ev)) return;
+    if (ev.event === 'transfer_requested' && S.offers) S.offers.add(ev);
+  }
+
+  // ---- shift, online, available -------------------------------------------------------
+
+  async function goOnline() {
+    I.clear($('desk-error'));
+    const end = St.nextAt($('shift-end').value);
+    if (!end) {
+      I.set($('desk-error'), 'c.shift_end_invalid');
+      $('shift-end').focus();
+      return;
+    }
+    $('go-online').disabled = true;
+    try {
+      await session.request({ type: 'online', desk: S.desk, shift_ends_at: end.toISOString() });
+      const toggle = $('available-toggle');
+      if (S.online && !toggle.checked) await session.request({ type: 'available', desk: S.desk, available: false });
+      else toggle.checked = true;
+      S.online = true;
+      S.shiftEnd = end;
+      toggle.disabled = false;
+      $('go-offline').hidden = false;
+      I.set($('go-online'), 'c.update_shift');
+    } catch (err) {
+      St.errorInto($('desk-error'), err);
+    } finally {
+      $('go-online').disabled = false;
+    }
+    updateShift();
+  }
+
+  async function goOffline() {
+    I.clear($('desk-error'));
+    $('go-offline').disabled = true;
+    try {
+      await session.request({ type: 'offline', desk: S.desk });
+      S.online = false;
+      $('available-toggle').disabled = true;
+      $('go-offline').hidden = true;
+      I.set($('go-online'), 'c.go_online');
+    } catch (err) {
+      St.errorInto($('desk-error'), err);
+    } finally {
+      $('go-offline').disabled = false;
+    }
+    updateShift();
+  }
+
+  async function toggleAvailable() {
+    const toggle = $('available-toggle');
+    const want = toggle.checked;
+    I.clear($('desk-error'));
+    toggle.disabled = true;
+    try {
+      await session.request({ type: 'available', desk: S.desk, available: want });
+    } catch (err) {
+      toggle.checked = !want;
+      St.errorInto($('desk-error'), err);
+    } finally {
+      toggle.disabled = !S.online;
+    }
+    updateShift();
+  }
+
+  function updateShift() {
+    const el = $('shift-status');
+    if (!S.online || !S.shiftEnd) {
+      I.set(el, 'c.status_offline');
+      return;
+    }
+    const left = S.shiftEnd.getTime() - Date.now();
+    const d = St.durationVars(left);
+    const paused = !$('available-toggle').checked;
+    if (left <= 0) I.set(el, 'c.shift_over');
+    else if (left <= 30 * 60000) I.set(el, 'c.shift_last_half_hour', { at: St.hhmm(S.shiftEnd), h: d.h, m: d.m });
+    else I.set(el, paused ? 'c.shift_paused' : 'c.shift_ends', { at: St.hhmm(S.shiftEnd), h: d.h, m: d.m });
+  }
+
+  function updateLoad() {
+    const cap = (session.identity && session.identity.capacity) || 1;
+    const n = S.workspace ? S.workspace.activeCount() : 0;
+    I.set($('chats-load'), 'c.load', { n, cap });
+  }
+
+  // ---- the queue ----------------------------------------------------------------------
+
+  function startPolling() {
+    stopPolling();
+    pollOnce();
+    S.pollTimer = setInterval(pollOnce, 5000);
+  }
+
+  function stopPolling() {
+    if (S.pollTimer) clearInterval(S.pollTimer);
+    S.pollTimer = null;
+  }
+
+  function pollOnce() {
+    if (!session.connected) return;
+    session.request({ type: 'availability', desk: S.desk }).then(
+      (answer) => {
+        const a = answer.availability || {};
+        const el = $('waiting-count');
+        el.setAttribute('data-count', String(a.queue_length || 0));
+        if (!a.open) I.set(el, 'c.waiting_closed', { n: a.queue_length || 0 });
+        else if (a.estimated_wait_minutes === null || a.estimated_wait_minutes === undefined) I.set(el, 'c.waiting_no_estimate', { n: a.queue_length || 0 });
+        else I.set(el, 'c.waiting', { n: a.queue_length || 0, m: a.estimated_wait_minutes });
+      },
+      () => {
+        // the next poll tries again
+      }
+    );
+  }
+
+  // ---- boot ---------------------------------------------------------------------------
+
+  async function logout() {
+    if (S.online) {
+      try {
+        await session.request({ type: 'offline', desk: S.desk });
+      } catch (err) {
+        // logging out anyway
+      }
+    }
+    session.logout();
+    location.reload();
+  }
+
+  async function boot() {
+    I.init();
+    const later = new Date(Date.now() + 3 * 3600000);
+    $('shift-end').value = St.hhmm(later);
+    try {
+      S.info = await P.info();
+      S.desk = (S.info.desk && S.info.desk.id) || S.desk;
+    } catch (err) {
+      I.set($('login-error'), 's.info_failed');
+    }
+    St.wireLogin(session);
+    $('go-online').addEventListener('click', goOnline);
+    $('go-offline').addEventListener('click', goOffline);
+    $('available-toggle').addEventListener('change', toggleAvailable);
+    $('logout').addEventListener('click', logout);
+    setInterval(updateShift, 30000);
+    I.onChange(() => {
+      updateShift();
+      updateLoad();
+    });
+    updateShift();
+  }
+
+  boot();
+})();
