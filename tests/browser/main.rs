@@ -419,3 +419,96 @@ async fn the_setup_and_coordinator_pages_work_and_are_accessible() {
     coordinator.close().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_server_restart_the_visitor_page_resumes_by_itself() {
+    if !tools_present("restart") {
+        return;
+    }
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::Medical)
+        .await;
+    let driver = Driver::start().await;
+    let counsellor = driver
+        .browser("counsellor-restart", DESKTOP.0, DESKTOP.1)
+        .await;
+    let visitor = driver.browser("visitor-restart", PHONE.0, PHONE.1).await;
+    counsellor.open(&server.url("/counsellor")).await;
+    counsellor.type_into("username", "sara").await;
+    counsellor.type_into("password", PASSWORD).await;
+    counsellor.click("login").await;
+    counsellor.click("go-online").await;
+    visitor.open(&server.url("/")).await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    counsellor.shown("chat-pane").await;
+    counsellor
+        .type_into("message-input", "Hallo, ik ben er")
+        .await;
+    counsellor.click("send").await;
+    visitor.text_contains("messages", "Hallo, ik ben er").await;
+
+    // Stop (clients hear 1012) and start again on the same port and data.
+    let server = server.restart().await;
+
+    // The visitor's page reconnects and resumes without a click; what it sends arrives.
+    visitor.type_into("message-input", "Ben je er nog?").await;
+    visitor.click("send").await;
+    let conversation = {
+        let chats = server
+            .shared
+            .store
+            .conversations(&ConversationFilter::default())
+            .await
+            .unwrap();
+        chats[0].id
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let log = server
+            .shared
+            .store
+            .events_after(conversation, 0)
+            .await
+            .unwrap();
+        let texts: Vec<String> = log
+            .iter()
+            .filter_map(|e| match &e.body {
+                clbchat_core::event::EventBody::Message { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        if texts.iter().any(|t| t == "Ben je er nog?") {
+            assert_eq!(
+                texts,
+                ["Hallo, ik ben er", "Ben je er nog?"],
+                "once each, in order"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the visitor's message never arrived after the restart; page:\n{}",
+            visitor.text_of_body().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // On screen: the earlier message once, the new one confirmed.
+    let texts = visitor
+        .js("return [...document.querySelectorAll('[data-testid=\"messages\"] [data-testid=\"message\"]')].map(m => m.dataset.from + ':' + m.textContent)")
+        .await;
+    let texts: Vec<String> = serde_json::from_value(texts).unwrap();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Hallo, ik ben er"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    visitor.screenshot("visitor-after-restart").await;
+    visitor.close().await;
+    counsellor.close().await;
+    server.stop().await;
+}

@@ -350,9 +350,10 @@ pub struct Server {
     pub addr: std::net::SocketAddr,
     pub shared: std::sync::Arc<clbchat_server::app::Shared>,
     pub setup_link: Option<String>,
+    settings: Settings,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -363,7 +364,11 @@ impl Server {
         s.storage.url = format!("sqlite://{}", dir.path().join("clbchat.db").display());
         s.pseudonyms.key_file = dir.path().join("keys.toml");
         tune(&mut s, dir.path());
-        let app = App::start(s).await.expect("the server starts");
+        Self::run(s, dir).await
+    }
+
+    async fn run(s: Settings, dir: tempfile::TempDir) -> Server {
+        let app = App::start(s.clone()).await.expect("the server starts");
         let addr = app.local_addr();
         let shared = app.shared().clone();
         let setup_link = app.setup_link().map(str::to_owned);
@@ -375,10 +380,26 @@ impl Server {
             addr,
             shared,
             setup_link,
+            settings: s,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            dir: Some(dir),
         }
+    }
+
+    /// Stops gracefully (clients are told the server restarts) and starts again on the same
+    /// port and the same data, as an upgrade would.
+    pub async fn restart(mut self) -> Server {
+        let mut settings = self.settings.clone();
+        settings.server.listen = self.addr;
+        let dir = self.dir.take().expect("the data folder");
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        Self::run(settings, dir).await
     }
 
     /// A page of the server, by the address its origin allow-list expects.
