@@ -254,12 +254,12 @@
     const whisper = h('textarea', { rows: '2', testid: 'whisper-input' });
     const status = h('p', { class: 'tool-status', role: 'status', testid: 'whisper-status' });
     const sendBtn = h('button', { type: 'button', class: 'btn', testid: 'whisper-send', i18n: 'k.whisper_send' });
-    const takeBtn = h('button', { type: 'button', class: 'btn', testid: 'observe-take-over', i18n: 'k.take_over' });
-    const closeBtn = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'observe-close', i18n: 'k.stop_observing' });
+    const takeBtn = h('button', { type: 'button', class: 'btn', testid: 'observed-take-over', i18n: 'k.take_over' });
+    const closeBtn = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'observed-close', i18n: 'k.stop_observing' });
     const counsellor = S.lastBoard && (S.lastBoard.running || []).find((r) => r.conversation === conv);
     const pane = h(
       'section',
-      { class: 'observe-pane' + (help ? ' help' : ''), testid: 'observe-pane', 'data-conversation': conv, 'aria-labelledby': titleId },
+      { class: 'observe-pane' + (help ? ' help' : ''), testid: 'observed-chat', 'data-conversation': conv, 'aria-labelledby': titleId },
       h('h3', { id: titleId, i18n: help ? 'k.help_title' : 'k.observe_title', vars: { chat: short(conv), counsellor: (counsellor && counsellor.counsellor) || '—' } }),
       log,
       St.field('k.whisper_label', whisper, 'k.whisper_hint'),

@@ -1209,17 +1209,16 @@
     listeners.forEach((f) => f(lang));
   }
 
-  // A server error ({code, message}) for people: Dutch from our table, English from the
-  // server's own message; `detail` adds the server's message to the Dutch text too.
+  // A server error ({code, message}) for people. Visitors (detail false) get our own text
+  // for the code, in either language, and the server's English message only for a code we
+  // do not know. Staff (detail true) get the server's message, which names the field or
+  // entry: as is in English, after our Dutch text in Dutch.
   function errorText(err, detail) {
     const code = err && err.code;
     const message = err && err.message;
-    const key = 'err.' + code;
-    if (lang === 'en' && message) return message;
-    if (code && has(key)) {
-      const text = t(key);
-      return detail && message ? text + ' (' + message + ')' : text;
-    }
+    const known = code && has('err.' + code);
+    if (detail && message) return lang === 'en' ? message : known ? t('err.' + code) + ' (' + message + ')' : message;
+    if (known) return t('err.' + code);
     return message || t('err.unknown');
   }
 

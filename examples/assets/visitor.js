@@ -103,6 +103,14 @@
     }
   }
 
+  function forgetVisitorToken() {
+    try {
+      localStorage.removeItem(TOKEN_KEY);
+    } catch (e) {
+      // nothing kept
+    }
+  }
+
   // ---- views --------------------------------------------------------------------------
 
   function show(...ids) {
@@ -187,8 +195,7 @@
     if (S.phase !== 'loading' && S.phase !== 'closed' && S.phase !== 'start') return;
     const av = answer.availability || {};
     if (av.open) {
-      if (S.phase !== 'start') showStart(av);
-      else showStart(av);
+      showStart(av);
     } else {
       showClosed(av.next_opening, S.phase === 'closed' ? currentClosedReason() : null);
     }
@@ -262,12 +269,13 @@
     }
     let welcome;
     try {
-      welcome = await conn.request({
-        type: 'arrive',
-        desk: S.desk,
-        visitor_token: visitorToken(),
-        profile,
-        appointment: null,
+      const token = visitorToken();
+      const arrive = (t) => conn.request({ type: 'arrive', desk: S.desk, visitor_token: t, profile, appointment: null });
+      welcome = await arrive(token).catch((err) => {
+        // A kept token the server no longer accepts: forget it and arrive as new.
+        if (err.code !== 'invalid' || !token || !/token/i.test(err.message || '')) throw err;
+        forgetVisitorToken();
+        return arrive(null);
       });
     } catch (err) {
       conn.close();
@@ -689,6 +697,7 @@
       return;
     }
     systemLine(END_KEYS[reason] || 'v.end_other', null, seq).classList.add('msg-end');
+    $('view-chat').classList.add('ended');
     $('composer').hidden = true;
     $('chat-actions').hidden = true;
     saveSession();
@@ -779,6 +788,7 @@
     S.replaced = false;
     S.attempt = 0;
     $('messages').textContent = '';
+    $('view-chat').classList.remove('ended');
     I.clear($('queue-position'));
     I.clear($('wait-estimate'));
     $('consent').hidden = true;
@@ -894,6 +904,7 @@
       S.pending.forEach((p) => setStatus(p.el, 'failed'));
       S.pending.clear();
       systemLine('v.end_while_away').classList.add('msg-end');
+      $('view-chat').classList.add('ended');
       $('composer').hidden = true;
       $('chat-actions').hidden = true;
       saveSession();
@@ -1027,7 +1038,7 @@
       });
     });
     const takeBackBtn = I.h('button', { type: 'button', class: 'btn btn-small', id: 'take-back', testid: 'take-back', i18n: 'v.take_back', hidden: true, onclick: takeBack });
-    $('connection-state').after(takeBackBtn);
+    $('conn-bar').appendChild(takeBackBtn);
     window.addEventListener('online', () => {
       if (S.reconnectTimer) {
         clearTimeout(S.reconnectTimer);
