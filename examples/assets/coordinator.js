@@ -707,7 +707,7 @@
       desks: old && old.desks && old.desks.length ? old.desks : [S.desk],
       capacity,
     };
-    const frame = { type: 'save_account', username, active: $('account-active').checked, identity };
+    const frame = { type: 'save_account', username, create: !S.editing, active: $('account-active').checked, identity };
     if (password) frame.password = password;
     const btn = $('account-save');
     btn.disabled = true;

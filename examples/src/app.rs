@@ -5,10 +5,11 @@
 //! # Stopping
 //!
 //! [`App::run`] ends when its shutdown future completes (SIGTERM or Ctrl-C in the binary;
-//! a trigger in tests). Then, in order: `/readyz` answers 503 so a load balancer stops
-//! sending; the listener stops accepting; every participant is told the server restarts and
+//! a trigger in tests). Then, in order: `/readyz` answers 503 on connections still open and
+//! new sockets are refused; the listener stops accepting; every participant is told the server restarts and
 //! is disconnected (close code 1012, so the pages reconnect by themselves); the connections
-//! are given until `server.shutdown_deadline_secs` to close; the store flushes and closes.
+//! are given until `server.shutdown_deadline_secs` to close; the store flushes and closes
+//! (with 2 s more at most, so a hung database cannot hold the process).
 //! Conversations stay in the store as they were, and the next start recovers them, so a
 //! visitor resumes their chat within the reconnect grace period.
 
@@ -35,6 +36,8 @@ use crate::settings::Settings;
 pub struct Shared {
     /// The settings in force.
     pub settings: Settings,
+    /// The desk this server runs.
+    pub desk: DeskConfig,
     /// The engine.
     pub engine: Engine,
     /// The store (for readiness checks and account bootstrap).
@@ -58,17 +61,9 @@ pub struct App {
     setup_link: Option<String>,
 }
 
-/// How the desk of these settings is configured.
+/// How the desk of these settings is configured (with the calendar file read).
 pub fn desk_config(settings: &Settings) -> Result<DeskConfig> {
-    let d = &settings.desk;
-    let mut desk = DeskConfig::national(d.id.clone(), settings.calendar()?);
-    desk.name = d.name.clone();
-    desk.min_counsellors = d.min_counsellors;
-    desk.want_medical = d.want_medical;
-    desk.limits.max_queue = d.max_queue;
-    desk.limits.chat_limit = Duration::from_secs(d.chat_limit_minutes * 60);
-    desk.limits.reconnect_grace = Duration::from_secs(d.reconnect_grace_secs);
-    Ok(desk)
+    settings.desk_with(settings.calendar()?)
 }
 
 /// Opens the store the settings name (creating a SQLite file's folder) and applies the
@@ -97,9 +92,16 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
 }
 
 impl App {
-    /// Opens the store, builds the engine, recovers live conversations, and binds the
-    /// listener. Nothing is served until [`App::run`].
+    /// The national desk of these settings (see [`desk_config`]); see [`App::start_with`].
     pub async fn start(settings: Settings) -> Result<App> {
+        let desk = desk_config(&settings)?;
+        Self::start_with(settings, desk).await
+    }
+
+    /// Opens the store, builds the engine with `desk` (another service's binary passes its
+    /// own: `DeskConfig::chatbox`, `DeskConfig::blended`), recovers live conversations, and
+    /// binds the listener. Nothing is served until [`App::run`].
+    pub async fn start_with(settings: Settings, desk: DeskConfig) -> Result<App> {
         let store = Arc::new(open_store(&settings).await?);
         let (pseudonyms, created) = crate::keys::load_or_create(&settings.pseudonyms.key_file)?;
         if created {
@@ -116,15 +118,27 @@ impl App {
             builder = builder.partner(Arc::new(LinkPartner::new(p.clone())));
         }
         let engine = builder.build();
-        let desk = desk_config(&settings)?;
-        if settings.desk.calendar_file.is_none() {
-            tracing::warn!(
+        engine.add_desk(desk.clone()).await?;
+        let saved = store.calendar(&desk.id).await?.is_some();
+        match (saved, &settings.desk.calendar_file) {
+            (true, Some(file)) => tracing::warn!(
+                desk = %desk.id,
+                file = %file.display(),
+                "desk.calendar_file is not used: the calendar a coordinator saved on the \
+                 coordinator page is in force (edit it there)"
+            ),
+            (true, None) => {
+                tracing::info!(desk = %desk.id, "calendar in force: the one a coordinator saved")
+            }
+            (false, Some(file)) => {
+                tracing::info!(desk = %desk.id, file = %file.display(), "calendar in force: desk.calendar_file")
+            }
+            (false, None) => tracing::warn!(
                 desk = %desk.id,
                 "no desk.calendar_file: the desk is open around the clock until a \
                  coordinator saves a calendar"
-            );
+            ),
         }
-        engine.add_desk(desk).await?;
         let recovered = engine.recover().await?;
         if recovered.waiting + recovered.active > 0 {
             tracing::info!(
@@ -164,21 +178,23 @@ impl App {
         let ws = WsServer::new(engine.clone(), ws_config);
 
         let setup = Setup::default();
-        let setup_link = if crate::bootstrap::needs_first_coordinator(store.as_ref()).await? {
-            let token = setup.arm();
-            let host = if addr.ip().is_unspecified() {
-                format!("127.0.0.1:{}", addr.port())
+        let setup_link =
+            if crate::bootstrap::needs_first_coordinator(store.as_ref(), &desk.id).await? {
+                let token = setup.arm();
+                let host = if addr.ip().is_unspecified() {
+                    format!("127.0.0.1:{}", addr.port())
+                } else {
+                    addr.to_string()
+                };
+                Some(format!("http://{host}/setup#token={token}"))
             } else {
-                addr.to_string()
+                None
             };
-            Some(format!("http://{host}/setup#token={token}"))
-        } else {
-            None
-        };
 
         Ok(App {
             shared: Arc::new(Shared {
                 settings,
+                desk,
                 engine,
                 store,
                 ws,
@@ -208,6 +224,25 @@ impl App {
         &self.shared
     }
 
+    /// Serves on a background task, for programs that embed the server (and tests): the
+    /// returned handle stops it gracefully.
+    pub fn spawn(self) -> Running {
+        let addr = self.addr;
+        let shared = self.shared.clone();
+        let setup_link = self.setup_link.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.run(async move {
+            let _ = stopped.await;
+        }));
+        Running {
+            addr,
+            shared,
+            setup_link,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
     /// Serves until `shutdown` completes, then stops gracefully (see the module docs).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
         let shared = self.shared;
@@ -230,7 +265,12 @@ impl App {
         shared.draining.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(());
         purge.abort();
-        shared.engine.shutdown().await;
+        if tokio::time::timeout_at(deadline, shared.engine.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown deadline reached while telling clients");
+        }
         // Sockets close as their writers flush the restart notice.
         let drained = tokio::time::timeout_at(deadline, shared.ws.wait_idle()).await;
         if drained.is_err() {
@@ -245,8 +285,56 @@ impl App {
             Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
             Err(_) => tracing::warn!("shutdown deadline reached with HTTP requests in flight"),
         }
-        shared.store.close().await;
-        tracing::info!("stopped; the store is flushed and closed");
+        // The store gets its own short grace after the deadline: a hung database must not
+        // keep a stopping server alive, but a healthy one flushes in milliseconds.
+        let flush = deadline.max(tokio::time::Instant::now()) + Duration::from_secs(2);
+        if tokio::time::timeout_at(flush, shared.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the store did not close in time; unacknowledged writes are lost, acknowledged ones are on disk");
+        } else {
+            tracing::info!("stopped; the store is flushed and closed");
+        }
+    }
+}
+
+/// A server serving on a background task ([`App::spawn`]). Dropping it stops the server
+/// without waiting; [`Running::stop`] waits until it has stopped.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// What the handlers share (engine, store, settings).
+    pub shared: Arc<Shared>,
+    /// The one-time setup link, when no coordinator existed at start.
+    pub setup_link: Option<String>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops gracefully and waits until the store is closed. A panic while serving or
+    /// stopping is passed on to the caller.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            if let Err(e) = t.await {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
     }
 }
 

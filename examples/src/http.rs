@@ -158,7 +158,7 @@ fn names<T: serde::Serialize>(values: &[T]) -> Vec<serde_json::Value> {
 }
 
 async fn info(State(s): State<Arc<Shared>>) -> Response {
-    let desk = &s.settings.desk;
+    let desk = &s.desk;
     let topics: Vec<_> = TOPICS
         .iter()
         .map(|t| {
@@ -176,12 +176,7 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
         .iter()
         .map(|p| json!({ "id": p.id, "name": p.name }))
         .collect();
-    let max_chars = s
-        .engine
-        .desks()
-        .first()
-        .map(|d| d.limits.max_message_chars)
-        .unwrap_or(clbchat_core::config::DEFAULT_MAX_MESSAGE_CHARS);
+    let max_chars = desk.limits.max_message_chars;
     Json(json!({
         "desk": { "id": desk.id, "name": desk.name },
         "partners": partners,
@@ -190,6 +185,9 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
         "found_via": names(FoundVia::ALL),
         "quick_exit_url": s.settings.server.quick_exit_url,
         "max_message_chars": max_chars,
+        "chat_limit_minutes": desk.limits.chat_limit.as_secs() / 60,
+        "max_nickname_chars": clbchat_core::config::MAX_NICKNAME_CHARS,
+        "max_rating_comment_chars": clbchat_core::registration::MAX_RATING_COMMENT_CHARS,
         "retention_days": s.settings.storage.retention_days,
         "version": env!("CARGO_PKG_VERSION"),
     }))
@@ -215,8 +213,7 @@ async fn setup(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Respons
             )
         }
     };
-    let desk = clbchat_core::ids::DeskId::new(s.settings.desk.id.clone());
-    match s.setup.complete(s.store.as_ref(), &desk, req).await {
+    match s.setup.complete(s.store.as_ref(), &s.desk.id, req).await {
         Ok(username) => {
             tracing::info!("the first coordinator account was created with the setup link");
             (StatusCode::CREATED, Json(json!({ "username": username }))).into_response()
@@ -249,8 +246,7 @@ async fn ready(State(s): State<Arc<Shared>>) -> Response {
     if s.draining.load(Ordering::SeqCst) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
     }
-    let desk = clbchat_core::ids::DeskId::new(s.settings.desk.id.clone());
-    match s.store.calendar(&desk).await {
+    match s.store.calendar(&s.desk.id).await {
         Ok(_) => text(StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(

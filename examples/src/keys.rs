@@ -68,14 +68,23 @@ fn write(path: &Path, file: &KeyFile) -> Result<()> {
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(&tmp, e))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    // Make the rename itself durable.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<KeyFile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let file: KeyFile = toml::from_str(&text).map_err(|e| {
+    // The parser's message quotes the offending line, which may hold a secret: not shown.
+    let file: KeyFile = toml::from_str(&text).map_err(|_| {
         Error::Config(format!(
-            "pseudonyms.key_file: {} is not a key file: {e}",
+            "pseudonyms.key_file: {} is not a key file (expected [[keys]] entries with id and \
+             secret; the parse error is not shown because the file holds secrets)",
             path.display()
         ))
     })?;

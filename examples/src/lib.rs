@@ -30,12 +30,19 @@ pub use app::App;
 pub use error::{Error, Result};
 pub use settings::Settings;
 
+/// Libraries whose own detailed logs would show frame contents (tungstenite traces every
+/// message it reads, passwords and chat text included) or connection details: capped at
+/// these levels whatever `log.level` or `RUST_LOG` asks for.
+pub const LOG_CAPS: &str = "tungstenite=info,tokio_tungstenite=info,hyper=info,hyper_util=info,\
+                            h2=info,sqlx=warn,axum=info,tower=info";
+
 /// Sets up `tracing` output on stderr as the settings say; `RUST_LOG` wins over
-/// `log.level`. Call once.
+/// `log.level`, and [`LOG_CAPS`] win over both. Call once.
 pub fn init_logging(settings: &settings::LogSettings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.level))
+    let base = std::env::var("RUST_LOG").unwrap_or_else(|_| settings.level.clone());
+    let filter = EnvFilter::try_new(format!("{base},{LOG_CAPS}"))
+        .or_else(|_| EnvFilter::try_new(format!("info,{LOG_CAPS}")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

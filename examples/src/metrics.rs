@@ -171,6 +171,9 @@ impl Metrics {
 
     /// The exposition text, with the gauges read from the engine and the server now.
     pub fn render(&self, engine: &Engine, ws: &WsServer) -> String {
+        // One scrape at a time: the counters catch up with totals, which two concurrent
+        // scrapes would otherwise both add.
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         self.connections
             .set(i64::try_from(ws.connections()).unwrap_or(i64::MAX));
         let stats = ws.stats();
@@ -200,7 +203,6 @@ impl Metrics {
             }
         }
         let mut out = String::new();
-        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
             out = "# encoding failed\n".into();
         }

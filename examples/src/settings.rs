@@ -11,8 +11,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clbchat_core::calendar::Calendar;
+use clbchat_core::config::DeskConfig;
 use clbchat_core::config::{
     DEFAULT_CHAT_LIMIT, DEFAULT_MAX_QUEUE, DEFAULT_MIN_COUNSELLORS, DEFAULT_RECONNECT_GRACE,
 };
@@ -318,8 +320,11 @@ impl Settings {
                 "letters, digits, `-` and `_` only, e.g. \"clbchat\"",
             );
         }
-        if self.desk.chat_limit_minutes < 5 {
-            return bad("desk.chat_limit_minutes", "at least 5 minutes");
+        if self.desk.chat_limit_minutes < 15 {
+            return bad(
+                "desk.chat_limit_minutes",
+                "at least 15 minutes (the warnings come 10 and 5 minutes before the end)",
+            );
         }
         if self.desk.max_queue == 0 {
             return bad("desk.max_queue", "at least 1");
@@ -340,6 +345,7 @@ impl Settings {
         {
             return bad("server.quick_exit_url", "an http(s) address");
         }
+        self.desk_with(Calendar::always_open())?;
         for (i, p) in self.partners.iter().enumerate() {
             if p.id.is_empty() || p.name.is_empty() || !p.continue_url.starts_with("http") {
                 return bad(
@@ -349,6 +355,32 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The national desk these settings describe, with `calendar`; checked, with errors that
+    /// name the `desk.*` setting.
+    pub fn desk_with(&self, calendar: Calendar) -> Result<DeskConfig> {
+        let d = &self.desk;
+        let mut desk = DeskConfig::national(d.id.clone(), calendar);
+        desk.name = d.name.clone();
+        desk.min_counsellors = d.min_counsellors;
+        desk.want_medical = d.want_medical;
+        desk.limits.max_queue = d.max_queue;
+        desk.limits.chat_limit = Duration::from_secs(d.chat_limit_minutes * 60);
+        desk.limits.reconnect_grace = Duration::from_secs(d.reconnect_grace_secs);
+        desk.validate().map_err(|e| {
+            let why = match e {
+                clbchat_core::Error::Invalid(m) => m,
+                other => other.to_string(),
+            };
+            let key = if why.contains("chat") {
+                "desk.chat_limit_minutes"
+            } else {
+                "desk"
+            };
+            Error::Config(format!("{key}: {why}"))
+        })?;
+        Ok(desk)
     }
 
     /// The calendar: the file's, or open around the clock when none is configured.
@@ -374,6 +406,22 @@ impl Settings {
     }
 }
 
+/// A database URL with any password replaced by `***`, for printing.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// One figment error as a sentence naming the key, where the value came from, and what to
 /// write instead.
 fn explain(e: &figment::Error) -> String {
@@ -394,4 +442,30 @@ fn explain(e: &figment::Error) -> String {
         None => String::new(),
     };
     format!("{key}: {}{source}", e.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_database_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://clb:geheim@db:5432/clbchat"),
+            "postgres://clb:***@db:5432/clbchat"
+        );
+        assert_eq!(
+            redact_url("postgres://clb@db/clbchat"),
+            "postgres://clb@db/clbchat"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/clbchat.db"),
+            "sqlite://data/clbchat.db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@db/x"),
+            "postgres://u:***@db/x",
+            "an @ in the password"
+        );
+    }
 }

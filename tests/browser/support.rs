@@ -345,15 +345,18 @@ impl Browser {
     }
 }
 
-/// The reference server, in this process, on port 0.
+/// The reference server, in this process, on port 0, over its own data folder.
 pub struct Server {
-    pub addr: std::net::SocketAddr,
-    pub shared: std::sync::Arc<clbchat_server::app::Shared>,
-    pub setup_link: Option<String>,
+    running: clbchat_server::app::Running,
     settings: Settings,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    dir: Option<tempfile::TempDir>,
+    dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = clbchat_server::app::Running;
+    fn deref(&self) -> &Self::Target {
+        &self.running
+    }
 }
 
 impl Server {
@@ -364,42 +367,15 @@ impl Server {
         s.storage.url = format!("sqlite://{}", dir.path().join("clbchat.db").display());
         s.pseudonyms.key_file = dir.path().join("keys.toml");
         tune(&mut s, dir.path());
-        Self::run(s, dir).await
-    }
-
-    async fn run(s: Settings, dir: tempfile::TempDir) -> Server {
-        let app = App::start(s.clone()).await.expect("the server starts");
-        let addr = app.local_addr();
-        let shared = app.shared().clone();
-        let setup_link = app.setup_link().map(str::to_owned);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run(async move {
-            let _ = stopped.await;
-        }));
+        let running = App::start(s.clone())
+            .await
+            .expect("the server starts")
+            .spawn();
         Server {
-            addr,
-            shared,
-            setup_link,
+            running,
             settings: s,
-            stop: Some(stop),
-            task: Some(task),
-            dir: Some(dir),
+            dir,
         }
-    }
-
-    /// Stops gracefully (clients are told the server restarts) and starts again on the same
-    /// port and the same data, as an upgrade would.
-    pub async fn restart(mut self) -> Server {
-        let mut settings = self.settings.clone();
-        settings.server.listen = self.addr;
-        let dir = self.dir.take().expect("the data folder");
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-        Self::run(settings, dir).await
     }
 
     /// A page of the server, by the address its origin allow-list expects.
@@ -427,12 +403,24 @@ impl Server {
             .unwrap();
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+    /// Stops gracefully (clients are told the server restarts) and starts again on the same
+    /// port and the same data, as an upgrade would.
+    pub async fn restart(self) -> Server {
+        let mut settings = self.settings.clone();
+        settings.server.listen = self.running.addr;
+        self.running.stop().await;
+        let running = App::start(settings.clone())
+            .await
+            .expect("the server starts again")
+            .spawn();
+        Server {
+            running,
+            settings,
+            dir: self.dir,
         }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }

@@ -472,6 +472,7 @@ impl Conn {
             })),
             ClientFrame::SaveAccount {
                 username,
+                create,
                 password,
                 active,
                 identity,
@@ -479,6 +480,7 @@ impl Conn {
                 self.staff()?
                     .save_account(AccountChange {
                         username,
+                        create,
                         password,
                         active,
                         identity,

@@ -268,6 +268,9 @@ pub enum ClientFrame {
     SaveAccount {
         /// Login name (the key).
         username: String,
+        /// `true` for a new account (refused if the name exists); `false` to change one.
+        #[serde(default)]
+        create: bool,
         /// A new password; omit to keep the current one (required for a new account).
         #[serde(default)]
         password: Option<String>,

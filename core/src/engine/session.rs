@@ -542,7 +542,7 @@ impl StaffHandle {
 
     /// The accounts of the coordinator's desks (every account sharing a desk with them).
     pub async fn accounts(&self) -> Result<Vec<AccountView>> {
-        self.require_any_coordinator()?;
+        self.require_any_coordinator().await?;
         let mut out: Vec<AccountView> = self
             .shared
             .store
@@ -561,7 +561,7 @@ impl StaffHandle {
     /// never left without the person who can fix it). A deactivated account cannot log in
     /// again; sessions already open run until they disconnect.
     pub async fn save_account(&self, change: AccountChange) -> Result<AccountView> {
-        self.require_any_coordinator()?;
+        self.require_any_coordinator().await?;
         let username = change.username.trim().to_owned();
         if username.is_empty() || username.chars().count() > 64 {
             return Err(Error::Invalid("username: 1 to 64 characters".into()));
@@ -587,6 +587,19 @@ impl StaffHandle {
         }
         let store = &self.shared.store;
         let existing = store.account(&username).await?;
+        match (&existing, change.create) {
+            (Some(_), true) => {
+                return Err(Error::Invalid(format!(
+                    "username: `{username}` exists already; edit that account instead"
+                )))
+            }
+            (None, false) => {
+                return Err(Error::Invalid(format!(
+                    "username: there is no account `{username}` to change"
+                )))
+            }
+            _ => {}
+        }
         if let Some(old) = &existing {
             if old.identity.desks.iter().any(|d| !self.identity.serves(d)) {
                 return Err(Error::Forbidden(format!(
@@ -617,7 +630,13 @@ impl StaffHandle {
             )));
         }
         let password_hash = match (&change.password, &existing) {
-            (Some(p), _) => hash_password(p)?,
+            (Some(p), _) => {
+                let p = p.clone();
+                // Argon2 takes tens of milliseconds of CPU: not on the engine's threads.
+                tokio::task::spawn_blocking(move || hash_password(&p))
+                    .await
+                    .map_err(|e| Error::Invalid(format!("password: cannot hash: {e}")))??
+            }
             (None, Some(old)) => old.password_hash.clone(),
             (None, None) => {
                 return Err(Error::Invalid(
@@ -635,11 +654,19 @@ impl StaffHandle {
         Ok(AccountView::from(&account))
     }
 
-    fn require_any_coordinator(&self) -> Result<()> {
-        if self.identity.is_coordinator() {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("only a coordinator can do this".into()))
+    /// A coordinator, as the store says now: an account deactivated or demoted since this
+    /// session logged in loses account management at once.
+    async fn require_any_coordinator(&self) -> Result<()> {
+        if !self.identity.is_coordinator() {
+            return Err(Error::Forbidden("only a coordinator can do this".into()));
+        }
+        let accounts = self.shared.store.accounts().await?;
+        match accounts.iter().find(|a| a.identity.id == self.identity.id) {
+            Some(a) if !a.active || !a.identity.is_coordinator() => Err(Error::Forbidden(
+                "your account was deactivated or is no longer a coordinator".into(),
+            )),
+            // Found and active, or an identity from another authenticator (no stored account).
+            _ => Ok(()),
         }
     }
 

@@ -29,9 +29,22 @@ fn change(
 ) -> AccountChange {
     AccountChange {
         username: username.into(),
+        create: false,
         password: password.map(str::to_owned),
         active,
         identity: who,
+    }
+}
+
+fn new_account(
+    username: &str,
+    password: Option<&str>,
+    active: bool,
+    who: StaffIdentity,
+) -> AccountChange {
+    AccountChange {
+        create: true,
+        ..change(username, password, active, who)
     }
 }
 
@@ -54,7 +67,7 @@ async fn a_coordinator_creates_an_account_that_can_log_in_and_then_deactivates_i
 
     let view = cora
         .handle
-        .save_account(change(
+        .save_account(new_account(
             "nina",
             Some("een lang wachtwoord"),
             true,
@@ -100,7 +113,7 @@ async fn the_rules_refuse_with_a_reason_that_names_the_field() {
     ));
     assert!(matches!(
         ann.handle
-            .save_account(change(
+            .save_account(new_account(
                 "nina",
                 Some("een lang wachtwoord"),
                 true,
@@ -112,13 +125,13 @@ async fn the_rules_refuse_with_a_reason_that_names_the_field() {
     // A new account needs a password, and a long enough one.
     let e = cora
         .handle
-        .save_account(change("nina", None, true, nina.clone()))
+        .save_account(new_account("nina", None, true, nina.clone()))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("password"), "{e}");
     let e = cora
         .handle
-        .save_account(change("nina", Some("kort"), true, nina.clone()))
+        .save_account(new_account("nina", Some("kort"), true, nina.clone()))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("at least 10"), "{e}");
@@ -126,13 +139,18 @@ async fn the_rules_refuse_with_a_reason_that_names_the_field() {
     let elsewhere = identity("piet", StaffRole::Counsellor, &["clb-gent"]);
     assert!(matches!(
         cora.handle
-            .save_account(change("piet", Some("een lang wachtwoord"), true, elsewhere))
+            .save_account(new_account(
+                "piet",
+                Some("een lang wachtwoord"),
+                true,
+                elsewhere
+            ))
             .await,
         Err(Error::Forbidden(_))
     ));
     // A staff id is unique and fixed.
     cora.handle
-        .save_account(change(
+        .save_account(new_account(
             "nina",
             Some("een lang wachtwoord"),
             true,
@@ -142,7 +160,12 @@ async fn the_rules_refuse_with_a_reason_that_names_the_field() {
         .unwrap();
     let e = cora
         .handle
-        .save_account(change("nina2", Some("een lang wachtwoord"), true, nina))
+        .save_account(new_account(
+            "nina2",
+            Some("een lang wachtwoord"),
+            true,
+            nina,
+        ))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("taken"), "{e}");
@@ -156,7 +179,7 @@ async fn a_coordinator_cannot_lock_themselves_out() {
     let cora = world.coordinator("cora").await;
     let me = cora.identity.clone();
     cora.handle
-        .save_account(change(
+        .save_account(new_account(
             "cora",
             Some("een lang wachtwoord"),
             true,
@@ -191,6 +214,84 @@ async fn the_calendar_in_force_is_readable_by_a_coordinator_only() {
     assert_eq!(cal, world.engine.desks()[0].calendar);
     assert!(matches!(
         ann.handle.calendar(&world.desk),
+        Err(Error::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn adding_never_overwrites_and_a_deactivated_coordinator_loses_account_management() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let nina = identity("nina", StaffRole::Counsellor, &["clbchat"]);
+    cora.handle
+        .save_account(new_account(
+            "nina",
+            Some("een lang wachtwoord"),
+            true,
+            nina.clone(),
+        ))
+        .await
+        .unwrap();
+    // Adding "nina" again (say, for a new colleague with the same name) is refused…
+    let mut other = nina.clone();
+    other.alias = "Andere Nina".into();
+    let e = cora
+        .handle
+        .save_account(new_account("nina", Some("iets heel anders"), true, other))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("exists already"), "{e}");
+    // …and the colleague's account is untouched.
+    let store: std::sync::Arc<dyn Store> = world.store.clone();
+    assert!(can_log_in(store.clone(), "nina", "een lang wachtwoord").await);
+    assert_eq!(
+        world
+            .store
+            .account("nina")
+            .await
+            .unwrap()
+            .unwrap()
+            .identity
+            .alias,
+        "Alias nina"
+    );
+    // Changing an account that does not exist is refused too.
+    let e = cora
+        .handle
+        .save_account(change(
+            "nobody",
+            None,
+            true,
+            identity("nobody", StaffRole::Counsellor, &["clbchat"]),
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no account"), "{e}");
+
+    // A second coordinator deactivates cora; cora's open session loses account management.
+    let kris = world.coordinator("kris").await;
+    let me = cora.identity.clone();
+    cora.handle
+        .save_account(new_account(
+            "cora",
+            Some("een lang wachtwoord"),
+            true,
+            me.clone(),
+        ))
+        .await
+        .unwrap();
+    kris.handle
+        .save_account(change("cora", None, false, me.clone()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        cora.handle.accounts().await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        cora.handle
+            .save_account(change("cora", None, true, me))
+            .await,
         Err(Error::Forbidden(_))
     ));
 }

@@ -1,5 +1,6 @@
 //! `clbchat`: the national anonymous desk (CLBch@t). See `clbchat --help`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -48,7 +49,10 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
         Command::Migrate => {
             let store = clbchat_server::app::open_store(&settings).await?;
             store.close().await;
-            println!("the database at {} is up to date", settings.storage.url);
+            println!(
+                "the database at {} is up to date",
+                clbchat_server::settings::redact_url(&settings.storage.url)
+            );
             Ok(())
         }
         Command::Accounts(cmd) => {
@@ -69,6 +73,8 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
             Ok(())
         }
         Command::Config(ConfigCommand::Show) => {
+            let mut settings = settings;
+            settings.storage.url = clbchat_server::settings::redact_url(&settings.storage.url);
             let text = toml::to_string_pretty(&settings)
                 .map_err(|e| Error::Refused(format!("cannot print the settings: {e}")))?;
             print!("{text}");
@@ -84,15 +90,43 @@ async fn serve(settings: Settings) -> clbchat_server::Result<()> {
     println!(
         "clbchat listens on http://{addr}/  (counsellors: /counsellor, coordinators: /coordinator)"
     );
-    if let Some(link) = app.setup_link() {
-        // The link holds a secret: console only, never the log.
-        println!();
-        println!("No coordinator account exists yet. Open this one-time link to create one:");
-        println!("    {link}");
-        println!();
+    // The link holds a secret: at a terminal it is printed; otherwise (a service manager
+    // or container collecting stdout with the logs) it goes to a file only its owner reads.
+    let link_file = settings_dir(&app).join(SETUP_LINK_FILE);
+    match app.setup_link() {
+        Some(link) if std::io::stdout().is_terminal() => {
+            println!();
+            println!("No coordinator account exists yet. Open this one-time link to create one:");
+            println!("    {link}");
+            println!();
+        }
+        Some(link) => {
+            clbchat_server::bootstrap::write_secret_file(&link_file, link)?;
+            println!(
+                "No coordinator account exists yet. A one-time link to create one is in {} \
+                 (readable by this user only).",
+                link_file.display()
+            );
+        }
+        None => {
+            let _ = std::fs::remove_file(&link_file);
+        }
     }
     app.run(stop_signal()).await;
     Ok(())
+}
+
+/// Where the setup link goes when stdout is not a terminal (beside the key file).
+const SETUP_LINK_FILE: &str = "setup-link.txt";
+
+fn settings_dir(app: &App) -> std::path::PathBuf {
+    app.shared()
+        .settings
+        .pseudonyms
+        .key_file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// SIGTERM (service managers, containers) or Ctrl-C.

@@ -53,6 +53,11 @@ fn configuration_errors_name_the_setting_and_what_to_write() {
             vec!["syntax.toml"],
         ),
         (
+            write(d, "limit.toml", "[desk]\nchat_limit_minutes = 10\n"),
+            vec![],
+            vec!["desk.chat_limit_minutes", "at least 15"],
+        ),
+        (
             write(d, "url.toml", "[storage]\nurl = \"mysql://x\"\n"),
             vec![],
             vec!["storage.url", "sqlite://"],

@@ -2,7 +2,7 @@
 //! the pages read, health and readiness, origins, and metrics that follow a chat.
 
 use clbchat_core::auth::StaffRole;
-use clbchat_core::event::{Discipline, ServerEvent};
+use clbchat_core::event::Discipline;
 use clbchat_core::ids::ClientMsgId;
 use clbchat_core::registration::TOPICS;
 use clbchat_transport_ws::client::Client;
@@ -132,24 +132,8 @@ async fn metrics_follow_connections_waits_messages_and_errors() {
     let mut visitor = Client::connect(&server.ws(), Some(&server.origin()))
         .await
         .unwrap();
-    let conversation = match visitor
-        .request(ClientFrame::Arrive {
-            desk: desk(),
-            visitor_token: None,
-            profile: Default::default(),
-            appointment: None,
-        })
-        .await
-        .unwrap()
-    {
-        ServerFrame::Welcome { conversation, .. } => conversation,
-        other => panic!("{other:?}"),
-    };
-    loop {
-        if let Some(ServerEvent::ChatAssigned { .. }) = ann.next_event().await {
-            break;
-        }
-    }
+    let (conversation, _, _) = arrive(&visitor).await;
+    wait_assigned(&mut ann).await;
     for (i, text) in ["hallo", "ik heb een vraag"].iter().enumerate() {
         let r = visitor
             .request(ClientFrame::Send {

@@ -104,6 +104,7 @@ async fn the_setup_link_creates_the_first_coordinator_once() {
     let r = kris
         .request(ClientFrame::SaveAccount {
             username: "nina".into(),
+            create: true,
             password: Some("nina haar wachtwoord".into()),
             active: true,
             identity: StaffIdentity {

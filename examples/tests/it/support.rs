@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole};
 use clbchat_core::event::Discipline;
-use clbchat_core::ids::{DeskId, StaffId};
+use clbchat_core::ids::{ConversationId, DeskId, StaffId};
 use clbchat_core::store::Store;
 use clbchat_server::settings::Settings;
 use clbchat_server::App;
@@ -35,31 +35,18 @@ pub fn settings_in(dir: &Path) -> Settings {
 }
 
 /// A server running in this process.
-pub struct InProcess {
-    pub addr: SocketAddr,
-    pub setup_link: Option<String>,
-    pub shared: Arc<clbchat_server::app::Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+pub struct InProcess(clbchat_server::app::Running);
+
+impl std::ops::Deref for InProcess {
+    type Target = clbchat_server::app::Running;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl InProcess {
     pub async fn start(settings: Settings) -> InProcess {
-        let app = App::start(settings).await.expect("server starts");
-        let addr = app.local_addr();
-        let setup_link = app.setup_link().map(str::to_owned);
-        let shared = app.shared().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run(async move {
-            let _ = stopped.await;
-        }));
-        InProcess {
-            addr,
-            setup_link,
-            shared,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        InProcess(App::start(settings).await.expect("server starts").spawn())
     }
 
     pub fn http(&self, path: &str) -> String {
@@ -76,13 +63,8 @@ impl InProcess {
     }
 
     /// Stops gracefully and waits until it has.
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 
     /// Adds an account straight into the store.
@@ -91,11 +73,25 @@ impl InProcess {
     }
 }
 
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+/// A visitor arrives (no token, no profile): (conversation, resume token, visitor token).
+pub async fn arrive(visitor: &Client) -> (ConversationId, String, Option<String>) {
+    match visitor
+        .request(ClientFrame::Arrive {
+            desk: desk(),
+            visitor_token: None,
+            profile: Default::default(),
+            appointment: None,
+        })
+        .await
+        .expect("arrive answered")
+    {
+        ServerFrame::Welcome {
+            conversation,
+            resume_token,
+            visitor_token,
+            ..
+        } => (conversation, resume_token, visitor_token),
+        other => panic!("arrive: {other:?}"),
     }
 }
 
@@ -131,6 +127,20 @@ pub async fn staff(url: &str, origin: &str, id: &str) -> Client {
     {
         ServerFrame::LoggedIn { .. } => c,
         other => panic!("login of {id}: {other:?}"),
+    }
+}
+
+/// Waits for a `chat_assigned` event; a closed connection fails the test at once.
+pub async fn wait_assigned(staff: &mut Client) {
+    loop {
+        match staff.next_event().await {
+            Some(clbchat_core::event::ServerEvent::ChatAssigned { .. }) => return,
+            Some(_) => continue,
+            None => panic!(
+                "closed before a chat was assigned: {:?}",
+                staff.close_reason()
+            ),
+        }
     }
 }
 

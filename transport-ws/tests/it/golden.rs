@@ -328,6 +328,7 @@ fn client_frames() -> Vec<ClientFrame> {
         F::Accounts {},
         F::SaveAccount {
             username: "sara.peeters".into(),
+            create: true,
             password: Some("lang-genoeg-wachtwoord".into()),
             active: true,
             identity: sara_identity(),
