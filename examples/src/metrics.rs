@@ -89,8 +89,7 @@ fn label<T: serde::Serialize>(v: &T) -> String {
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Arc<Self> {
-        let mut registry = Registry::default();
-        let m = Metrics {
+        let mut m = Metrics {
             connections: Gauge::default(),
             opened: Counter::default(),
             frames: Counter::default(),
@@ -105,6 +104,8 @@ impl Metrics {
             errors: Family::default(),
             registry: Mutex::new(Registry::default()),
         };
+        // Registered in place: the handles above and the registry are disjoint fields.
+        let registry = m.registry.get_mut().unwrap_or_else(|p| p.into_inner());
         registry.register(
             "clbchat_connections",
             "WebSocket connections open now",
@@ -165,7 +166,6 @@ impl Metrics {
             "Error frames sent to clients, by code",
             m.errors.clone(),
         );
-        *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         Arc::new(m)
     }
 
