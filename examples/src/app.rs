@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::Engine;
+use clbchat_core::store::memory::MemoryStore;
 use clbchat_core::store::Store;
 use clbchat_store_sql::{SqlOptions, SqlStore};
 use clbchat_transport_ws::{OriginPolicy, WsConfig, WsServer};
@@ -32,7 +33,6 @@ use crate::partner::LinkPartner;
 use crate::settings::Settings;
 
 /// What the HTTP handlers share.
-#[derive(Debug)]
 pub struct Shared {
     /// The settings in force.
     pub settings: Settings,
@@ -41,7 +41,9 @@ pub struct Shared {
     /// The engine.
     pub engine: Engine,
     /// The store (for readiness checks and account bootstrap).
-    pub store: Arc<SqlStore>,
+    pub store: Arc<dyn Store>,
+    /// The SQL store behind `store`, to flush and close at the stop (`None` in memory).
+    sql: Option<Arc<SqlStore>>,
     /// The WebSocket server.
     pub ws: Arc<WsServer>,
     /// Metrics.
@@ -50,6 +52,20 @@ pub struct Shared {
     pub setup: Setup,
     /// Set when stopping: `/readyz` answers 503.
     pub draining: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("desk", &self.desk.id)
+            .field(
+                "storage",
+                &crate::settings::redact_url(&self.settings.storage.url),
+            )
+            .field("connections", &self.ws.connections())
+            .field("draining", &self.draining)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A server, bound and ready to run.
@@ -66,10 +82,21 @@ pub fn desk_config(settings: &Settings) -> Result<DeskConfig> {
     settings.desk_with(settings.calendar()?)
 }
 
-/// Opens the store the settings name (creating a SQLite file's folder) and applies the
-/// migrations.
+/// The `storage.url` that keeps everything in the server's memory (see
+/// [`crate::settings::StorageSettings::url`]).
+pub const MEMORY_STORAGE_URL: &str = "memory:";
+
+/// Opens the database the settings name (creating a SQLite file's folder) and applies the
+/// migrations. With `storage.url = "memory:"` there is no database: the commands that
+/// work on one (`migrate`, `accounts`) say so.
 pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
     let url = &settings.storage.url;
+    if url == MEMORY_STORAGE_URL {
+        return Err(Error::Config(format!(
+            "storage.url: `{MEMORY_STORAGE_URL}` keeps nothing once the server stops, so there \
+             is no database to work on; write sqlite://PATH or postgres://USER@HOST/DB"
+        )));
+    }
     if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -102,7 +129,17 @@ impl App {
     /// own: `DeskConfig::chatbox`, `DeskConfig::blended`), recovers live conversations, and
     /// binds the listener. Nothing is served until [`App::run`].
     pub async fn start_with(settings: Settings, desk: DeskConfig) -> Result<App> {
-        let store = Arc::new(open_store(&settings).await?);
+        let (store, sql): (Arc<dyn Store>, Option<Arc<SqlStore>>) =
+            if settings.storage.url == MEMORY_STORAGE_URL {
+                tracing::warn!(
+                    "storage.url = \"memory:\": nothing is kept when the server stops \
+                     (for trials and benchmarks only)"
+                );
+                (Arc::new(MemoryStore::new()), None)
+            } else {
+                let sql = Arc::new(open_store(&settings).await?);
+                (sql.clone(), Some(sql))
+            };
         let (pseudonyms, created) = crate::keys::load_or_create(&settings.pseudonyms.key_file)?;
         if created {
             tracing::info!(
@@ -197,6 +234,7 @@ impl App {
                 desk,
                 engine,
                 store,
+                sql,
                 ws,
                 metrics,
                 setup,
@@ -288,10 +326,12 @@ impl App {
         // The store gets its own short grace after the deadline: a hung database must not
         // keep a stopping server alive, but a healthy one flushes in milliseconds.
         let flush = deadline.max(tokio::time::Instant::now()) + Duration::from_secs(2);
-        if tokio::time::timeout_at(flush, shared.store.close())
-            .await
-            .is_err()
-        {
+        let close = async {
+            if let Some(sql) = &shared.sql {
+                sql.close().await;
+            }
+        };
+        if tokio::time::timeout_at(flush, close).await.is_err() {
             tracing::warn!("the store did not close in time; unacknowledged writes are lost, acknowledged ones are on disk");
         } else {
             tracing::info!("stopped; the store is flushed and closed");

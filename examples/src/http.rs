@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clbchat_core::registration::{ChatResult, FoundVia, TOPICS};
-use clbchat_core::store::Store;
 use serde_json::json;
 
 use crate::app::Shared;

@@ -70,7 +70,8 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
-    /// `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    /// `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`; `memory:` keeps
+    /// everything in the server's memory and loses it at the stop (trials, benchmarks).
     pub url: String,
     /// SQLite: `full` (an acknowledged message survives a power cut) or `normal` (faster;
     /// survives a crash of the server, not of the machine).
@@ -296,10 +297,14 @@ impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<()> {
         let bad = |key: &str, what: &str| Err(Error::Config(format!("{key}: {what}")));
-        if !(self.storage.url.starts_with("sqlite:") || self.storage.url.starts_with("postgres")) {
+        if !(self.storage.url.starts_with("sqlite:")
+            || self.storage.url.starts_with("postgres")
+            || self.storage.url == crate::app::MEMORY_STORAGE_URL)
+        {
             return bad(
                 "storage.url",
-                "write sqlite://PATH (e.g. sqlite://data/clbchat.db) or postgres://USER@HOST/DB",
+                "write sqlite://PATH (e.g. sqlite://data/clbchat.db), postgres://USER@HOST/DB \
+                 or memory: (nothing kept)",
             );
         }
         if self.storage.retention_days == 0 {
