@@ -1,0 +1,51 @@
+//! `clbchat-bare-relay`: the ceiling the load generator compares clbchat against: pairs
+//! WebSockets by path (`/pair/N` with `/pair/N`) and forwards raw frames both ways, with
+//! tokio-tungstenite alone. Run with
+//! `cargo run --release -p clbchat-benches --bin clbchat-bare-relay -- --listen 127.0.0.1:0`.
+
+use anyhow::Context as _;
+use clap::Parser;
+
+/// A bare WebSocket relay: pairs sockets by request path and forwards frames untouched.
+///
+/// Prints `clbchat-bare-relay listens on ws://ADDR` on stdout once bound (port 0 picks a
+/// free port), and runs until SIGTERM or Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(name = "clbchat-bare-relay", version)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: std::net::SocketAddr,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(cli.listen)
+            .await
+            .with_context(|| format!("binding {}", cli.listen))?;
+        let addr = listener.local_addr().context("the bound address")?;
+        println!("clbchat-bare-relay listens on ws://{addr}");
+        clbchat_benches::relay::serve(listener, stop_signal()).await;
+        Ok(())
+    })
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
