@@ -48,6 +48,7 @@ use crate::pseudonym::{
     hash_secret, random_token, Pseudonym, PseudonymKey, Pseudonymizer, VisitorToken,
 };
 use crate::router::{DefaultRouter, Router};
+use crate::statistics::{CoverageSample, COVERAGE_HEARTBEAT};
 use crate::store::{ConversationMeta, ConversationState, Store};
 
 use conversation::{ConvCmd, Conversation, Start, COMMAND_CAPACITY};
@@ -120,6 +121,35 @@ pub(crate) struct Desk {
     config: RwLock<DeskConfig>,
     state: Mutex<DeskState>,
     calendar_changed: Notify,
+    /// The last coverage sample written, and when.
+    coverage_last: Mutex<Option<(CoverageKey, DateTime<Utc>)>>,
+    /// Held while a coverage sample is written, so a desk's samples reach the store in order.
+    coverage_write: tokio::sync::Mutex<()>,
+}
+
+/// What a coverage sample records about a desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CoverageKey {
+    open: bool,
+    counsellors: u32,
+    medical: u32,
+    minimum: u32,
+}
+
+impl CoverageKey {
+    /// Whether a sample is due: the first, a change, or the heartbeat of an open desk.
+    fn due(
+        last: Option<(CoverageKey, DateTime<Utc>)>,
+        key: CoverageKey,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let heartbeat = chrono::Duration::from_std(COVERAGE_HEARTBEAT)
+            .unwrap_or_else(|_| chrono::Duration::minutes(45));
+        match last {
+            None => true,
+            Some((k, at)) => k != key || (key.open && now - at >= heartbeat),
+        }
+    }
 }
 
 impl Desk {
@@ -132,6 +162,23 @@ impl Desk {
 
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, DeskState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The staffing now; `stopping` records the desk as closed and unstaffed (the time the
+    /// server is stopped is not counted).
+    fn coverage_key(&self, now: DateTime<Utc>, stopping: bool) -> CoverageKey {
+        let cfg = self.config();
+        let (counsellors, medical) = if stopping {
+            (0, 0)
+        } else {
+            self.lock_state().coverage_counts()
+        };
+        CoverageKey {
+            open: !stopping && cfg.calendar.is_open(now),
+            counsellors,
+            medical,
+            minimum: cfg.min_counsellors,
+        }
     }
 
     pub(crate) fn rules(&self, cfg: &DeskConfig) -> Rules {
@@ -309,6 +356,8 @@ impl Engine {
             config: RwLock::new(config),
             state: Mutex::default(),
             calendar_changed: Notify::new(),
+            coverage_last: Mutex::new(None),
+            coverage_write: tokio::sync::Mutex::new(()),
         });
         {
             let mut desks = self.shared.desks.write().unwrap_or_else(|p| p.into_inner());
@@ -317,6 +366,7 @@ impl Engine {
             }
             desks.insert(id, desk.clone());
         }
+        self.shared.note_coverage(&desk, false).await;
         tokio::spawn(desk_clock(Arc::downgrade(&self.shared), desk));
         Ok(())
     }
@@ -620,6 +670,9 @@ impl Engine {
     /// conversations stay in the store as they are.
     pub async fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
+        for desk in self.shared.all_desks() {
+            self.shared.note_coverage(&desk, true).await;
+        }
         let convs: Vec<ConvHandle> = self
             .shared
             .convs
@@ -865,6 +918,7 @@ impl Shared {
 
     /// Assigns what can be assigned and tells waiting clients their new place.
     pub(crate) async fn dispatch(&self, desk: &Arc<Desk>) {
+        self.note_coverage(desk, false).await;
         loop {
             let cfg = desk.config();
             let rules = desk.rules(&cfg);
@@ -900,6 +954,43 @@ impl Shared {
             if !lost {
                 return;
             }
+        }
+    }
+
+    /// Records the desk's staffing when it changed (or the hourly heartbeat of an open desk
+    /// is due); see [`crate::statistics`]. Cheap when nothing changed. A failed write is
+    /// logged and tried again at the next call: coverage is statistics, not a chat.
+    pub(crate) async fn note_coverage(&self, desk: &Arc<Desk>, stopping: bool) {
+        // Once stopping, whatever changes (staff disconnected by the stop) is not staffing.
+        let stopping = stopping || *self.shutdown.borrow();
+        let last = || *desk.coverage_last.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now();
+        if !CoverageKey::due(last(), desk.coverage_key(now, stopping), now) {
+            return;
+        }
+        let _in_order = desk.coverage_write.lock().await;
+        let now = self.clock.now();
+        let key = desk.coverage_key(now, stopping);
+        if !CoverageKey::due(last(), key, now) {
+            return;
+        }
+        let sample = CoverageSample {
+            desk: desk.config().id,
+            at: now,
+            open: key.open,
+            counsellors: key.counsellors,
+            medical: key.medical,
+            minimum: key.minimum,
+        };
+        match self.store.record_coverage(&sample).await {
+            Ok(()) => {
+                *desk.coverage_last.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, now));
+            }
+            Err(e) => tracing::warn!(
+                desk = %sample.desk,
+                error.code = e.code(),
+                "could not record the desk's coverage; trying again at the next change"
+            ),
         }
     }
 
@@ -942,8 +1033,19 @@ impl Shared {
             old.outbox.kick();
         }
         // Reconnected: mark presence connected again where it was kept.
+        let mut reconnected = Vec::new();
         for desk in self.all_desks() {
-            desk.lock_state().set_staff_connected(&identity.id, true);
+            if desk.lock_state().set_staff_connected(&identity.id, true) {
+                reconnected.push(desk);
+            }
+        }
+        if !reconnected.is_empty() {
+            let shared = self.clone();
+            tokio::spawn(async move {
+                for desk in reconnected {
+                    shared.note_coverage(&desk, false).await;
+                }
+            });
         }
         let watcher = outbox.clone();
         let shared = self.clone();
@@ -951,6 +1053,9 @@ impl Shared {
         tokio::spawn(async move {
             watcher.closed().await;
             shared.staff_gone(&id, generation);
+            for desk in shared.all_desks() {
+                shared.note_coverage(&desk, false).await;
+            }
         });
         StaffSession {
             identity: identity.clone(),
@@ -985,7 +1090,7 @@ impl Shared {
                 .get(staff)
                 .is_some_and(|p| p.load > 0 || !p.registrations_due.is_empty());
             if keep {
-                st.set_staff_connected(staff, false);
+                let _ = st.set_staff_connected(staff, false);
             } else {
                 st.counsellors.remove(staff);
             }
@@ -1005,8 +1110,9 @@ impl Shared {
 
 /// Sleeps until the desk's calendar changes state; at closing, ends the waiting.
 async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
-    // Re-check at least hourly, in case the wall clock jumps.
-    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+    // Re-check at least every quarter of an hour, in case the wall clock jumps, and for
+    // the coverage heartbeat (45 minutes + 15 stays within a sample's 65-minute validity).
+    const MAX_SLEEP: Duration = Duration::from_secs(15 * 60);
     let mut shutdown = match shared.upgrade() {
         Some(s) => s.shutdown.subscribe(),
         None => return,
@@ -1026,6 +1132,7 @@ async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
             _ = shutdown.changed() => return,
         }
         let Some(s) = shared.upgrade() else { return };
+        s.note_coverage(&desk, false).await;
         let now = s.clock.now();
         let cal = desk.config().calendar;
         if !cal.is_open(now) {

@@ -15,6 +15,8 @@
 //! - [`registration`], [`flags`], [`pseudonym`]: what is recorded after a chat, the flags
 //!   that follow a returning visitor, and the keyed hash that lets them follow without
 //!   identifying anyone.
+//! - [`statistics`]: the annual report's figures, what each one means, and the periods
+//!   (months, school years) they are counted in; the stores compute them.
 //! - Ports, one trait per file, each with an in-memory implementation here:
 //!   [`store`] (`Store`, [`store::memory::MemoryStore`], and the conformance suite behind the
 //!   `conformance` feature), [`clock`] (`Clock`), [`auth`] (`Authenticator`), [`router`]
@@ -38,6 +40,7 @@ pub mod partner;
 pub mod pseudonym;
 pub mod registration;
 pub mod router;
+pub mod statistics;
 pub mod store;
 
 pub use error::{Error, Result};

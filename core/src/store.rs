@@ -20,6 +20,9 @@
 //! - **Retention.** [`Store::purge_transcripts`] deletes the events of conversations that
 //!   ended before a cut-off; metadata, registrations, ratings and flags stay, so the
 //!   statistics keep working.
+//! - **Statistics.** [`Store::report`] computes the figures defined in
+//!   [`crate::statistics`]; every implementation gives the same numbers for the same data
+//!   (means may differ in the last bits of a floating-point number).
 //! - **Anonymity.** Nothing here has a field for an IP address or a raw visitor token:
 //!   visitors appear only as a [`Pseudonym`], resume tokens only as a hash.
 //! - **Errors.** Failures map onto [`StoreErrorKind`]; a store that cannot write says
@@ -40,6 +43,7 @@ use crate::flags::Flag;
 use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
+use crate::statistics::{CoverageSample, ReportData, ReportQuery};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -215,6 +219,15 @@ pub trait Store: Send + Sync + 'static {
     async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>>;
 
     // --- statistics ---
+
+    /// Records a desk's staffing from `sample.at` on; a sample for the same desk and
+    /// instant replaces the earlier one (the engine writes a desk's samples in order).
+    async fn record_coverage(&self, sample: &CoverageSample) -> Result<()>;
+
+    /// Every figure of the annual report for `query`, as [`crate::statistics`] defines
+    /// them, computed from metadata, registrations, ratings and coverage samples (never
+    /// from message text), in one consistent snapshot. The query is validated first.
+    async fn report(&self, query: &ReportQuery) -> Result<ReportData>;
 
     /// Headline figures for conversations that arrived in `[from, until)`, optionally of one desk.
     async fn summary(

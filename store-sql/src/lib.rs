@@ -50,6 +50,7 @@ mod group_commit;
 pub mod options;
 mod postgres;
 mod queries;
+mod report;
 mod sqlite;
 pub mod store;
 

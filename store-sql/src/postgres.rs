@@ -34,6 +34,15 @@ async fn begin_read(pool: &Pool<Postgres>) -> sqlx::Result<Transaction<'static, 
 
 crate::queries::shared_queries!(PgBackend, Postgres);
 
+/// How PostgreSQL reads JSON (the columns are JSON text; see `report.rs`).
+const DIALECT: crate::report::Dialect = crate::report::Dialect {
+    profile_client_type: "(c.profile::json ->> 'client_type')",
+    elements: "json_array_elements_text(({col})::json) AS je(value)",
+    lateral: "LATERAL ",
+};
+
+crate::report::report_queries!(PgBackend, sqlx::Postgres);
+
 impl PgBackend {
     /// Connects (at least one connection, so a wrong URL shows at start) and migrates.
     pub(crate) async fn connect(url: &str, shown_url: &str, options: &SqlOptions) -> Result<Self> {

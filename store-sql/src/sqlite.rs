@@ -40,6 +40,15 @@ async fn begin_read(pool: &Pool<Sqlite>) -> sqlx::Result<Transaction<'static, Sq
 
 crate::queries::shared_queries!(SqliteBackend, Sqlite);
 
+/// How SQLite reads JSON (see `report.rs`).
+const DIALECT: crate::report::Dialect = crate::report::Dialect {
+    profile_client_type: "json_extract(c.profile, '$.client_type')",
+    elements: "json_each({col}) AS je",
+    lateral: "",
+};
+
+crate::report::report_queries!(SqliteBackend, sqlx::Sqlite);
+
 impl SqliteBackend {
     /// Opens (creating it if missing, unless the URL says `mode=`) and migrates the file.
     pub(crate) async fn connect(url: &str, options: &SqlOptions) -> Result<Self> {

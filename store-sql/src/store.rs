@@ -12,6 +12,7 @@ use clbchat_core::flags::Flag;
 use clbchat_core::ids::{ConversationId, DeskId, FlagId};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{Rating, Registration};
+use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
 use clbchat_core::store::{ConversationFilter, ConversationMeta, Store, Summary, TranscriptRead};
 
 use crate::codec::EventRow;
@@ -239,6 +240,15 @@ impl Store for SqlStore {
         until: DateTime<Utc>,
     ) -> Result<Summary> {
         Ok(on_db!(self.summary(desk, from, until))?)
+    }
+
+    async fn record_coverage(&self, sample: &CoverageSample) -> Result<()> {
+        Ok(on_db!(self.record_coverage(sample))?)
+    }
+
+    async fn report(&self, query: &ReportQuery) -> Result<ReportData> {
+        query.validate()?;
+        Ok(on_db!(self.report(query))?)
     }
 }
 

@@ -243,9 +243,14 @@ impl DeskState {
         Ok(())
     }
 
-    pub(crate) fn set_staff_connected(&mut self, staff: &StaffId, connected: bool) {
-        if let Some(p) = self.counsellors.get_mut(staff) {
-            p.connected = connected;
+    /// Marks a kept presence (dis)connected; whether this changed anything.
+    pub(crate) fn set_staff_connected(&mut self, staff: &StaffId, connected: bool) -> bool {
+        match self.counsellors.get_mut(staff) {
+            Some(p) if p.connected != connected => {
+                p.connected = connected;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -554,6 +559,24 @@ impl DeskState {
         out
     }
 
+    /// Counsellors online (connected), and of those of the medical discipline: what the
+    /// board's coverage warnings and the coverage statistics count.
+    pub(crate) fn coverage_counts(&self) -> (u32, u32) {
+        let mut n = 0u32;
+        let mut medical = 0u32;
+        for p in self
+            .counsellors
+            .values()
+            .filter(|p| p.connected && p.identity.role == StaffRole::Counsellor)
+        {
+            n = n.saturating_add(1);
+            if p.identity.discipline == Discipline::Medical {
+                medical = medical.saturating_add(1);
+            }
+        }
+        (n, medical)
+    }
+
     /// The coordinator's view.
     pub(crate) fn board_parts(
         &self,
@@ -604,24 +627,15 @@ impl DeskState {
                 .cmp(&a.minutes)
                 .then(a.conversation.cmp(&b.conversation))
         });
-        let online: Vec<&Presence> = self
-            .counsellors
-            .values()
-            .filter(|p| p.connected && p.identity.role == StaffRole::Counsellor)
-            .collect();
+        let (n, medical) = self.coverage_counts();
         let mut warnings = Vec::new();
-        let n = u32::try_from(online.len()).unwrap_or(u32::MAX);
         if n < min_counsellors {
             warnings.push(CoverageWarning::TooFewCounsellors {
                 online: n,
                 minimum: min_counsellors,
             });
         }
-        if want_medical
-            && !online
-                .iter()
-                .any(|p| p.identity.discipline == Discipline::Medical)
-        {
+        if want_medical && medical == 0 {
             warnings.push(CoverageWarning::NoMedicalCounsellor);
         }
         let queue_length = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
@@ -746,7 +760,7 @@ mod tests {
                         }
                         Op::Offline(i) => if let Some(s) = pick(&staff, i) { st.offline(&s) },
                         Op::Pause(i, b) => if let Some(s) = pick(&staff, i) { let _ = st.set_available(&s, b); },
-                        Op::Drop(i, b) => if let Some(s) = pick(&staff, i) { st.set_staff_connected(&s, b) },
+                        Op::Drop(i, b) => if let Some(s) = pick(&staff, i) { st.set_staff_connected(&s, b); },
                         Op::Finish(i) => {
                             let running: Vec<_> = st.running.keys().copied().collect();
                             if let Some(c) = pick(&running, i) {

@@ -29,6 +29,10 @@ use crate::flags::{Flag, FlagKind, FlagStatus};
 use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{ChatResult, ClientType, FoundVia, Gender, Rating, Registration};
+use crate::statistics::{
+    ClientFigures, CoverageFigures, CoverageSample, DeskFigures, PeriodCount, ReportData,
+    ReportQuery, ThemeClient, ThemeFigures, TopicCount, Totals,
+};
 
 macro_rules! checks {
     ($($(#[$doc:meta])* $name:ident,)*) => {
@@ -72,6 +76,9 @@ checks! {
     accounts,
     calendars,
     summary,
+    report,
+    report_of_one_desk,
+    coverage,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1487,4 +1494,615 @@ fn assert_summary(got: &Summary, want: &Summary, what: &str) {
         got.mean_stars,
         want.mean_stars
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// the report
+
+/// An instant given in Brussels local time.
+fn brussels(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    match chrono_tz::Europe::Brussels.with_ymd_and_hms(y, mo, d, h, mi, 0) {
+        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+        _ => panic!("conformance: bad local instant {y}-{mo}-{d} {h}:{mi}"),
+    }
+}
+
+/// A chat: arrived, waited `wait` seconds, lasted `length` seconds (or still runs).
+fn chat(
+    desk_name: &str,
+    arrived: DateTime<Utc>,
+    self_report: Option<ClientType>,
+    wait: i64,
+    end: Option<(i64, EndReason)>,
+) -> ConversationMeta {
+    let started = arrived + Duration::seconds(wait);
+    let mut m = served(
+        desk_name,
+        arrived,
+        started,
+        end.map(|(length, reason)| (started + Duration::seconds(length), reason)),
+    );
+    m.profile.client_type = self_report;
+    m
+}
+
+/// An arrival that was never served, ended `after` seconds later for `reason`.
+fn unserved(arrived: DateTime<Utc>, after: i64, reason: EndReason) -> ConversationMeta {
+    let mut m = meta("clbchat", arrived);
+    m.state = ConversationState::Ended;
+    m.ended_at = Some(arrived + Duration::seconds(after));
+    m.end_reason = Some(reason);
+    m
+}
+
+#[allow(clippy::too_many_arguments)]
+fn registered(
+    m: &ConversationMeta,
+    client_type: ClientType,
+    age: Option<u8>,
+    gender: Option<Gender>,
+    topics: &[&str],
+    results: &[ChatResult],
+    found_via: Option<FoundVia>,
+    fake_call: bool,
+) -> Registration {
+    Registration {
+        conversation: m.id,
+        desk: m.desk.clone(),
+        counsellor: StaffId::new("c-anna"),
+        client_type,
+        age,
+        gender,
+        topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        results: results.to_vec(),
+        found_via,
+        fake_call,
+        registered_at: m.ended_at.unwrap_or(m.arrived_at),
+    }
+}
+
+/// The report fixture: chats of two desks in the 2021-2022 school year, one of the year
+/// before and one of the year after, with registrations and ratings.
+async fn report_fixture<S: Store + ?Sized>(store: &S) {
+    use ChatResult::*;
+    use ClientType::*;
+    use EndReason::*;
+    let student = Some(Student);
+    // 1: 23:30 on 31 October in Brussels is 22:30 UTC: it counts in October.
+    let c1 = chat(
+        "clbchat",
+        brussels(2021, 10, 31, 23, 30),
+        student,
+        120,
+        Some((600, ClientLeft)),
+    );
+    // 2: 00:30 on 1 November in Brussels is still 31 October in UTC: November.
+    let c2 = chat(
+        "clbchat",
+        brussels(2021, 11, 1, 0, 30),
+        student,
+        60,
+        Some((1200, CounsellorEnded)),
+    );
+    let c3 = chat(
+        "clbchat",
+        brussels(2021, 11, 22, 18, 0),
+        Some(Parent),
+        300,
+        Some((900, CounsellorEnded)),
+    );
+    // 4: not registered: its type is the self-report.
+    let c4 = chat(
+        "clbchat",
+        brussels(2021, 12, 1, 18, 0),
+        student,
+        30,
+        Some((240, EndReason::BrokenOff)),
+    );
+    // 5: no self-report; the registration says student.
+    let c5 = chat(
+        "clbchat",
+        brussels(2021, 12, 7, 19, 0),
+        None,
+        900,
+        Some((1500, ClientLeft)),
+    );
+    let c6 = unserved(brussels(2022, 1, 10, 18, 0), 420, AbandonedInQueue);
+    let c7 = unserved(brussels(2022, 1, 10, 20, 55), 0, RefusedBeforeClosing);
+    let c8 = unserved(brussels(2022, 1, 10, 20, 40), 1200, ClosedAtClosingTime);
+    // 9: still running: a chat, without a duration.
+    let c9 = chat(
+        "clbchat",
+        brussels(2022, 2, 1, 18, 0),
+        Some(Parent),
+        60,
+        None,
+    );
+    // 10: a centre's chatbox.
+    let c10 = chat(
+        "chatbox-gent",
+        brussels(2022, 3, 15, 19, 0),
+        student,
+        10,
+        Some((660, ClientLeft)),
+    );
+    // 11: the school year before; 12: after the period.
+    let c11 = chat(
+        "clbchat",
+        brussels(2021, 5, 10, 18, 0),
+        student,
+        5,
+        Some((300, ClientLeft)),
+    );
+    let c12 = chat(
+        "clbchat",
+        brussels(2022, 9, 5, 18, 0),
+        student,
+        5,
+        Some((300, ClientLeft)),
+    );
+    for m in [
+        &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &c9, &c10, &c11, &c12,
+    ] {
+        put(store, m).await;
+    }
+    let regs = [
+        registered(
+            &c1,
+            Student,
+            Some(15),
+            Some(Gender::F),
+            &["olb.study_choice", "psf.family"],
+            &[InformationAdvice],
+            Some(FoundVia::Smartschool),
+            false,
+        ),
+        registered(
+            &c2,
+            Student,
+            Some(14),
+            Some(Gender::M),
+            &["olb.study_choice"],
+            &[EmotionalSupport, ReferredToClb],
+            Some(FoundVia::EarlierChat),
+            true,
+        ),
+        registered(
+            &c3,
+            Parent,
+            Some(11),
+            None,
+            &["pgz.covid_medical"],
+            &[InformationAdvice, ReferredToClb],
+            Some(FoundVia::ClbWebsite),
+            false,
+        ),
+        registered(
+            &c5,
+            Student,
+            Some(16),
+            Some(Gender::X),
+            &["psf.covid_related", "psf.depression"],
+            &[EmotionalSupport],
+            None,
+            false,
+        ),
+        registered(
+            &c10,
+            Student,
+            Some(17),
+            Some(Gender::F),
+            &["olb.study_choice"],
+            &[InformationAdvice],
+            Some(FoundVia::SchoolWebsite),
+            false,
+        ),
+        registered(
+            &c11,
+            Student,
+            Some(12),
+            Some(Gender::F),
+            &["psf.bullying"],
+            &[EmotionalSupport],
+            None,
+            true,
+        ),
+        registered(
+            &c12,
+            Parent,
+            Some(9),
+            None,
+            &["psf.bullying"],
+            &[EmotionalSupport],
+            None,
+            true,
+        ),
+    ];
+    for r in &regs {
+        store.save_registration(r).await.expect("save_registration");
+    }
+    for (m, stars) in [
+        (&c1, 4),
+        (&c2, 2),
+        (&c3, 5),
+        (&c5, 4),
+        (&c10, 3),
+        (&c11, 1),
+        (&c12, 1),
+    ] {
+        store
+            .save_rating(&rating(m.id, m.desk.0.as_str(), stars))
+            .await
+            .expect("save_rating");
+    }
+}
+
+fn covid(q: ReportQuery) -> ReportQuery {
+    q.with_theme(
+        "COVID-19",
+        vec![
+            "pgz.covid_medical".into(),
+            "pgz.vaccination_covid".into(),
+            "psf.covid_related".into(),
+        ],
+        NaiveDate::from_ymd_opt(2021, 11, 22).expect("date"),
+        NaiveDate::from_ymd_opt(2021, 12, 8).expect("date"),
+    )
+    .expect("a theme")
+}
+
+fn year_query(desk_name: Option<&str>) -> ReportQuery {
+    ReportQuery::school_year(desk_name.map(desk), 2021, t(2022, 6, 1, 0, 0, 0))
+        .expect("a school year")
+}
+
+fn client(client_type: ClientType) -> ClientFigures {
+    ClientFigures {
+        client_type: Some(client_type),
+        results: ChatResult::ALL.iter().map(|r| (*r, 0)).collect(),
+        found_via: FoundVia::ALL.iter().map(|f| (*f, 0)).collect(),
+        genders: vec![(Gender::F, 0), (Gender::M, 0), (Gender::X, 0)],
+        ..ClientFigures::default()
+    }
+}
+
+fn set<K: PartialEq>(list: &mut [(K, u64)], key: K, n: u64) {
+    if let Some(e) = list.iter_mut().find(|(k, _)| *k == key) {
+        e.1 = n;
+    }
+}
+
+fn topics(list: &[(&str, u64)]) -> Vec<TopicCount> {
+    list.iter()
+        .map(|(t, n)| TopicCount {
+            topic: (*t).to_owned(),
+            chats: *n,
+        })
+        .collect()
+}
+
+fn months(query: &ReportQuery, rows: &[(&str, u64, u64, u64)]) -> Vec<PeriodCount> {
+    query
+        .months
+        .iter()
+        .map(|p| {
+            let (chats, students, parents) = rows
+                .iter()
+                .find(|r| r.0 == p.label)
+                .map_or((0, 0, 0), |r| (r.1, r.2, r.3));
+            PeriodCount {
+                period: p.clone(),
+                chats,
+                students,
+                parents,
+            }
+        })
+        .collect()
+}
+
+/// Compares two reports as JSON, numbers within 1e-6, naming the first place they differ.
+fn assert_report(got: &ReportData, want: &ReportData, what: &str) {
+    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (
+                    x.as_f64().unwrap_or(f64::NAN),
+                    y.as_f64().unwrap_or(f64::NAN),
+                );
+                ((x - y).abs() > 1e-6).then(|| format!("{path}: got {x}, want {y}"))
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                if x.len() != y.len() {
+                    return Some(format!(
+                        "{path}: got {} entries, want {}:\n got {a}\nwant {b}",
+                        x.len(),
+                        y.len()
+                    ));
+                }
+                x.iter()
+                    .zip(y)
+                    .enumerate()
+                    .find_map(|(i, (x, y))| walk(&format!("{path}[{i}]"), x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                keys.into_iter().find_map(|k| {
+                    walk(
+                        &format!("{path}.{k}"),
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                    )
+                })
+            }
+            _ => (a != b).then(|| format!("{path}: got {a}, want {b}")),
+        }
+    }
+    let a = serde_json::to_value(got).expect("a report serialises");
+    let b = serde_json::to_value(want).expect("a report serialises");
+    if let Some(diff) = walk("report", &a, &b) {
+        panic!("report ({what}) differs at {diff}");
+    }
+}
+
+/// The report counts every figure as `crate::statistics` defines it: chats by local month
+/// and school year, client types from the registration or else the self-report, waits with
+/// their p90, the unserved, topics, results, how clients found the chat, ages, genders,
+/// ratings, a theme in its own period, and each desk's use.
+pub async fn report<S: Store + ?Sized>(store: &S) {
+    use ChatResult::*;
+    use EndReason::*;
+    report_fixture(store).await;
+    let query = covid(year_query(None));
+    let got = store.report(&query).await.expect("report");
+
+    let mut students = client(ClientType::Student);
+    students.chats = 5; // 1 2 4 5 10
+    students.ended = 5;
+    students.mean_duration_secs = Some((600.0 + 1200.0 + 240.0 + 1500.0 + 660.0) / 5.0);
+    students.ratings = 4;
+    students.mean_stars = Some((4.0 + 2.0 + 4.0 + 3.0) / 4.0);
+    students.registrations = 4;
+    students.fake_calls = 1;
+    students.topics = topics(&[
+        ("olb.study_choice", 3),
+        ("psf.covid_related", 1),
+        ("psf.depression", 1),
+        ("psf.family", 1),
+    ]);
+    set(&mut students.results, EmotionalSupport, 2);
+    set(&mut students.results, InformationAdvice, 2);
+    set(&mut students.results, ReferredToClb, 1);
+    set(&mut students.found_via, FoundVia::Smartschool, 1);
+    set(&mut students.found_via, FoundVia::SchoolWebsite, 1);
+    set(&mut students.found_via, FoundVia::EarlierChat, 1);
+    students.ages = 4;
+    students.mean_age = Some((15.0 + 14.0 + 16.0 + 17.0) / 4.0);
+    set(&mut students.genders, Gender::F, 2);
+    set(&mut students.genders, Gender::M, 1);
+    set(&mut students.genders, Gender::X, 1);
+
+    let mut parents = client(ClientType::Parent);
+    parents.chats = 2; // 3 9
+    parents.ended = 1;
+    parents.mean_duration_secs = Some(900.0);
+    parents.ratings = 1;
+    parents.mean_stars = Some(5.0);
+    parents.registrations = 1;
+    parents.topics = topics(&[("pgz.covid_medical", 1)]);
+    set(&mut parents.results, InformationAdvice, 1);
+    set(&mut parents.results, ReferredToClb, 1);
+    set(&mut parents.found_via, FoundVia::ClbWebsite, 1);
+    parents.ages = 1;
+    parents.mean_age = Some(11.0);
+
+    let mut school_years: Vec<PeriodCount> = query
+        .school_years
+        .iter()
+        .map(|p| PeriodCount {
+            period: p.clone(),
+            chats: 0,
+            students: 0,
+            parents: 0,
+        })
+        .collect();
+    let n = school_years.len();
+    assert!(n >= 2, "the per-year table reaches back");
+    school_years[n - 2].chats = 1; // 11
+    school_years[n - 2].students = 1;
+    school_years[n - 1].chats = 7;
+    school_years[n - 1].students = 5;
+    school_years[n - 1].parents = 2;
+
+    let want = ReportData {
+        query: query.clone(),
+        totals: Totals {
+            arrivals: 10,
+            chats: 7,
+            ended: 6,
+            mean_duration_secs: Some(5100.0 / 6.0),
+            mean_wait_secs: Some((120.0 + 60.0 + 300.0 + 30.0 + 900.0 + 60.0 + 10.0) / 7.0),
+            p90_wait_secs: Some(900.0),
+            abandoned_in_queue: 1,
+            mean_wait_abandoned_secs: Some(420.0),
+            refused_before_closing: 1,
+            closed_at_closing_time: 1,
+            refused_queue_full: 0,
+            chats_by_end_reason: vec![
+                (EndReason::BrokenOff, 1),
+                (ClientLeft, 3),
+                (CounsellorEnded, 2),
+            ],
+            registrations: 5,
+            fake_calls: 1,
+            ratings: 5,
+            mean_stars: Some(18.0 / 5.0),
+        },
+        clients: vec![students, parents],
+        months: months(
+            &query,
+            &[
+                ("2021-10", 1, 1, 0),
+                ("2021-11", 2, 1, 1),
+                ("2021-12", 2, 2, 0),
+                ("2022-02", 1, 0, 1),
+                ("2022-03", 1, 1, 0),
+            ],
+        ),
+        school_years,
+        theme: Some(ThemeFigures {
+            query: query.theme.clone().expect("the theme"),
+            chats: 3, // 3 4 5
+            about_theme: 2,
+            clients: vec![
+                ThemeClient {
+                    client_type: Some(ClientType::Student),
+                    chats: 1,
+                    ages: 1,
+                    mean_age: Some(16.0),
+                },
+                ThemeClient {
+                    client_type: Some(ClientType::Parent),
+                    chats: 1,
+                    ages: 1,
+                    mean_age: Some(11.0),
+                },
+            ],
+            mean_duration_secs: Some(1200.0),
+            ratings: 2,
+            mean_stars: Some(4.5),
+        }),
+        desks: vec![
+            DeskFigures {
+                desk: desk("chatbox-gent"),
+                chats: 1,
+                mean_duration_secs: Some(660.0),
+                ratings: 1,
+                mean_stars: Some(3.0),
+            },
+            DeskFigures {
+                desk: desk("clbchat"),
+                chats: 6,
+                mean_duration_secs: Some(4440.0 / 5.0),
+                ratings: 4,
+                mean_stars: Some(3.75),
+            },
+        ],
+        coverage: vec![],
+    };
+    assert_report(&got, &want, "all desks");
+
+    // A period without data has the same shape, with zeros and no means.
+    let empty_query = ReportQuery::school_year(None, 2018, t(2022, 6, 1, 0, 0, 0)).expect("query");
+    let empty = store.report(&empty_query).await.expect("report");
+    assert_eq!(
+        empty.totals,
+        Totals::default(),
+        "an empty year has no figures"
+    );
+    assert!(empty.clients.is_empty() && empty.desks.is_empty() && empty.theme.is_none());
+    assert_eq!(empty.months.len(), 12);
+    assert!(empty.months.iter().all(|m| m.chats == 0));
+
+    // A query that names an unknown topic is refused before anything is read.
+    let mut bad = query;
+    if let Some(theme) = bad.theme.as_mut() {
+        theme.topics.push("psf.nonsense".into());
+    }
+    let err = store.report(&bad).await.expect_err("an unknown topic");
+    assert!(is_invalid(&err), "an unknown topic is invalid: {err}");
+}
+
+/// With a desk, every figure counts that desk only.
+pub async fn report_of_one_desk<S: Store + ?Sized>(store: &S) {
+    report_fixture(store).await;
+    let got = store
+        .report(&year_query(Some("chatbox-gent")))
+        .await
+        .expect("report");
+    assert_eq!(got.totals.arrivals, 1);
+    assert_eq!(got.totals.chats, 1);
+    assert_eq!(got.totals.registrations, 1);
+    assert_eq!(
+        got.desks
+            .iter()
+            .map(|d| d.desk.0.as_str())
+            .collect::<Vec<_>>(),
+        ["chatbox-gent"]
+    );
+    assert_eq!(got.clients.len(), 1);
+    assert_eq!(got.clients[0].topics, topics(&[("olb.study_choice", 1)]));
+    let year = got.school_years.last().expect("the year");
+    assert_eq!((year.chats, year.students), (1, 1));
+    let national = store
+        .report(&year_query(Some("clbchat")))
+        .await
+        .expect("report");
+    assert_eq!((national.totals.arrivals, national.totals.chats), (9, 6));
+    let nowhere = store
+        .report(&year_query(Some("nowhere")))
+        .await
+        .expect("report");
+    assert_eq!(nowhere.totals, Totals::default());
+}
+
+/// Coverage: each sample holds until the next of its desk, 65 minutes at most, cut to the
+/// period and to `as_of`; a second sample at the same instant replaces the first; closed
+/// time does not count.
+pub async fn coverage<S: Store + ?Sized>(store: &S) {
+    let sample = |d: &str, at: DateTime<Utc>, open: bool, n: u32, medical: u32, minimum: u32| {
+        CoverageSample {
+            desk: desk(d),
+            at,
+            open,
+            counsellors: n,
+            medical,
+            minimum,
+        }
+    };
+    let t0 = t(2022, 1, 10, 16, 0, 0);
+    let min = Duration::minutes;
+    let samples = [
+        // Replaced by the next one, at the same instant.
+        sample("clbchat", t0, true, 1, 0, 3),
+        sample("clbchat", t0, true, 3, 1, 3),
+        // 20 minutes below the minimum.
+        sample("clbchat", t0 + min(30), true, 2, 1, 3),
+        // Below the minimum and no medical counsellor, for 65 minutes at most: the next
+        // sample comes 190 minutes later.
+        sample("clbchat", t0 + min(50), true, 2, 0, 3),
+        sample("clbchat", t0 + min(240), true, 4, 1, 3),
+        sample("clbchat", t0 + min(260), false, 0, 0, 3),
+        // 30 minutes before `as_of` (2022-06-01 00:00 UTC).
+        sample("clbchat", t(2022, 5, 31, 23, 30, 0), true, 3, 1, 3),
+        // Before the period (which starts 2021-08-31 22:00 UTC): 10 minutes reach into it.
+        sample("chatbox-gent", t(2021, 8, 31, 21, 30, 0), true, 1, 0, 1),
+        sample("chatbox-gent", t(2021, 8, 31, 22, 10, 0), false, 0, 0, 1),
+        // Another year: not in this report.
+        sample("chatbox-leuven", t(2020, 3, 1, 10, 0, 0), true, 1, 0, 1),
+    ];
+    for s in &samples {
+        store.record_coverage(s).await.expect("record_coverage");
+    }
+    let got = store.report(&year_query(None)).await.expect("report");
+    let want = vec![
+        CoverageFigures {
+            desk: desk("chatbox-gent"),
+            open_secs: 600,
+            below_minimum_secs: 0,
+            no_medical_secs: 600,
+        },
+        CoverageFigures {
+            desk: desk("clbchat"),
+            open_secs: 1800 + 1200 + 3900 + 1200 + 1800,
+            below_minimum_secs: 1200 + 3900,
+            no_medical_secs: 3900,
+        },
+    ];
+    assert_eq!(got.coverage, want, "coverage per desk");
+    let one = store
+        .report(&year_query(Some("chatbox-gent")))
+        .await
+        .expect("report");
+    assert_eq!(one.coverage, want[..1], "coverage of one desk");
 }

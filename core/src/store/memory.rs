@@ -20,6 +20,8 @@ use crate::flags::{Flag, FlagStatus};
 use crate::ids::{ConversationId, DeskId, FlagId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
+use crate::statistics::reference::{self, Records};
+use crate::statistics::{CoverageSample, ReportData, ReportQuery};
 
 #[derive(Default)]
 struct Inner {
@@ -31,6 +33,7 @@ struct Inner {
     flags: BTreeMap<FlagId, Flag>,
     accounts: BTreeMap<String, Account>,
     calendars: HashMap<DeskId, Calendar>,
+    coverage: BTreeMap<(DeskId, DateTime<Utc>), CoverageSample>,
 }
 
 /// Everything in memory, behind one mutex that is never held across an `.await`.
@@ -373,6 +376,26 @@ impl Store for MemoryStore {
         s.registrations = regs.len() as u64;
         s.fake_calls = regs.iter().filter(|r| r.fake_call).count() as u64;
         Ok(s)
+    }
+
+    async fn record_coverage(&self, sample: &CoverageSample) -> Result<()> {
+        let mut inner = self.lock()?;
+        inner
+            .coverage
+            .insert((sample.desk.clone(), sample.at), sample.clone());
+        Ok(())
+    }
+
+    async fn report(&self, query: &ReportQuery) -> Result<ReportData> {
+        query.validate()?;
+        let inner = self.lock()?;
+        let records = Records {
+            conversations: inner.conversations.values().collect(),
+            registrations: &inner.registrations,
+            ratings: &inner.ratings,
+            coverage: inner.coverage.values().collect(),
+        };
+        Ok(reference::compute(query, &records))
     }
 }
 

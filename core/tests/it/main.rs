@@ -15,6 +15,7 @@ mod recovery;
 mod rotation;
 mod routing;
 mod scenario;
+mod statistics;
 mod support;
 mod time_limits;
 mod transfers;
