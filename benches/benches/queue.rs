@@ -1,7 +1,7 @@
 //! Queue operations at 10, 1,000 and 100,000 waiting: a visitor arrives at the end of the
 //! queue, the head is assigned to a counsellor who becomes free, the head leaves.
 //!
-//! Each desk has three counsellors busy with a chat (so every waiting visitor has an
+//! Each desk has fifty counsellors busy with a chat (so every waiting visitor has an
 //! honest wait estimate, as on a busy evening) and one more who is paused until the
 //! "assign" bench makes her available. An operation counts as done when its effects have
 //! reached the participants: the newcomer's first `queue` update; the counsellor's
@@ -20,6 +20,9 @@ use clbchat_benches::fixtures::{self, Counter, World};
 use clbchat_core::engine::{StaffSession, VisitorHandle};
 use criterion::{BenchmarkId, Criterion};
 
+/// Counsellors busy with a chat at every size, so that the wait estimates are real work.
+const BUSY: usize = 50;
+
 struct Desk {
     world: World,
     waiting: VecDeque<VisitorHandle>,
@@ -30,16 +33,8 @@ struct Desk {
 
 impl Desk {
     async fn build(size: usize) -> Desk {
-        let world = World::new(size + 1_000).await;
-        let mut busy = Vec::new();
-        for i in 0..3 {
-            let mut c = world.counsellor(&format!("busy-{i}"), 1).await;
-            let mut v = world.arrive().await;
-            fixtures::next_assignment(&mut c.events).await;
-            fixtures::joined(&mut v.events).await;
-            fixtures::drain(v.events);
-            busy.push(c);
-        }
+        let world = World::new(size + BUSY + 1_000).await;
+        // The paused counsellor goes online first, while nobody waits.
         let free = world.counsellor("free", 1).await;
         free.handle
             .set_available(&world.desk, false)
@@ -48,14 +43,23 @@ impl Desk {
         let updates = Arc::new(Counter::default());
         let mut desk = Desk {
             world,
-            waiting: VecDeque::with_capacity(size),
+            waiting: VecDeque::with_capacity(size + BUSY),
             updates,
             free,
-            _busy: busy,
+            _busy: Vec::new(),
         };
+        // The queue fills while no counsellor serves (no estimates to compute yet), then
+        // the busy counsellors come online and each takes the head: what is left waits
+        // with an honest estimate. Filling it with estimates would take minutes at 100,000.
         let started = Instant::now();
-        for _ in 0..size {
+        for _ in 0..size + BUSY {
             desk.push().await;
+        }
+        for i in 0..BUSY {
+            let mut c = desk.world.counsellor(&format!("busy-{i}"), 1).await;
+            fixtures::next_assignment(&mut c.events).await;
+            desk.waiting.pop_front();
+            desk._busy.push(c);
         }
         if size >= 10_000 {
             eprintln!(
@@ -88,12 +92,14 @@ fn sizes() -> Vec<usize> {
 }
 
 fn queue(c: &mut Criterion) {
-    let rt = fixtures::runtime();
     let mut group = c.benchmark_group("queue");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
     for size in sizes() {
+        // A runtime per size: dropping it ends the desk's 100,000 tasks at once, where
+        // letting every visitor leave would cost a queue walk each.
+        let rt = fixtures::runtime();
         let mut desk = rt.block_on(Desk::build(size));
 
         group.bench_with_input(BenchmarkId::new("arrive", size), &size, |b, _| {
@@ -164,12 +170,8 @@ fn queue(c: &mut Criterion) {
                 })
             });
         });
-        // The desk (and its tasks) go before the next size is built.
-        rt.block_on(async move {
-            for v in desk.waiting.drain(..) {
-                let _ = v.leave().await;
-            }
-        });
+        rt.block_on(async move { drop(desk) });
+        rt.shutdown_background();
     }
     group.finish();
 }
