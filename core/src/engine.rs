@@ -134,6 +134,7 @@ struct CoverageKey {
     counsellors: u32,
     medical: u32,
     minimum: u32,
+    medical_wanted: bool,
 }
 
 impl CoverageKey {
@@ -178,6 +179,7 @@ impl Desk {
             counsellors,
             medical,
             minimum: cfg.min_counsellors,
+            medical_wanted: cfg.want_medical,
         }
     }
 
@@ -981,6 +983,7 @@ impl Shared {
             counsellors: key.counsellors,
             medical: key.medical,
             minimum: key.minimum,
+            medical_wanted: key.medical_wanted,
         };
         match self.store.record_coverage(&sample).await {
             Ok(()) => {

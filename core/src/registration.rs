@@ -24,7 +24,7 @@ pub enum ClientType {
 }
 
 /// Gender as self-reported: the annual report counts F, M and X.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Gender {
     /// Female.
     F,

@@ -337,6 +337,9 @@ pub struct CoverageSample {
     pub medical: u32,
     /// The desk's minimum of counsellors at that time.
     pub minimum: u32,
+    /// Whether the desk wants a medical counsellor online (the national desk does; a
+    /// centre's chatbox does not): only then does an hour without one count.
+    pub medical_wanted: bool,
 }
 
 /// Figures of the whole period.
@@ -487,7 +490,7 @@ pub struct CoverageFigures {
     pub open_secs: u64,
     /// Open with fewer counsellors online than the desk's minimum.
     pub below_minimum_secs: u64,
-    /// Open with no medical counsellor online.
+    /// Open with no medical counsellor online, where the desk wants one.
     pub no_medical_secs: u64,
 }
 

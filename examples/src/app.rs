@@ -90,6 +90,13 @@ pub const MEMORY_STORAGE_URL: &str = "memory:";
 /// migrations. With `storage.url = "memory:"` there is no database: the commands that
 /// work on one (`migrate`, `accounts`) say so.
 pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
+    let mut options = SqlOptions::new();
+    options.durability = settings.storage.durability.into();
+    open_store_with(settings, options).await
+}
+
+/// [`open_store`] with other options than the settings give (e.g. for demo data).
+pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result<SqlStore> {
     let url = &settings.storage.url;
     if url == MEMORY_STORAGE_URL {
         return Err(Error::Config(format!(
@@ -109,8 +116,6 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
     }
-    let mut options = SqlOptions::new();
-    options.durability = settings.storage.durability.into();
     let store = SqlStore::connect(url, options)
         .await
         .map_err(|e| Error::Config(format!("storage.url: cannot open the database: {}", e)))?;

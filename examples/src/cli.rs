@@ -48,6 +48,216 @@ pub enum Command {
     /// Check the configuration, or print the settings in force.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write the annual report (this school year by default) as markdown, CSV or HTML.
+    ///
+    /// Computed from the registrations, ratings and conversation metadata in the database;
+    /// never from message text. Example, the 2021-2022 school year as a page with charts:
+    /// `clbchat report --school-year 2021 --format html --output report.html`.
+    Report(ReportArgs),
+    /// Fill an empty school year with synthetic chats, played through the real engine and
+    /// stored in the configured database, so the report has something to show.
+    ///
+    /// Refuses a year that already has chats. Default: the 2021-2022 school year with its
+    /// real calendar and the published figures (8,813 chats; takes a few minutes).
+    DemoData(DemoDataArgs),
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The school year by its first year (2021 = September 2021 to August 2022).
+    /// Default: the current one. Ignored with --from and --to.
+    #[arg(long)]
+    pub school_year: Option<i32>,
+    /// First day (YYYY-MM-DD, Brussels time), with --to.
+    #[arg(long, requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, included (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this desk or chatbox (default: all of them).
+    #[arg(long)]
+    pub desk: Option<String>,
+    /// markdown, csv, html (a page with charts) or json.
+    #[arg(long, default_value = "markdown", value_parser = parse_format)]
+    pub format: crate::report::Format,
+    /// nl or en.
+    #[arg(long, default_value = "nl", value_parser = parse_lang)]
+    pub lang: crate::report::Lang,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Also count a theme: its topic codes, comma-separated (e.g.
+    /// pgz.covid_medical,pgz.vaccination_covid,psf.covid_related).
+    #[arg(long, value_delimiter = ',')]
+    pub theme: Vec<String>,
+    /// The theme's name in the report.
+    #[arg(long, default_value = "Thema")]
+    pub theme_name: String,
+    /// The theme's first day (default: the report's).
+    #[arg(long)]
+    pub theme_from: Option<chrono::NaiveDate>,
+    /// The theme's last day (default: the report's).
+    #[arg(long)]
+    pub theme_to: Option<chrono::NaiveDate>,
+}
+
+/// `demo-data`.
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    /// The school year by its first year; 2021 has its real calendar built in, another year
+    /// uses desk.calendar_file.
+    #[arg(long, default_value_t = crate::demo_data::DEFAULT_SCHOOL_YEAR)]
+    pub school_year: i32,
+    /// About how many chats the national desk holds in the year.
+    #[arg(long, default_value_t = crate::demo_data::PUBLISHED_CHATS, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chats: u32,
+    /// The random seed (the same seed plays the same year).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Leave out the three centre chatboxes and their events.
+    #[arg(long)]
+    pub no_chatboxes: bool,
+}
+
+fn parse_format(s: &str) -> std::result::Result<crate::report::Format, String> {
+    crate::report::Format::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a format; write markdown, csv, html or json"))
+}
+
+fn parse_lang(s: &str) -> std::result::Result<crate::report::Lang, String> {
+    crate::report::Lang::parse(s).ok_or_else(|| format!("`{s}` is not a language; write nl or en"))
+}
+
+/// The query of a `report` command, at `now`.
+pub fn report_query(
+    args: &ReportArgs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<clbchat_core::statistics::ReportQuery> {
+    use clbchat_core::statistics::{school_year_of, ReportQuery, REPORT_TIME_ZONE};
+    let desk = args.desk.clone().map(DeskId::new);
+    let query = match (args.from, args.to) {
+        (Some(from), Some(to)) => ReportQuery::for_dates(desk, from, to, now)?,
+        _ => {
+            let year = args.school_year.unwrap_or_else(|| {
+                school_year_of(now.with_timezone(&REPORT_TIME_ZONE).date_naive())
+            });
+            ReportQuery::school_year(desk, year, now)?
+        }
+    };
+    if args.theme.is_empty() {
+        if args.theme_from.is_some() || args.theme_to.is_some() {
+            return Err(Error::Refused(
+                "--theme-from and --theme-to need --theme with topic codes (e.g. --theme pgz.covid_medical)".into(),
+            ));
+        }
+        return Ok(query);
+    }
+    let (from, to) = query.period.local_dates();
+    let topics = args
+        .theme
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    Ok(query.with_theme(
+        args.theme_name.clone(),
+        topics,
+        args.theme_from.unwrap_or(from),
+        args.theme_to.unwrap_or(to),
+    )?)
+}
+
+/// Runs `report` against the configured store; returns the document.
+pub async fn report(settings: &Settings, args: &ReportArgs) -> Result<String> {
+    let query = report_query(args, chrono::Utc::now())?;
+    let store = crate::app::open_store(settings).await?;
+    let data = store.report(&query).await;
+    store.close().await;
+    let options = crate::report::Options {
+        lang: args.lang,
+        desk_names: [(
+            DeskId::new(settings.desk.id.clone()),
+            settings.desk.name.clone(),
+        )]
+        .into_iter()
+        .collect(),
+        generated_at: Some(chrono::Utc::now()),
+    };
+    crate::report::render(&data?, args.format, &options)
+}
+
+/// The 2021-2022 CLBch@t calendar, with its holidays and closures (the demo's default year).
+const CALENDAR_2021_2022: &str = include_str!("../../core/tests/data/clbchat-2021-2022.toml");
+
+/// Runs `demo-data` on a runtime of its own (a current-thread runtime on paused time, see
+/// [`crate::demo_data`]); returns what to print.
+pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
+    use clbchat_core::calendar::Calendar;
+    let calendar = if args.school_year == crate::demo_data::DEFAULT_SCHOOL_YEAR {
+        toml::from_str::<Calendar>(CALENDAR_2021_2022)
+            .map_err(|e| Error::Refused(format!("the built-in 2021-2022 calendar: {e}")))?
+    } else {
+        let c = settings.calendar()?;
+        if c == Calendar::always_open() {
+            return Err(Error::Refused(format!(
+                "demo-data --school-year {}: the desk has no calendar (set desk.calendar_file), \
+                 and only 2021-2022's is built in (--school-year 2021)",
+                args.school_year
+            )));
+        }
+        c
+    };
+    let desk = crate::app::desk_config(settings)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .map_err(|e| Error::Refused(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        use crate::demo_data::without_advancing;
+        let mut options = clbchat_store_sql::SqlOptions::new();
+        options.durability = clbchat_store_sql::Durability::Normal;
+        options.group_commit_max_delay = std::time::Duration::ZERO;
+        let store = std::sync::Arc::new(
+            without_advancing(crate::app::open_store_with(settings, options)).await?,
+        );
+        if without_advancing(crate::demo_data::year_has_chats(store.as_ref(), args.school_year)).await? {
+            without_advancing(store.close()).await;
+            return Err(Error::Refused(format!(
+                 "the database already has chats in {}; demo data only goes into an empty \
+                 school year (choose another with --school-year, or another database with \
+                 CLBCHAT_STORAGE__URL)",
+                clbchat_core::statistics::school_year_label(args.school_year)
+            )));
+        }
+        let started = std::time::Instant::now();
+        let ledger = crate::demo_data::play_school_year(
+            store.clone(),
+            crate::demo_data::DemoOptions {
+                desk,
+                school_year: args.school_year,
+                calendar,
+                chats: args.chats,
+                chatboxes: !args.no_chatboxes,
+                seed: args.seed,
+            },
+        )
+        .await;
+        without_advancing(store.close()).await;
+        let ledger = ledger?;
+        Ok(format!(
+             "demo data for {}: {} visitors, {} chats, {} left the queue, {} turned away \
+             ({:.0} s)\nsee it with: clbchat report --school-year {} --format html --output report.html\n",
+            clbchat_core::statistics::school_year_label(args.school_year),
+            ledger.arrivals,
+            ledger.chats.len(),
+            ledger.left_queue,
+            ledger.refused,
+            started.elapsed().as_secs_f64(),
+            args.school_year
+        ))
+    })
 }
 
 /// `accounts …`.

@@ -26,6 +26,9 @@ pub enum Error {
     /// The engine or the store refused.
     #[error(transparent)]
     Core(#[from] clbchat_core::Error),
+    /// A chart of a report could not be drawn.
+    #[error("drawing a chart of the report failed: {0}")]
+    Chart(String),
     /// A command-line request that cannot be done, with the reason.
     #[error("{0}")]
     Refused(String),

@@ -13,17 +13,21 @@
 //! - [`bootstrap`]: the one-time link that creates the first coordinator.
 //! - [`keys`]: the pseudonym key file.
 //! - [`partner`]: partner lines reached by a link.
+//! - [`demo_data`]: a synthetic school year played through the engine and the store.
+//! - [`report`]: the annual report as markdown, CSV and HTML with charts.
 //! - [`cli`]: the command line (`serve`, `migrate`, `accounts`, `keys`, `config`).
 //! - [`error`]: the crate's one error enum.
 
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
+pub mod demo_data;
 pub mod error;
 pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod partner;
+pub mod report;
 pub mod settings;
 
 pub use app::App;

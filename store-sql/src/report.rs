@@ -453,7 +453,7 @@ macro_rules! report_queries {
                 let from = codec::ns(q.period.from, "report period start")?;
                 let end = codec::ns(q.period.until.min(q.as_of), "report end")?;
                 let mut qb = Qb::new(
-                    "WITH s AS (SELECT desk, at_ns, open, counsellors, medical, minimum, \
+                    "WITH s AS (SELECT desk, at_ns, open, counsellors, medical, minimum, medical_wanted, \
                      LEAD(at_ns) OVER (PARTITION BY desk ORDER BY at_ns) AS next_ns \
                      FROM coverage WHERE at_ns < ",
                 );
@@ -462,7 +462,7 @@ macro_rules! report_queries {
                 if let Some(d) = &q.desk {
                     qb.push(" AND desk = ").push_bind(d.0.as_str());
                 }
-                qb.push("), l AS (SELECT desk, open, counsellors, medical, minimum, next_ns, \
+                qb.push("), l AS (SELECT desk, open, counsellors, medical, minimum, medical_wanted, next_ns, \
                          CASE WHEN at_ns < ");
                 qb.push_bind(from);
                 qb.push(" THEN ").push_bind(from);
@@ -471,13 +471,13 @@ macro_rules! report_queries {
                 qb.push(" THEN at_ns + ").push_bind(valid);
                 qb.push(" ELSE ").push_bind(end);
                 qb.push(
-                    " END AS cap FROM s), w AS (SELECT desk, open, counsellors, medical, minimum, a, \
+                    " END AS cap FROM s), w AS (SELECT desk, open, counsellors, medical, minimum, medical_wanted, a, \
                      CASE WHEN next_ns IS NOT NULL AND next_ns < cap THEN next_ns ELSE cap END AS b \
                      FROM l) \
                      SELECT desk, \
                      CAST(sum(CASE WHEN open THEN (b - a) / 1000000000 ELSE 0 END) AS BIGINT) AS open_secs, \
                      CAST(sum(CASE WHEN open AND counsellors < minimum THEN (b - a) / 1000000000 ELSE 0 END) AS BIGINT) AS below_secs, \
-                     CAST(sum(CASE WHEN open AND medical = 0 THEN (b - a) / 1000000000 ELSE 0 END) AS BIGINT) AS no_medical_secs \
+                     CAST(sum(CASE WHEN open AND medical_wanted AND medical = 0 THEN (b - a) / 1000000000 ELSE 0 END) AS BIGINT) AS no_medical_secs \
                      FROM w WHERE b > a GROUP BY desk",
                 );
                 let rows = qb.build().fetch_all(&mut **tx).await.context("counting coverage")?;
@@ -497,10 +497,12 @@ macro_rules! report_queries {
             impl super::$backend {
                 pub(crate) async fn record_coverage(&self, s: &CoverageSample) -> Result<()> {
                     sqlx::query(
-                        "INSERT INTO coverage (desk, at_ns, open, counsellors, medical, minimum) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (desk, at_ns) DO UPDATE SET \
+                        "INSERT INTO coverage (desk, at_ns, open, counsellors, medical, minimum, \
+                         medical_wanted) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (desk, at_ns) DO UPDATE SET \
                          open = excluded.open, counsellors = excluded.counsellors, \
-                         medical = excluded.medical, minimum = excluded.minimum",
+                         medical = excluded.medical, minimum = excluded.minimum, \
+                         medical_wanted = excluded.medical_wanted",
                     )
                     .bind(s.desk.0.as_str())
                     .bind(codec::ns(s.at, "coverage time")?)
@@ -508,6 +510,7 @@ macro_rules! report_queries {
                     .bind(i32::try_from(s.counsellors).unwrap_or(i32::MAX))
                     .bind(i32::try_from(s.medical.min(s.counsellors)).unwrap_or(i32::MAX))
                     .bind(i32::try_from(s.minimum).unwrap_or(i32::MAX))
+                    .bind(s.medical_wanted)
                     .execute(&self.write)
                     .await
                     .context("recording coverage")?;

@@ -390,7 +390,7 @@ fn coverage(query: &ReportQuery, samples: &[&CoverageSample]) -> Vec<CoverageFig
             if s.counsellors < s.minimum {
                 f.below_minimum_secs += d;
             }
-            if s.medical == 0 {
+            if s.medical_wanted && s.medical == 0 {
                 f.no_medical_secs += d;
             }
         }

@@ -19,7 +19,33 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    clbchat_server::init_logging(&settings.log);
+    if let Some(Command::DemoData(_)) = &cli.command {
+        // A year of chats would log every arrival: only the monthly progress and problems.
+        let mut log = settings.log.clone();
+        if log.level == "info" {
+            log.level = "warn,clbchat_server::demo_data=info".into();
+        }
+        clbchat_server::init_logging(&log);
+    } else {
+        clbchat_server::init_logging(&settings.log);
+    }
+    if let Some(Command::DemoData(args)) = &cli.command {
+        // On a paused clock of its own (see clbchat_server::demo_data).
+        return match clbchat_server::cli::demo_data(&settings, args) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("clbchat: {e}");
+                ExitCode::from(if matches!(e, Error::Config(_)) {
+                    EXIT_CONFIG
+                } else {
+                    1
+                })
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,6 +98,20 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
             println!("the configuration is valid");
             Ok(())
         }
+        Command::Report(args) => {
+            let text = clbchat_server::cli::report(&settings, &args).await?;
+            match &args.output {
+                Some(path) => {
+                    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+                    eprintln!("clbchat: the report is in {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::DemoData(_) => Err(Error::Refused(
+            "demo-data runs on a runtime of its own".into(),
+        )),
         Command::Config(ConfigCommand::Show) => {
             let mut settings = settings;
             settings.storage.url = clbchat_server::settings::redact_url(&settings.storage.url);

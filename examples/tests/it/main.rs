@@ -7,4 +7,5 @@ mod cli;
 mod http;
 mod restart;
 mod setup;
+mod statistics;
 mod support;

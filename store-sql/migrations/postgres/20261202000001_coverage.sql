@@ -7,6 +7,7 @@ CREATE TABLE coverage (
     counsellors integer NOT NULL CHECK (counsellors >= 0),
     medical     integer NOT NULL CHECK (medical >= 0 AND medical <= counsellors),
     minimum     integer NOT NULL CHECK (minimum >= 0),
+    medical_wanted boolean NOT NULL,
     PRIMARY KEY (desk, at_ns)
 );
 CREATE INDEX coverage_by_time ON coverage (at_ns);

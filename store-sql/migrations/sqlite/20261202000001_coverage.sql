@@ -7,6 +7,7 @@ CREATE TABLE coverage (
     counsellors INTEGER NOT NULL CHECK (counsellors >= 0),
     medical     INTEGER NOT NULL CHECK (medical >= 0 AND medical <= counsellors),
     minimum     INTEGER NOT NULL CHECK (minimum >= 0),
+    medical_wanted INTEGER NOT NULL CHECK (medical_wanted IN (0, 1)),
     PRIMARY KEY (desk, at_ns)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX coverage_by_time ON coverage (at_ns);
