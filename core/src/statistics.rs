@@ -322,6 +322,52 @@ impl ReportQuery {
     }
 }
 
+/// What a coordinator asks for (the protocol's `report` frame): a desk, local dates, and
+/// optionally a theme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    /// The desk (a coordinator sees the reports of the desks they serve).
+    pub desk: DeskId,
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date, included.
+    pub to: NaiveDate,
+    /// A theme to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<ThemeRequest>,
+}
+
+/// A theme in a [`ReportRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThemeRequest {
+    /// Its name.
+    pub name: String,
+    /// Topic codes.
+    pub topics: Vec<String>,
+    /// First local date (default: the report's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    /// Last local date (default: the report's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+}
+
+impl ReportRequest {
+    /// The query, at `now`.
+    pub fn query(&self, now: DateTime<Utc>) -> Result<ReportQuery> {
+        let q = ReportQuery::for_dates(Some(self.desk.clone()), self.from, self.to, now)?;
+        match &self.theme {
+            None => Ok(q),
+            Some(t) => q.with_theme(
+                t.name.clone(),
+                t.topics.clone(),
+                t.from.unwrap_or(self.from),
+                t.to.unwrap_or(self.to),
+            ),
+        }
+    }
+}
+
 /// One state of a desk's staffing, recorded by the engine (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageSample {

@@ -606,6 +606,133 @@
     I.set($('calendar-status'), 'k.cal_json_applied');
   }
 
+  // ---- the annual report ---------------------------------------------------------------
+  // The server computes and writes the report (the same as `clbchat report`); the page
+  // shows its HTML and downloads the other formats as files.
+
+  const FIRST_SCHOOL_YEAR = 2016;
+
+  function isoDate(d) {
+    return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+  }
+
+  function schoolYearOf(d) {
+    return d.getMonth() >= 8 ? d.getFullYear() : d.getFullYear() - 1;
+  }
+
+  function setSchoolYear(year) {
+    $('report-from').value = year + '-09-01';
+    $('report-to').value = year + 1 + '-08-31';
+  }
+
+  function setupReport() {
+    const select = $('report-year');
+    const current = schoolYearOf(new Date());
+    for (let y = current; y >= FIRST_SCHOOL_YEAR; y--) {
+      select.appendChild(h('option', { value: String(y) }, y + '-' + (y + 1)));
+    }
+    select.appendChild(h('option', { value: '', i18n: 'k.report_other_period' }));
+    select.value = String(current);
+    setSchoolYear(current);
+    select.addEventListener('change', () => {
+      if (select.value) setSchoolYear(Number(select.value));
+    });
+    const mark = () => {
+      const y = Number(select.value);
+      if (select.value && ($('report-from').value !== y + '-09-01' || $('report-to').value !== y + 1 + '-08-31')) select.value = '';
+    };
+    $('report-from').addEventListener('change', mark);
+    $('report-to').addEventListener('change', mark);
+    const box = $('report-theme-topics');
+    box.textContent = '';
+    ((S.info && S.info.topics) || []).forEach((t) => {
+      const id = 'report-topic-' + t.code.replace(/[^a-z0-9]/gi, '-');
+      const label = h('label', { for: id });
+      const domain = t.domain === 'LS' ? 'L&S' : t.domain;
+      I.dual(label, domain + ': ' + t.nl, domain + ': ' + t.en);
+      box.appendChild(h('div', { class: 'choice' }, [h('input', { type: 'checkbox', id, value: t.code, testid: 'report-topic-' + t.code }), label]));
+    });
+    $('report-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      showReport();
+    });
+    document.querySelectorAll('[data-report-download]').forEach((b) => {
+      b.addEventListener('click', () => downloadReport(b.getAttribute('data-report-download'), b));
+    });
+    I.onChange(() => {
+      if ($('report-view').childElementCount > 0) showReport();
+    });
+  }
+
+  // The frame for the form, or null with the problem shown.
+  function reportFrame(format) {
+    I.clear($('report-error'));
+    const from = $('report-from').value;
+    const to = $('report-to').value;
+    if (!from || !to) {
+      I.set($('report-error'), 'k.report_need_dates');
+      return null;
+    }
+    if (to < from) {
+      I.set($('report-error'), 'k.report_dates_order');
+      return null;
+    }
+    const frame = { type: 'report', desk: S.desk, from, to, format, lang: I.lang() };
+    const topics = Array.from($('report-theme-topics').querySelectorAll('input:checked')).map((c) => c.value);
+    const name = $('report-theme-name').value.trim();
+    if (topics.length || name) {
+      if (!topics.length) {
+        I.set($('report-error'), 'k.report_theme_no_topics');
+        return null;
+      }
+      frame.theme = { name: name || I.t('k.report_theme_default'), topics };
+      if ($('report-theme-from').value) frame.theme.from = $('report-theme-from').value;
+      if ($('report-theme-to').value) frame.theme.to = $('report-theme-to').value;
+    }
+    return frame;
+  }
+
+  async function showReport() {
+    const frame = reportFrame('html_fragment');
+    if (!frame) return;
+    const btn = $('report-show');
+    btn.disabled = true;
+    I.set($('report-status'), 'k.report_busy');
+    try {
+      const answer = await session.request(frame);
+      // The server escapes every text it puts in the report; the page takes it as is.
+      $('report-view').innerHTML = answer.document.content;
+      I.set($('report-status'), 'k.report_shown', { chats: String(answer.data.totals.chats) });
+      $('report-view').focus();
+    } catch (err) {
+      I.clear($('report-status'));
+      St.errorInto($('report-error'), err);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function downloadReport(format, btn) {
+    const frame = reportFrame(format);
+    if (!frame) return;
+    btn.disabled = true;
+    try {
+      const answer = await session.request(frame);
+      const doc = answer.document;
+      const url = URL.createObjectURL(new Blob([doc.content], { type: doc.content_type }));
+      const a = h('a', { href: url, download: doc.file_name, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      I.set($('report-status'), 'k.report_downloaded', { file: doc.file_name });
+    } catch (err) {
+      St.errorInto($('report-error'), err);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // ---- accounts -----------------------------------------------------------------------
 
   function loadAccounts() {
@@ -767,6 +894,7 @@
     $('accounts-refresh').addEventListener('click', loadAccounts);
     $('account-form').addEventListener('submit', saveAccount);
     $('account-cancel').addEventListener('click', newAccount);
+    setupReport();
   }
 
   boot();

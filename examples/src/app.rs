@@ -217,6 +217,9 @@ impl App {
         };
         let mut ws_config = WsConfig::new(OriginPolicy::AllowList(origins));
         ws_config.max_connections = settings.server.max_connections;
+        ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
+            desk_names: [(desk.id.clone(), desk.name.clone())].into_iter().collect(),
+        }));
         let ws = WsServer::new(engine.clone(), ws_config);
 
         let setup = Setup::default();

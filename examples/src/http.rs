@@ -46,6 +46,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/app.css"),
     ),
     (
+        "report.css",
+        "text/css; charset=utf-8",
+        crate::report::REPORT_CSS,
+    ),
+    (
         "i18n.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/i18n.js"),

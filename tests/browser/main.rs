@@ -13,7 +13,7 @@ use clbchat_core::calendar::{Calendar, EventWindow};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::DeskId;
 use clbchat_core::registration::ChatResult;
-use clbchat_core::store::{ConversationFilter, Store};
+use clbchat_core::store::ConversationFilter;
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::Value;
@@ -416,6 +416,97 @@ async fn the_setup_and_coordinator_pages_work_and_are_accessible() {
         .assert_accessible("coordinator page, all panels")
         .await;
     coordinator.screenshot("coordinator-all").await;
+    coordinator.close().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinator_reads_the_annual_report_on_the_page_and_downloads_it() {
+    if !tools_present("report") {
+        return;
+    }
+    // A small 2021-2022 year, played through the engine into the server's database.
+    let server = Server::start(|settings, _| {
+        let settings = settings.clone();
+        std::thread::spawn(move || {
+            clbchat_server::cli::demo_data(
+                &settings,
+                &clbchat_server::cli::DemoDataArgs {
+                    school_year: 2021,
+                    chats: 80,
+                    seed: 3,
+                    no_chatboxes: true,
+                },
+            )
+        })
+        .join()
+        .expect("the demo thread")
+        .expect("demo data");
+    })
+    .await;
+    let query = clbchat_core::statistics::ReportQuery::school_year(
+        Some(DeskId::new(DESK)),
+        2021,
+        Utc::now(),
+    )
+    .unwrap();
+    let figures = server.shared.store.report(&query).await.unwrap();
+    assert!(figures.totals.chats > 40, "{:?}", figures.totals);
+    server
+        .account("kris", StaffRole::Coordinator, Discipline::Medical)
+        .await;
+
+    let driver = Driver::start().await;
+    let coordinator = driver.browser("coordinator", DESKTOP.0, DESKTOP.1).await;
+    coordinator.open(&server.url("/coordinator")).await;
+    coordinator.type_into("username", "kris").await;
+    coordinator.type_into("password", PASSWORD).await;
+    coordinator.click("login").await;
+    coordinator.shown("report").await;
+    coordinator.select("report-year", "2021").await;
+    coordinator.click("report-show").await;
+    coordinator
+        .text_contains("report-view", "Jaarverslag 2021-2022")
+        .await;
+    let chats = clbchat_server::report::Lang::Nl.count(figures.totals.chats);
+    coordinator
+        .text_contains("report-status", &format!("{chats} chatgesprekken"))
+        .await;
+    let row = coordinator
+        .js("return document.querySelector('#report-table-totals tr[data-key=chats] td').textContent")
+        .await;
+    assert_eq!(
+        row,
+        Value::String(chats.clone()),
+        "the page shows the store's figure"
+    );
+    let charts = coordinator
+        .js("return document.querySelectorAll('[data-testid=report-view] svg[role=img]').length")
+        .await;
+    assert!(charts.as_u64().unwrap_or(0) >= 4, "charts: {charts}");
+    coordinator
+        .assert_accessible("coordinator page, annual report")
+        .await;
+    coordinator.screenshot("coordinator-report").await;
+
+    coordinator.click("report-download-csv").await;
+    coordinator
+        .text_contains("report-status", "rapport-clbchat-2021-09-01-2022-08-31.csv")
+        .await;
+
+    // In English, the shown report follows.
+    coordinator.click("lang-en").await;
+    coordinator
+        .text_contains("report-view", "Annual report 2021-2022")
+        .await;
+
+    // A theme without topics is refused on the page, before anything is asked.
+    coordinator.click("report-theme").await;
+    coordinator.type_into("report-theme-name", "COVID-19").await;
+    coordinator.click("report-show").await;
+    coordinator
+        .text_contains("report-error", "at least one topic")
+        .await;
     coordinator.close().await;
     server.stop().await;
 }

@@ -22,7 +22,6 @@ use std::time::Duration;
 use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
-use clbchat_core::store::Store;
 use clbchat_server::settings::Settings;
 use clbchat_server::App;
 use fantoccini::elements::Element;
@@ -226,10 +225,27 @@ impl Browser {
         }
     }
 
-    pub async fn click(&self, testid: &str) {
+    /// Chooses the option with `value` in the `<select>` with `data-testid`.
+    pub async fn select(&self, testid: &str, value: &str) {
         self.shown(testid)
             .await
-            .click()
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("[{}] cannot choose `{value}` in `{testid}`: {e}", self.name)
+            });
+    }
+
+    /// Clicks the element, scrolled to the middle of the window first (as a user would
+    /// scroll it into sight; at the top the sticky header would cover it).
+    pub async fn click(&self, testid: &str) {
+        let e = self.shown(testid).await;
+        let arg = serde_json::to_value(&e).expect("an element reference");
+        let _ = self
+            .client
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+            .await;
+        e.click()
             .await
             .unwrap_or_else(|e| panic!("[{}] cannot click `{testid}`: {e}", self.name));
     }

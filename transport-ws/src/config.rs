@@ -76,6 +76,8 @@ pub struct WsConfig {
     pub max_connections: usize,
     /// Allowed origins.
     pub origins: OriginPolicy,
+    /// Writes reports in the formats coordinators ask for; `None`: only the figures.
+    pub reports: Option<std::sync::Arc<dyn crate::reports::ReportRenderer>>,
 }
 
 impl WsConfig {
@@ -96,6 +98,7 @@ impl WsConfig {
             rate_per_sec: DEFAULT_RATE_PER_SEC,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             origins,
+            reports: None,
         }
     }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use clbchat_core::auth::{AccountChange, Credential};
 use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle};
 use clbchat_core::event::{DisconnectKind, ServerEvent};
+use clbchat_core::statistics::ReportRequest;
 use clbchat_core::Error as CoreError;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
@@ -32,6 +33,7 @@ use crate::protocol::{
     decode, ClientFrame, ServerFrame, CLOSE_IDLE, CLOSE_NO_START, CLOSE_REPLACED, CLOSE_SLOW,
     CLOSE_VERSION, PROTOCOL_VERSION, SUBPROTOCOL,
 };
+use crate::reports::ReportRenderer;
 use crate::stats::WsStats;
 
 /// Something for the writer.
@@ -59,6 +61,7 @@ struct Conn {
     forwarder: Option<tokio::task::JoinHandle<()>>,
     slow_timeout: std::time::Duration,
     stats: Arc<WsStats>,
+    reports: Option<Arc<dyn ReportRenderer>>,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -85,6 +88,7 @@ where
         forwarder: None,
         slow_timeout,
         stats,
+        reports: config.reports.clone(),
     };
     conn.stats.opened();
     let start_deadline = Instant::now() + config.start_timeout;
@@ -470,6 +474,48 @@ impl Conn {
                 req,
                 accounts: self.staff()?.accounts().await?,
             })),
+            ClientFrame::Report {
+                desk,
+                from,
+                to,
+                theme,
+                format,
+                lang,
+            } => {
+                let staff = self.staff()?;
+                let document = match &format {
+                    None => None,
+                    Some(f) => {
+                        let Some(renderer) = &self.reports else {
+                            return Err(CoreError::Invalid(format!(
+                                "this server writes no `{f}` reports; ask without `format` for the figures"
+                            )));
+                        };
+                        Some(renderer.clone())
+                    }
+                };
+                let data = staff
+                    .report(&ReportRequest {
+                        desk,
+                        from,
+                        to,
+                        theme,
+                    })
+                    .await?;
+                let document = match (document, format) {
+                    (Some(renderer), Some(f)) => Some(
+                        renderer
+                            .render(&data, &f, lang.as_deref())
+                            .map_err(CoreError::Invalid)?,
+                    ),
+                    _ => None,
+                };
+                Ok(Some(ServerFrame::Report {
+                    req,
+                    data: Box::new(data),
+                    document,
+                }))
+            }
             ClientFrame::SaveAccount {
                 username,
                 create,

@@ -7,7 +7,7 @@
 //! say `{"type": "hello", "version": 1}`. `docs/protocol.md` documents every frame, and the
 //! golden files in `tests/golden/` keep the format stable.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clbchat_core::auth::{AccountView, StaffIdentity};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::engine::DeskAvailability;
@@ -17,6 +17,9 @@ use clbchat_core::event::{
 use clbchat_core::flags::Flag;
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use clbchat_core::registration::RegistrationForm;
+use clbchat_core::statistics::{ReportData, ThemeRequest};
+
+use crate::reports::RenderedReport;
 use serde::{Deserialize, Serialize};
 
 /// The WebSocket subprotocol this crate speaks.
@@ -264,6 +267,26 @@ pub enum ClientFrame {
     },
     /// Coordinator: the accounts of their desks (never password hashes).
     Accounts {},
+    /// Coordinator: the annual report's figures for a desk and a period (local dates), and
+    /// optionally the report written in a `format` (`html_fragment`, `html`, `markdown`,
+    /// `csv`) in `lang` (`nl`, `en`).
+    Report {
+        /// The desk.
+        desk: DeskId,
+        /// First day.
+        from: NaiveDate,
+        /// Last day, included.
+        to: NaiveDate,
+        /// A theme to count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        theme: Option<ThemeRequest>,
+        /// The report written out in this format, besides the figures.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// Its language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+    },
     /// Coordinator: create an account or change one.
     SaveAccount {
         /// Login name (the key).
@@ -315,6 +338,7 @@ impl ClientFrame {
         "calendar",
         "accounts",
         "save_account",
+        "report",
     ];
 
     /// The frame's `type`, for logs and metrics.
@@ -351,6 +375,7 @@ impl ClientFrame {
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::Accounts {} => "accounts",
             ClientFrame::SaveAccount { .. } => "save_account",
+            ClientFrame::Report { .. } => "report",
         }
     }
 }
@@ -464,6 +489,17 @@ pub enum ServerFrame {
         /// The accounts, by user name.
         accounts: Vec<AccountView>,
     },
+    /// A report: its figures, and the document when a format was asked.
+    Report {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The figures.
+        data: Box<ReportData>,
+        /// The report written out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        document: Option<RenderedReport>,
+    },
     /// Something the engine pushes.
     Event {
         /// The event.
@@ -497,6 +533,7 @@ impl ServerFrame {
             | ServerFrame::Flags { req, .. }
             | ServerFrame::Calendar { req, .. }
             | ServerFrame::Accounts { req, .. }
+            | ServerFrame::Report { req, .. }
             | ServerFrame::Error { req, .. } => *req,
             ServerFrame::Event { .. } => None,
         }

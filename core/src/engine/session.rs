@@ -18,6 +18,7 @@ use crate::flags::{Flag, FlagKind, FlagStatus};
 use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::hash_secret;
 use crate::registration::{Rating, Registration, RegistrationForm};
+use crate::statistics::{ReportData, ReportRequest};
 use crate::store::{ConversationState, TranscriptRead};
 
 /// Sends a command with a reply channel and waits for the answer.
@@ -532,6 +533,16 @@ impl StaffHandle {
             purpose: purpose.to_owned(),
         };
         self.shared.store.read_transcript(&read).await
+    }
+
+    /// The annual report's figures for a desk the coordinator serves (computed by the
+    /// store from registrations, ratings and metadata; see [`crate::statistics`]).
+    pub async fn report(&self, request: &ReportRequest) -> Result<ReportData> {
+        self.require_coordinator(&request.desk)?;
+        let query = request.query(self.shared.clock.now())?;
+        let data = self.shared.store.report(&query).await?;
+        tracing::info!(staff = %self.identity.id, desk = %request.desk, "report read");
+        Ok(data)
     }
 
     /// A desk's calendar as it is in force now.

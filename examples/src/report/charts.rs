@@ -133,6 +133,13 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
         let max = value_max(chart);
         let labels = &chart.categories;
         let unit = chart.unit.as_str();
+        let value_label = |v: &f64| {
+            if max < 20.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.0}")
+            }
+        };
         if chart.horizontal {
             let mut c = ChartBuilder::on(&root)
                 .margin(10)
@@ -153,8 +160,10 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
             };
             c.configure_mesh()
                 .disable_y_mesh()
+                .max_light_lines(1)
                 .y_labels(n)
                 .y_label_formatter(&label_of)
+                .x_label_formatter(&value_label)
                 .x_desc(unit)
                 .label_style((FONT, 13))
                 .axis_desc_style((FONT, 13))
@@ -211,8 +220,10 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
             };
             c.configure_mesh()
                 .disable_x_mesh()
+                .max_light_lines(1)
                 .x_labels(n)
                 .x_label_formatter(&label_of)
+                .y_label_formatter(&value_label)
                 .y_desc(unit)
                 .label_style((FONT, 12))
                 .axis_desc_style((FONT, 13))

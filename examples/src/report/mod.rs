@@ -96,6 +96,50 @@ pub struct Options {
     pub generated_at: Option<DateTime<Utc>>,
 }
 
+/// The reference server's report writer for the WebSocket's `report` frame: the
+/// coordinator page shows the `html_fragment` and downloads the other formats.
+#[derive(Debug, Clone, Default)]
+pub struct ServerRenderer {
+    /// Names for desk ids.
+    pub desk_names: BTreeMap<DeskId, String>,
+}
+
+impl clbchat_transport_ws::reports::ReportRenderer for ServerRenderer {
+    fn render(
+        &self,
+        data: &ReportData,
+        format: &str,
+        lang: Option<&str>,
+    ) -> std::result::Result<clbchat_transport_ws::reports::RenderedReport, String> {
+        let f = Format::parse(format).ok_or_else(|| {
+            format!("`{format}` is not a report format; ask for html_fragment, html, markdown, csv or json")
+        })?;
+        let lang = match lang {
+            None => Lang::default(),
+            Some(l) => Lang::parse(l)
+                .ok_or_else(|| format!("`{l}` is not a language; ask for nl or en"))?,
+        };
+        let options = Options {
+            lang,
+            desk_names: self.desk_names.clone(),
+            generated_at: Some(Utc::now()),
+        };
+        let content = render(data, f, &options).map_err(|e| e.to_string())?;
+        let (from, to) = data.query.period.local_dates();
+        let desk = data.query.desk.as_ref().map_or("alle", |d| d.0.as_str());
+        Ok(clbchat_transport_ws::reports::RenderedReport {
+            format: format.to_owned(),
+            content_type: f.content_type().to_owned(),
+            file_name: format!(
+                "{}-{desk}-{from}-{to}.{}",
+                lang.pick("rapport", "report"),
+                f.extension()
+            ),
+            content,
+        })
+    }
+}
+
 /// Writes the report in `format`.
 pub fn render(data: &ReportData, format: Format, options: &Options) -> Result<String> {
     let doc = || document(data, options);
@@ -105,7 +149,8 @@ pub fn render(data: &ReportData, format: Format, options: &Options) -> Result<St
         Format::Markdown => Ok(markdown(&doc(), options.lang)),
         Format::Csv => Ok(csv(&doc())),
         Format::Html => html_page(&doc(), options.lang),
-        Format::HtmlFragment => html_body(&doc(), options.lang),
+        // Inside a page whose own heading is an h2: the report's headings are h3 and h4.
+        Format::HtmlFragment => html_body(&doc(), options.lang, 3),
     }
 }
 
@@ -1274,11 +1319,17 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
-fn html_body(doc: &Doc, lang: Lang) -> Result<String> {
+/// The report's HTML; its title is a heading of level `top`, its sections one below.
+fn html_body(doc: &Doc, lang: Lang, top: u8) -> Result<String> {
     let e = html_escape;
+    let (h1, h2) = (top.clamp(1, 5), top.clamp(1, 5) + 1);
     let mut out = String::new();
     let _ = writeln!(out, "<article class=\"report\" lang=\"{}\">", lang.code());
-    let _ = writeln!(out, "<header><h1>{}</h1>", e(&doc.title));
+    let _ = writeln!(
+        out,
+        "<header><h{h1} class=\"report-title\">{}</h{h1}>",
+        e(&doc.title)
+    );
     for l in &doc.lines {
         let _ = writeln!(out, "<p>{}</p>", e(l));
     }
@@ -1302,7 +1353,12 @@ fn html_body(doc: &Doc, lang: Lang) -> Result<String> {
             "<section id=\"report-{}\" aria-labelledby=\"report-{}-h\">",
             s.id, s.id
         );
-        let _ = writeln!(out, "<h2 id=\"report-{}-h\">{}</h2>", s.id, e(&s.title));
+        let _ = writeln!(
+            out,
+            "<h{h2} class=\"report-section-title\" id=\"report-{}-h\">{}</h{h2}>",
+            s.id,
+            e(&s.title)
+        );
         for t in &s.text {
             let _ = writeln!(out, "<p>{}</p>", e(t));
         }
@@ -1349,11 +1405,13 @@ fn html_body(doc: &Doc, lang: Lang) -> Result<String> {
         }
         out.push_str("</div>\n");
         for c in &s.charts {
-            if c.categories.is_empty()
-                || c.series.iter().all(|s| s.values.iter().all(|v| *v == 0.0))
-            {
+            // A chart of one bar or of nothing but zeros shows nothing the table does not.
+            let mut c = c.clone();
+            c.series.retain(|s| s.values.iter().any(|v| *v != 0.0));
+            if c.categories.len() < 2 || c.series.is_empty() {
                 continue;
             }
+            let c = &c;
             let _ = writeln!(
                 out,
                 "<figure class=\"report-chart\">{}<figcaption>{}</figcaption></figure>",
@@ -1368,7 +1426,7 @@ fn html_body(doc: &Doc, lang: Lang) -> Result<String> {
 }
 
 fn html_page(doc: &Doc, lang: Lang) -> Result<String> {
-    let body = html_body(doc, lang)?;
+    let body = html_body(doc, lang, 1)?;
     Ok(format!(
         "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\

@@ -374,3 +374,74 @@ fn the_report_and_demo_data_commands_work_on_the_configured_database() {
     assert_ne!(code, 0);
     assert!(err.contains("no database to work on"), "{err}");
 }
+
+#[tokio::test]
+async fn over_the_socket_a_coordinator_gets_the_report_and_a_counsellor_does_not() {
+    use clbchat_core::auth::StaffRole;
+    use clbchat_core::event::Discipline;
+    use clbchat_core::ids::DeskId;
+    use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};
+
+    use crate::support::{settings_in, staff, InProcess};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(settings_in(dir.path())).await;
+    server
+        .account("kris", StaffRole::Coordinator, Discipline::Medical)
+        .await;
+    server
+        .account("ann", StaffRole::Counsellor, Discipline::Medical)
+        .await;
+    let date = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let ask = |format: Option<&str>| ClientFrame::Report {
+        desk: DeskId::new(DESK),
+        from: date("2025-09-01"),
+        to: date("2026-08-31"),
+        theme: None,
+        format: format.map(str::to_owned),
+        lang: Some("en".into()),
+    };
+
+    let kris = staff(&server.ws(), &server.origin(), "kris").await;
+    match kris.request(ask(Some("markdown"))).await.unwrap() {
+        ServerFrame::Report { data, document, .. } => {
+            assert_eq!(data.query.period.label, "2025-2026");
+            assert_eq!(data.totals.chats, 0);
+            let doc = document.expect("the report written out");
+            assert_eq!(doc.content_type, "text/markdown; charset=utf-8");
+            assert_eq!(doc.file_name, "report-clbchat-2025-09-01-2026-08-31.md");
+            assert!(
+                doc.content.starts_with("# Annual report 2025-2026"),
+                "{}",
+                doc.content
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match kris.request(ask(None)).await.unwrap() {
+        ServerFrame::Report { document, .. } => assert!(document.is_none(), "figures only"),
+        other => panic!("{other:?}"),
+    }
+    let refused = |e: clbchat_transport_ws::Error| match e {
+        clbchat_transport_ws::Error::Server { code, message } => (code, message),
+        other => panic!("{other:?}"),
+    };
+    let (code, message) = refused(kris.request(ask(Some("pdf"))).await.unwrap_err());
+    assert_eq!(code, "invalid");
+    assert!(
+        message.contains("`pdf` is not a report format"),
+        "{message}"
+    );
+    let mut bad_dates = ask(None);
+    if let ClientFrame::Report { to, .. } = &mut bad_dates {
+        *to = date("2025-01-01");
+    }
+    let (code, message) = refused(kris.request(bad_dates).await.unwrap_err());
+    assert_eq!(code, "invalid");
+    assert!(message.contains("before it starts"), "{message}");
+
+    let ann = staff(&server.ws(), &server.origin(), "ann").await;
+    let (code, _) = refused(ann.request(ask(Some("html_fragment"))).await.unwrap_err());
+    assert_eq!(code, "forbidden", "a counsellor gets no report");
+    server.stop().await;
+}

@@ -50,6 +50,10 @@ use clbchat_core::pseudonym::{Pseudonym, MAX_TOKEN_CHARS, MIN_TOKEN_CHARS};
 use clbchat_core::registration::{
     ChatResult, ClientType, FoundVia, Gender, RegistrationForm, MAX_RATING_COMMENT_CHARS,
 };
+use clbchat_core::statistics::{
+    ClientFigures, CoverageFigures, DeskFigures, PeriodCount, ReportData, ReportQuery,
+    ThemeRequest, TopicCount, Totals,
+};
 use clbchat_core::Error as CoreError;
 use clbchat_transport_ws::config::{
     DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME,
@@ -60,6 +64,7 @@ use clbchat_transport_ws::protocol::{
     decode, ClientEnvelope, ClientFrame, ServerFrame, CLOSE_IDLE, CLOSE_NO_START, CLOSE_REPLACED,
     CLOSE_SLOW, CLOSE_VERSION, PROTOCOL_VERSION, SUBPROTOCOL,
 };
+use clbchat_transport_ws::reports::RenderedReport;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -333,7 +338,107 @@ fn client_frames() -> Vec<ClientFrame> {
             active: true,
             identity: sara_identity(),
         },
+        F::Report {
+            desk: desk(),
+            from: date(2021, 9, 1),
+            to: date(2022, 8, 31),
+            theme: Some(ThemeRequest {
+                name: "COVID-19".into(),
+                topics: vec!["pgz.covid_medical".into(), "psf.covid_related".into()],
+                from: Some(date(2021, 11, 22)),
+                to: Some(date(2021, 12, 8)),
+            }),
+            format: Some("markdown".into()),
+            lang: Some("nl".into()),
+        },
     ]
+}
+
+/// The figures of a report of one day with three chats (a sample of every part).
+fn report_data() -> ReportData {
+    let mut query = ReportQuery::for_dates(
+        Some(desk()),
+        date(2022, 3, 1),
+        date(2022, 3, 1),
+        day(2022, 3, 2, 8, 0),
+    )
+    .expect("a query");
+    query.school_years.drain(..query.school_years.len() - 1);
+    let month = PeriodCount {
+        period: query.months[0].clone(),
+        chats: 3,
+        students: 2,
+        parents: 1,
+    };
+    let year = PeriodCount {
+        period: query.school_years[0].clone(),
+        chats: 3,
+        students: 2,
+        parents: 1,
+    };
+    let students = ClientFigures {
+        client_type: Some(ClientType::Student),
+        chats: 2,
+        ended: 2,
+        mean_duration_secs: Some(1110.0),
+        ratings: 1,
+        mean_stars: Some(4.0),
+        registrations: 2,
+        fake_calls: 0,
+        topics: vec![TopicCount {
+            topic: "olb.study_choice".into(),
+            chats: 2,
+        }],
+        results: ChatResult::ALL
+            .iter()
+            .map(|r| (*r, u64::from(*r == ChatResult::InformationAdvice) * 2))
+            .collect(),
+        found_via: FoundVia::ALL
+            .iter()
+            .map(|f| (*f, u64::from(*f == FoundVia::Smartschool) * 2))
+            .collect(),
+        ages: 2,
+        mean_age: Some(14.5),
+        genders: vec![(Gender::F, 2), (Gender::M, 0), (Gender::X, 0)],
+    };
+    ReportData {
+        query,
+        totals: Totals {
+            arrivals: 4,
+            chats: 3,
+            ended: 3,
+            mean_duration_secs: Some(1110.0),
+            mean_wait_secs: Some(90.0),
+            p90_wait_secs: Some(180.0),
+            abandoned_in_queue: 1,
+            mean_wait_abandoned_secs: Some(300.0),
+            refused_before_closing: 0,
+            closed_at_closing_time: 0,
+            refused_queue_full: 0,
+            chats_by_end_reason: vec![(EndReason::ClientLeft, 3)],
+            registrations: 2,
+            fake_calls: 0,
+            ratings: 1,
+            mean_stars: Some(4.0),
+        },
+        clients: vec![students],
+        months: vec![month],
+        school_years: vec![year],
+        theme: None,
+        desks: vec![DeskFigures {
+            desk: desk(),
+            chats: 3,
+            mean_duration_secs: Some(1110.0),
+            ratings: 1,
+            mean_stars: Some(4.0),
+        }],
+        coverage: vec![CoverageFigures {
+            desk: desk(),
+            open_secs: 4 * 3600,
+            below_minimum_secs: 1800,
+            no_medical_secs: 0,
+        }],
+    }
 }
 
 /// One log entry of every `EventBody` variant.
@@ -514,6 +619,16 @@ fn server_events() -> Vec<ServerEvent> {
 /// One sample of every `ServerFrame` variant but `Event`, plus an `event` frame per event.
 fn server_frames() -> Vec<ServerFrame> {
     let mut frames = vec![
+        ServerFrame::Report {
+            req: Some(9),
+            data: Box::new(report_data()),
+            document: Some(RenderedReport {
+                format: "markdown".into(),
+                content_type: "text/markdown; charset=utf-8".into(),
+                file_name: "rapport-clbchat-2022-03-01.md".into(),
+                content: "# Rapport 2022-03-01 – 2022-03-01\n\n…".into(),
+            }),
+        },
         ServerFrame::Calendar {
             req: Some(7),
             calendar: calendar(),
@@ -713,6 +828,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Calendar { .. } => "calendar",
         F::Accounts {} => "accounts",
         F::SaveAccount { .. } => "save_account",
+        F::Report { .. } => "report",
     };
     format!("client_{kind}")
 }
@@ -733,6 +849,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Flags { .. } => "flags",
         F::Calendar { .. } => "calendar",
         F::Accounts { .. } => "accounts",
+        F::Report { .. } => "report",
         F::Error { .. } => "error",
         F::Event { event } => return event_file(event),
     };
