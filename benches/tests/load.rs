@@ -73,7 +73,10 @@ async fn every_message_reaches_a_counsellor_of_a_real_server_once_and_is_acknowl
         .await
         .expect("the server starts");
     let running = app.spawn();
-    let link = running.setup_link.clone().expect("a fresh server prints a setup link");
+    let link = running
+        .setup_link
+        .clone()
+        .expect("a fresh server prints a setup link");
     let mut cfg = config(
         Target::Clbchat,
         format!("ws://{}/ws", running.addr),
