@@ -19,17 +19,19 @@ use clbchat_benches::wire::Target;
 /// (visitor send → counsellor receive, HDR histogram), connections opened per second, and
 /// the server's memory per connection (with --server-pid), as JSON and a markdown table.
 ///
-/// Examples:
+/// Examples (see benches/README.md):
 ///
 ///   clbchat-load --target relay --url ws://127.0.0.1:9001 --visitors 1000 --mode max
 ///
-///   clbchat-load --url ws://127.0.0.1:8080/ws --setup-link 'http://127.0.0.1:8080/setup#token=…'
-///       --coordinator load-coordinator --password 'a long password' --visitors 2000
-///       --counsellors 100 --mode fixed --rate 2 --server-pid 1234 --json out.json
+///   clbchat-load --url ws://127.0.0.1:8080/ws \
+///       --setup-link 'http://127.0.0.1:8080/setup#token=…' \
+///       --visitors 2000 --counsellors 100 --mode fixed --rate 2 \
+///       --server-pid 1234 --json out.json
 ///
-///   clbchat-load compare benches/results/raw --json summary.json --markdown summary.md
+///   clbchat-load compare benches/results/raw --markdown summary.md
 #[derive(Debug, Parser)]
 #[command(
+    verbatim_doc_comment,
     name = "clbchat-load",
     version,
     args_conflicts_with_subcommands = true,
