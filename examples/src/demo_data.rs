@@ -377,7 +377,7 @@ fn plan(rng: &mut StdRng, parent_share: f64, mean_minutes: f64, shared: &Shared)
         age,
         gender,
         health_question: rng.gen_bool(0.08),
-        patience: Duration::from_secs_f64(exponential(rng, 12.0 * 60.0).max(60.0)),
+        patience: Duration::from_secs_f64(exponential(rng, 15.0 * 60.0).max(60.0)),
         length,
         ending,
         topics: if fake_call {
@@ -853,8 +853,9 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
         if weighted <= 0.0 {
             continue;
         }
-        // Some visitors leave the queue or are refused: aim the arrivals a little higher.
-        let per_minute = chats * 1.06 / weighted;
+        // About one visitor in seven leaves the queue or is sent home at closing time at the
+        // published volume: aim the arrivals that much higher.
+        let per_minute = chats * 1.17 / weighted;
         let parent_share = if config.id == options.desk.id {
             0.165
         } else {
@@ -887,9 +888,9 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
                 ));
             }
             for (from, until) in shifts(o) {
-                // Three to five online; now and then someone cancels and a shift has two.
+                // Three to six online; now and then someone cancels and a shift has two.
                 let n = if config.id == options.desk.id {
-                    pick(&mut rng, &[(2, 0.08), (3, 0.35), (4, 0.35), (5, 0.22)])
+                    pick(&mut rng, &[(2, 0.05), (3, 0.25), (4, 0.35), (5, 0.25), (6, 0.10)])
                 } else {
                     team.len()
                 };
@@ -934,7 +935,8 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
                     role: StaffRole::Counsellor,
                     discipline,
                     desks: vec![desk.clone()],
-                    capacity: 1,
+                    // Some experienced counsellors take two chats at a time.
+                    capacity: if rng.gen_bool(0.35) { 2 } else { 1 },
                 };
                 lock(&staff.0).insert(id.clone(), identity);
                 let session = engine
