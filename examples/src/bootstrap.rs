@@ -9,7 +9,9 @@
 
 use std::sync::Mutex;
 
-use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY};
+use clbchat_core::auth::{
+    hash_password_async, Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY,
+};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_core::pseudonym::{hash_secret, random_token};
@@ -120,9 +122,7 @@ impl Setup {
             return Err(Error::Config("alias: give the name colleagues see".into()));
         }
         let password = req.password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| Error::Refused(format!("cannot hash the password: {e}")))??;
+        let password_hash = hash_password_async(password).await?;
         if store.account(&username).await?.is_some() {
             return Err(Error::Config(format!(
                 "username: `{username}` exists already"

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conversation::{ConvCmd, Party};
 use super::{board, Events, Shared};
-use crate::auth::{hash_password, Account, AccountChange, AccountView, StaffIdentity};
+use crate::auth::{hash_password_async, Account, AccountChange, AccountView, StaffIdentity};
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::event::{Ack, DeskBoard, LoggedEvent, ServerEvent, TransferTarget};
@@ -642,11 +642,8 @@ impl StaffHandle {
         }
         let password_hash = match (&change.password, &existing) {
             (Some(p), _) => {
-                let p = p.clone();
                 // Argon2 takes tens of milliseconds of CPU: not on the engine's threads.
-                tokio::task::spawn_blocking(move || hash_password(&p))
-                    .await
-                    .map_err(|e| Error::Invalid(format!("password: cannot hash: {e}")))??
+                hash_password_async(p.clone()).await?
             }
             (None, Some(old)) => old.password_hash.clone(),
             (None, None) => {
