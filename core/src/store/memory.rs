@@ -2,7 +2,7 @@
 //! and embedders who keep nothing. It loses everything when the process ends, so "durably"
 //! means "for the life of the process" here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -34,6 +34,30 @@ struct Inner {
     accounts: BTreeMap<String, Account>,
     calendars: HashMap<DeskId, Calendar>,
     coverage: BTreeMap<(DeskId, DateTime<Utc>), CoverageSample>,
+    /// Arrivals per pseudonym, so counting a returning visitor's visits reads only theirs.
+    visits: HashMap<Pseudonym, BTreeSet<(DateTime<Utc>, ConversationId)>>,
+}
+
+impl Inner {
+    fn forget_visit(&mut self, meta: &ConversationMeta) {
+        if let Some(p) = &meta.pseudonym {
+            if let Some(set) = self.visits.get_mut(p) {
+                set.remove(&(meta.arrived_at, meta.id));
+                if set.is_empty() {
+                    self.visits.remove(p);
+                }
+            }
+        }
+    }
+
+    fn note_visit(&mut self, meta: &ConversationMeta) {
+        if let Some(p) = &meta.pseudonym {
+            self.visits
+                .entry(p.clone())
+                .or_default()
+                .insert((meta.arrived_at, meta.id));
+        }
+    }
 }
 
 /// Everything in memory, behind one mutex that is never held across an `.await`.
@@ -83,7 +107,11 @@ fn matches(filter: &ConversationFilter, c: &ConversationMeta) -> bool {
 #[async_trait]
 impl Store for MemoryStore {
     async fn put_conversation(&self, meta: &ConversationMeta) -> Result<()> {
-        self.lock()?.conversations.insert(meta.id, meta.clone());
+        let mut inner = self.lock()?;
+        if let Some(old) = inner.conversations.insert(meta.id, meta.clone()) {
+            inner.forget_visit(&old);
+        }
+        inner.note_visit(meta);
         Ok(())
     }
 
@@ -230,11 +258,10 @@ impl Store for MemoryStore {
 
     async fn count_visits(&self, pseudonym: &Pseudonym, since: DateTime<Utc>) -> Result<u32> {
         let inner = self.lock()?;
-        let n = inner
-            .conversations
-            .values()
-            .filter(|c| c.pseudonym.as_ref() == Some(pseudonym) && c.arrived_at >= since)
-            .count();
+        let n = inner.visits.get(pseudonym).map_or(0, |set| {
+            set.range((since, ConversationId(uuid::Uuid::nil()))..)
+                .count()
+        });
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -282,6 +309,9 @@ impl Store for MemoryStore {
             if c.pseudonym.as_ref() == Some(old) {
                 c.pseudonym = Some(new.clone());
             }
+        }
+        if let Some(moved) = inner.visits.remove(old) {
+            inner.visits.entry(new.clone()).or_default().extend(moved);
         }
         for f in inner.flags.values_mut() {
             if &f.pseudonym == old {
