@@ -890,7 +890,10 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
             for (from, until) in shifts(o) {
                 // Three to six online; now and then someone cancels and a shift has two.
                 let n = if config.id == options.desk.id {
-                    pick(&mut rng, &[(2, 0.05), (3, 0.25), (4, 0.35), (5, 0.25), (6, 0.10)])
+                    pick(
+                        &mut rng,
+                        &[(2, 0.05), (3, 0.25), (4, 0.35), (5, 0.25), (6, 0.10)],
+                    )
                 } else {
                     team.len()
                 };

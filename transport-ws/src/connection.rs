@@ -1,6 +1,14 @@
-//! One WebSocket connection: a reader loop that decodes frames and calls the engine, one
-//! writer task fed by a bounded queue (it `feed`s what is queued and flushes once), and a
-//! forwarder that turns the engine's events into frames.
+//! One WebSocket connection: a reader loop that decodes frames and calls the engine, and
+//! one writer task that writes both the reader's answers (a bounded queue) and the
+//! engine's events for this participant (their outbox), `feed`ing what is ready and
+//! flushing once.
+//!
+//! The writer reads the outbox itself rather than through a forwarding task: one task
+//! hand-off less per event, on each side of a chat (measured with the load generator; see
+//! `benches/README.md`). A peer that stops reading stalls the writer; the outbox then
+//! fills and the engine disconnects it (4008), and a write that cannot finish within the
+//! slow timeout closes the connection the same way, so the participant resumes from its
+//! last sequence number and nothing is lost.
 //!
 //! Authorisation is per frame: before `arrive`/`resume` a connection can do nothing in a
 //! conversation; a visitor's connection reaches only its own conversation (the engine's
@@ -41,6 +49,8 @@ use crate::stats::WsStats;
 enum Outgoing {
     Frame(ServerFrame),
     Flush,
+    /// From now on, also write the engine's events for this session.
+    Events(Events),
 }
 
 /// Tells the writer to send a close frame and stop.
@@ -58,8 +68,7 @@ struct Conn {
     closer: Arc<Closer>,
     session: Session,
     rate: RateLimit,
-    forwarder: Option<tokio::task::JoinHandle<()>>,
-    slow_timeout: std::time::Duration,
+
     stats: Arc<WsStats>,
     reports: Option<Arc<dyn ReportRenderer>>,
 }
@@ -78,15 +87,20 @@ where
     let (out, out_rx) = mpsc::channel(config.write_queue.max(1));
     let (closer, close_rx) = watch::channel(None);
     let closer = Arc::new(closer);
-    let writer = tokio::spawn(writer(sink, out_rx, close_rx, config.heartbeat));
+    let writer = tokio::spawn(writer(
+        sink,
+        out_rx,
+        (closer.clone(), close_rx),
+        config.heartbeat,
+        slow_timeout,
+    ));
     let mut conn = Conn {
         engine,
         out,
         closer: closer.clone(),
         session: Session::None,
         rate: RateLimit::new(config.rate_burst, config.rate_per_sec),
-        forwarder: None,
-        slow_timeout,
+
         stats,
         reports: config.reports.clone(),
     };
@@ -142,9 +156,6 @@ where
             _ = close_watch.changed() => break,
         }
     }
-    if let Some(f) = conn.forwarder.take() {
-        f.abort();
-    }
     drop(conn);
     let _ = writer.await;
 }
@@ -192,15 +203,10 @@ impl Conn {
         }
     }
 
-    fn start_forwarding(&mut self, events: Events) {
-        let out = self.out.clone();
-        let closer = self.closer.clone();
-        self.forwarder = Some(tokio::spawn(forward(
-            events,
-            out,
-            closer,
-            self.slow_timeout,
-        )));
+    /// Hands the session's events to the writer, after the frames queued so far (the
+    /// `welcome` before the first event).
+    async fn start_forwarding(&mut self, events: Events) {
+        let _ = self.out.send(Outgoing::Events(events)).await;
     }
 
     fn visitor(&self) -> Result<&VisitorHandle, CoreError> {
@@ -279,7 +285,7 @@ impl Conn {
                 })
                 .await;
                 self.session = Session::Visitor(s.handle);
-                self.start_forwarding(s.events);
+                self.start_forwarding(s.events).await;
                 Ok(None)
             }
             ClientFrame::Resume {
@@ -294,7 +300,7 @@ impl Conn {
                     .await?;
                 self.reply(ServerFrame::Resumed { req, conversation }).await;
                 self.session = Session::Visitor(s.handle);
-                self.start_forwarding(s.events);
+                self.start_forwarding(s.events).await;
                 Ok(None)
             }
             ClientFrame::Login { username, password } => {
@@ -310,7 +316,7 @@ impl Conn {
                 })
                 .await;
                 self.session = Session::Staff(s.handle);
-                self.start_forwarding(s.events);
+                self.start_forwarding(s.events).await;
                 Ok(None)
             }
             ClientFrame::Send {
@@ -538,100 +544,175 @@ impl Conn {
     }
 }
 
-/// Engine events to frames. A connection whose writer cannot take an event within the
-/// slow timeout is closed (4008) and resumes later; a replay after a resume is never cut
-/// short by a fixed queue size, only by a peer that stops reading.
-async fn forward(
-    mut events: Events,
-    out: mpsc::Sender<Outgoing>,
-    closer: Arc<Closer>,
-    slow_timeout: std::time::Duration,
-) {
-    let mut last = None;
-    while let Some(event) = events.next().await {
-        if let ServerEvent::Disconnecting { kind, reason } = &event {
-            last = Some((*kind, reason.clone()));
-        }
-        let frame = Outgoing::Frame(ServerFrame::Event { event });
-        match tokio::time::timeout(slow_timeout, out.send(frame)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                let reason = "too slow to keep up; resume from your last sequence number";
-                let _ = closer.send(Some((CLOSE_SLOW, reason.into())));
-                return;
-            }
-        }
-    }
-    if events.was_disconnected() {
-        let (code, reason) = match last {
-            Some((DisconnectKind::Replaced, r)) => (CLOSE_REPLACED, r),
-            Some((DisconnectKind::Restart, r)) => (u16::from(CloseCode::Restart), r),
-            Some((DisconnectKind::TooSlow, r)) => (CLOSE_SLOW, r),
-            None => (
-                CLOSE_SLOW,
-                "too slow to keep up; resume from your last sequence number".into(),
-            ),
-        };
-        let _ = closer.send(Some((code, reason)));
+/// The next event of the session, or never when there is none (yet).
+async fn next_event(events: &mut Option<Events>) -> Option<ServerEvent> {
+    match events {
+        Some(e) => e.next().await,
+        None => std::future::pending().await,
     }
 }
 
-/// The one writer: feeds whatever is queued, flushes once; pings on a timer; closes when told.
+/// The close an ended event stream asks for: the engine's reason when it said one, else
+/// the slow-consumer close (the outbox was full); `None` when the stream ended normally.
+fn close_for(events: &Events, last: Option<(DisconnectKind, String)>) -> Option<(u16, String)> {
+    if !events.was_disconnected() {
+        return None;
+    }
+    Some(match last {
+        Some((DisconnectKind::Replaced, r)) => (CLOSE_REPLACED, r),
+        Some((DisconnectKind::Restart, r)) => (u16::from(CloseCode::Restart), r),
+        Some((DisconnectKind::TooSlow, r)) => (CLOSE_SLOW, r),
+        None => (
+            CLOSE_SLOW,
+            "too slow to keep up; resume from your last sequence number".into(),
+        ),
+    })
+}
+
+/// Most frames fed before a flush.
+const WRITE_BATCH: usize = 64;
+
+/// The one writer: feeds whatever is ready (answers and events), flushes once; pings on a
+/// timer; closes when told, when the engine disconnects the session, or when the peer
+/// does not take a write within `slow_timeout`.
 async fn writer<K>(
     mut sink: K,
     mut rx: mpsc::Receiver<Outgoing>,
-    mut close: watch::Receiver<Option<(u16, String)>>,
+    (closer, mut close): (Arc<Closer>, watch::Receiver<Option<(u16, String)>>),
     heartbeat: std::time::Duration,
+    slow_timeout: std::time::Duration,
 ) where
     K: Sink<Message, Error = WsError> + Unpin,
 {
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    let mut events: Option<Events> = None;
+    let mut last_disconnect: Option<(DisconnectKind, String)> = None;
+    let slow = || {
+        (
+            CLOSE_SLOW,
+            "too slow to keep up; resume from your last sequence number".to_owned(),
+        )
+    };
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             biased;
             _ = close.changed() => {
                 let what = close.borrow().clone();
                 if let Some((code, reason)) = what {
-                    // Frames queued before the close still go out first.
-                    while let Ok(Outgoing::Frame(f)) = rx.try_recv() {
-                        if sink.feed(Message::text(f.encode())).await.is_err() { return; }
-                    }
-                    let frame = CloseFrame { code: CloseCode::from(code), reason: truncate(&reason).into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let _ = sink.close().await;
-                    return;
-                }
-            }
-            item = rx.recv() => {
-                let Some(first) = item else {
-                    let _ = sink.close().await;
-                    return;
-                };
-                let mut next = Some(first);
-                let mut fed = 0;
-                while let Some(item) = next.take() {
-                    if let Outgoing::Frame(f) = item {
-                        if sink.feed(Message::text(f.encode())).await.is_err() {
-                            return;
+                    // Frames queued before the close still go out first (if the peer
+                    // takes them in time).
+                    let drained = tokio::time::timeout(slow_timeout, async {
+                        while let Ok(item) = rx.try_recv() {
+                            if let Outgoing::Frame(f) = item {
+                                sink.feed(Message::text(f.encode())).await?;
+                            }
                         }
-                        fed += 1;
+                        Ok::<(), WsError>(())
+                    })
+                    .await;
+                    if matches!(drained, Ok(Ok(()))) {
+                        finish(&mut sink, code, &reason, slow_timeout).await;
                     }
-                    if fed < 64 {
-                        next = rx.try_recv().ok();
+                    return;
+                }
+                continue;
+            }
+            item = rx.recv() => match item {
+                None => {
+                    let _ = tokio::time::timeout(slow_timeout, sink.close()).await;
+                    return;
+                }
+                Some(Outgoing::Events(e)) => {
+                    events = Some(e);
+                    continue;
+                }
+                Some(Outgoing::Flush) => None,
+                Some(Outgoing::Frame(f)) => Some(f),
+            },
+            event = next_event(&mut events) => match event {
+                Some(event) => {
+                    if let ServerEvent::Disconnecting { kind, reason } = &event {
+                        last_disconnect = Some((*kind, reason.clone()));
+                    }
+                    Some(ServerFrame::Event { event })
+                }
+                None => {
+                    // Closing goes through the closer, so the reader stops too.
+                    let ended = events.take();
+                    if let Some(close) = ended.and_then(|e| close_for(&e, last_disconnect.take())) {
+                        let _ = closer.send(Some(close));
+                    }
+                    continue;
+                }
+            },
+            _ = ping.tick() => {
+                match tokio::time::timeout(slow_timeout, sink.send(Message::Ping(Default::default()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        let _ = closer.send(Some(slow()));
+                        continue;
                     }
                 }
-                if sink.flush().await.is_err() {
-                    return;
+                continue;
+            }
+        };
+        // Feed this frame and whatever else is ready, then flush once.
+        let write = async {
+            let mut next = first;
+            let mut fed = 0usize;
+            loop {
+                if let Some(f) = next.take() {
+                    sink.feed(Message::text(f.encode())).await?;
+                    fed += 1;
+                }
+                if fed >= WRITE_BATCH {
+                    break;
+                }
+                match rx.try_recv() {
+                    Ok(Outgoing::Frame(f)) => next = Some(f),
+                    Ok(Outgoing::Flush) => {}
+                    Ok(Outgoing::Events(e)) => events = Some(e),
+                    Err(_) => match events.as_mut().and_then(Events::try_next) {
+                        Some(event) => {
+                            if let ServerEvent::Disconnecting { kind, reason } = &event {
+                                last_disconnect = Some((*kind, reason.clone()));
+                            }
+                            next = Some(ServerFrame::Event { event });
+                        }
+                        None => break,
+                    },
                 }
             }
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
+            sink.flush().await
+        };
+        match tokio::time::timeout(slow_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                // The peer does not take what we write: close (the close frame itself gets
+                // `slow_timeout` more at most), so the reader stops and the visitor resumes.
+                let _ = closer.send(Some(slow()));
             }
         }
     }
+}
+
+/// Sends the close frame (within `within`, a peer that does not read may never take it)
+/// and closes the sink.
+async fn finish<K>(sink: &mut K, code: u16, reason: &str, within: std::time::Duration)
+where
+    K: Sink<Message, Error = WsError> + Unpin,
+{
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: truncate(reason).into(),
+    };
+    let _ = tokio::time::timeout(within, async {
+        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.close().await;
+    })
+    .await;
 }
 
 /// Close reasons must fit in a control frame (123 bytes).
