@@ -9,7 +9,8 @@
 #   4. clbchat on SQLite, the faster mode (durability = "normal");
 #   5. clbchat on PostgreSQL (a fresh database; skipped when no server answers);
 #   6. the Node.js socket.io relay in benches/socketio-relay (skipped without node/npm);
-# each closed loop ("max"), then clbchat in memory and on durable SQLite open loop at half
+# each closed loop ("max") (the relay and in memory also with twice the conversations, so
+# the relay saturates), then clbchat in memory and on durable SQLite open loop at half
 # of their maximum, and the bare relay at the same two rates (for the added p99 latency);
 # then 10,000 concurrent conversations on durable SQLite, checked for loss.
 # Prints the ratios and targets and writes them to benches/results/summary.{md,json}, with
@@ -143,6 +144,14 @@ stop_server
 
 log "2. clbchat, full stack in memory, closed loop"
 clbchat_run memory-max memory: full $(max_args)
+
+log "2b. twice the conversations, closed loop: the bare relay's ceiling, and ours"
+# With VISITORS conversations the client's 10 messages/s per conversation can cap the
+# relay below its ceiling; with twice as many it saturates, and the ratio is a fair one.
+start_relay
+load relay-max-2x relay "ws://127.0.0.1:$PORT" --visitors "$((VISITORS * 2))" --counsellors "$COUNSELLORS" --mode max
+stop_server
+clbchat_run memory-max-2x memory: full --visitors "$((VISITORS * 2))" --counsellors "$COUNSELLORS" --mode max
 
 log "3. clbchat on SQLite, durable, closed loop"
 clbchat_run sqlite-full-max "sqlite://$WORK/full/clbchat.db" full $(max_args)

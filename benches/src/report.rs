@@ -311,6 +311,11 @@ pub mod labels {
     pub const RELAY_AT_SQLITE_FULL_HALF: &str = "relay-at-sqlite-full-half";
     /// 10,000 concurrent conversations on the full stack (SQLite, durable).
     pub const CONVERSATIONS_10K: &str = "conversations-10k";
+    /// The bare relay, closed loop, with twice the conversations: the client's limit of
+    /// 10 messages a second per conversation no longer caps it, so it shows its ceiling.
+    pub const RELAY_MAX_2X: &str = "relay-max-2x";
+    /// The full stack in memory with the same twice the conversations.
+    pub const MEMORY_MAX_2X: &str = "memory-max-2x";
 }
 
 /// Ratios and targets from runs labelled as in [`labels`]; runs that are missing give
@@ -344,6 +349,14 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         "ratio",
         Some(("≥ 0.85", at_least(v, 0.85))),
         format!("{MEMORY_MAX} / {RELAY_MAX}"),
+    ));
+    let v = ratio(MEMORY_MAX_2X, RELAY_MAX_2X);
+    ratios.push(line(
+        "throughput at twice the conversations (the relay saturated): full stack in memory / bare relay",
+        v,
+        "ratio",
+        Some(("≥ 0.85", at_least(v, 0.85))),
+        format!("{MEMORY_MAX_2X} / {RELAY_MAX_2X}"),
     ));
     let v = ratio(SQLITE_FULL_MAX, MEMORY_MAX);
     ratios.push(line(

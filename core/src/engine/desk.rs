@@ -17,7 +17,7 @@
 //! health questions are not modelled: the estimate is for the ordinary queue.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -348,6 +348,11 @@ impl DeskState {
     }
 
     fn eligible(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
+        p.load < p.identity.capacity && Self::eligible_ignoring_load(p, wall, rules)
+    }
+
+    /// [`Self::eligible`] but for the load: whether they take clients when a slot frees.
+    fn eligible_ignoring_load(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
         let shift_ok = p.shift_ends_at.is_none_or(|end| {
             end.signed_duration_since(wall)
                 .to_std()
@@ -355,7 +360,6 @@ impl DeskState {
         });
         p.connected
             && p.available
-            && p.load < p.identity.capacity
             && (!rules.require_registration || p.registrations_due.is_empty())
             && shift_ok
     }
@@ -471,44 +475,51 @@ impl DeskState {
         rules: &Rules,
     ) -> Option<Vec<Duration>> {
         let mean = self.mean_duration();
-        let mut slots: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
-        let serving: BTreeSet<&StaffId> = self
+        // Who will take clients when a slot frees: eligible ignoring their load and
+        // registrations due.
+        let rules = Rules {
+            require_registration: false,
+            ..*rules
+        };
+        let serving: HashSet<&StaffId> = self
             .counsellors
             .values()
-            .filter(|p| {
-                let rules = Rules {
-                    require_registration: false,
-                    ..*rules
-                };
-                // Eligible ignoring load: who will take clients when a slot frees.
-                let probe = Presence {
-                    load: 0,
-                    ..(*p).clone()
-                };
-                Self::eligible(&probe, wall, &rules)
-            })
+            .filter(|p| Self::eligible_ignoring_load(p, wall, &rules))
             .map(|p| &p.identity.id)
             .collect();
-        for id in &serving {
-            if let Some(p) = self.counsellors.get(*id) {
-                for _ in p.load..p.identity.capacity {
-                    slots.push(Reverse(Duration::ZERO));
-                }
-            }
+        let free: usize = serving
+            .iter()
+            .filter_map(|id| self.counsellors.get(*id))
+            .map(|p| p.identity.capacity.saturating_sub(p.load) as usize)
+            .sum();
+        // Enough free slots for everyone: nobody waits, and the running chats (thousands,
+        // on a busy desk) need not be looked at. This runs at every arrival and dispatch.
+        if free >= n && free > 0 {
+            return Some(vec![Duration::ZERO; n]);
         }
-        for r in self
+        let mut ends: Vec<Duration> = self
             .running
             .values()
             .filter(|r| serving.contains(&r.counsellor))
-        {
-            let elapsed = now.saturating_duration_since(r.started);
-            let expected = mean.saturating_sub(elapsed).max(mean / 10);
-            let hard = rules.chat_limit.saturating_sub(elapsed);
-            slots.push(Reverse(expected.min(hard)));
-        }
-        if slots.is_empty() {
+            .map(|r| {
+                let elapsed = now.saturating_duration_since(r.started);
+                let expected = mean.saturating_sub(elapsed).max(mean / 10);
+                let hard = rules.chat_limit.saturating_sub(elapsed);
+                expected.min(hard)
+            })
+            .collect();
+        if free == 0 && ends.is_empty() {
             return None;
         }
+        // Only the `n - free` soonest ends can be among the first `n` slots (every later
+        // slot of a counsellor comes after their earlier one).
+        let wanted = n - free;
+        if ends.len() > wanted && wanted > 0 {
+            ends.select_nth_unstable(wanted - 1);
+            ends.truncate(wanted);
+        }
+        let mut slots: BinaryHeap<Reverse<Duration>> = ends.into_iter().map(Reverse).collect();
+        slots.extend(std::iter::repeat_n(Reverse(Duration::ZERO), free));
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let Reverse(t) = slots.pop()?;
@@ -718,6 +729,54 @@ mod tests {
         ]
     }
 
+    /// The wait estimate the plain way: every free slot and every running chat's expected
+    /// end in one heap (what `expected_waits` computes with its shortcuts).
+    fn reference_waits(
+        st: &DeskState,
+        n: usize,
+        now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Option<Vec<Duration>> {
+        let mean = st.mean_duration();
+        let rules = Rules {
+            require_registration: false,
+            ..*rules
+        };
+        let serving: Vec<&Presence> = st
+            .counsellors
+            .values()
+            .filter(|p| DeskState::eligible_ignoring_load(p, wall, &rules))
+            .collect();
+        let mut slots: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
+        for p in &serving {
+            for _ in p.load..p.identity.capacity {
+                slots.push(Reverse(Duration::ZERO));
+            }
+        }
+        for r in st
+            .running
+            .values()
+            .filter(|r| serving.iter().any(|p| p.identity.id == r.counsellor))
+        {
+            let elapsed = now.saturating_duration_since(r.started);
+            let expected = mean.saturating_sub(elapsed).max(mean / 10);
+            slots.push(Reverse(
+                expected.min(rules.chat_limit.saturating_sub(elapsed)),
+            ));
+        }
+        if slots.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        while out.len() < n {
+            let Reverse(t) = slots.pop()?;
+            out.push(t);
+            slots.push(Reverse(t + mean));
+        }
+        Some(out)
+    }
+
     fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
         (!v.is_empty()).then(|| v[i % v.len()].clone())
     }
@@ -784,6 +843,13 @@ mod tests {
                         prop_assert!(ever_assigned.insert(a.conversation), "{} assigned twice", a.conversation);
                     }
                     if let Err(e) = st.check_invariants() { prop_assert!(false, "{}", e); }
+                    for k in [0, 1, st.queue_len(), st.queue_len() + 1, st.queue_len() + 7] {
+                        prop_assert_eq!(
+                            st.expected_waits(k, now, wall, &rules),
+                            reference_waits(&st, k, now, wall, &rules),
+                            "the wait estimate of {} places", k
+                        );
+                    }
                     let _ = st.changed_positions(Instant::now(), wall, &rules);
                 }
                 Ok(())
