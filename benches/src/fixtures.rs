@@ -52,11 +52,9 @@ impl Authenticator for BenchAuth {
 
 /// An engine on the in-memory store with one desk: the national desk's settings, open
 /// around the clock, letting `max_queue` wait, offering the next chat without waiting for
-/// the last one's registration, and with identified rather than anonymous visitors. The
-/// last because recognising a returning visitor asks the store to count their visits,
-/// which the reference in-memory store does by scanning every conversation it ever kept
-/// (SQL stores use an index): at 100,000 visitors that scan, not the queue, would be
-/// measured.
+/// the last one's registration, and with identified rather than anonymous visitors, so
+/// that the queue is measured and not the recognition of returning visitors (see
+/// `benches/README.md`).
 pub struct World {
     /// The engine.
     pub engine: Engine,
