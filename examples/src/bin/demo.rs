@@ -1,9 +1,10 @@
-//! Run with `cargo run` (from the workspace root).
+//! Run with `cargo run --bin clbchat-demo` (from the workspace root).
 //!
 //! An evening at the national desk, played through the real engine in-process on a paused
 //! clock, so three hours take a moment: counsellors on overlapping shifts, students and
 //! parents arriving, chats with the 45-minute limit, registrations and ratings, then the
-//! evening's figures. This stands in for the reference server until it exists (issue 5).
+//! evening's figures: the engine alone, for embedders. The reference server is `clbchat`
+//! (`cargo run`); `clbchat demo-data` plays a whole school year into its database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,7 +231,7 @@ async fn evening() -> anyhow::Result<()> {
     }
     println!("Registrations: {}", s.registrations);
     println!(
-        "\nThe reference server (web pages, WebSocket, SQLite) comes with issue 5; see README.md."
+        "\nThe reference server (web pages, WebSocket, SQLite) is `cargo run`; see README.md."
     );
     Ok(())
 }
