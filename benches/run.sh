@@ -78,6 +78,12 @@ start_clbchat() {
     "$BIN/clbchat" serve >"$dir/out" 2>"$dir/out.err" &
   SERVER_PID=$!
   wait_listening "$dir/out"
+  # The server writes the link file just after it prints that it listens.
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$dir/setup-link.txt" ] && break
+    sleep 0.1
+  done
   LINK="$(cat "$dir/setup-link.txt")"
 }
 

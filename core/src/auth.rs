@@ -187,13 +187,18 @@ static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_C
 /// Runs an Argon2id computation on the blocking pool, at most [`MAX_CONCURRENT_HASHES`] at a
 /// time, so it neither stalls the async threads nor takes unbounded memory.
 async fn with_hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let _permit = HASHING
+    let permit = HASHING
         .acquire()
         .await
         .map_err(|_| Error::Invalid("password hashing is shut down".into()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Invalid(format!("password: cannot hash: {e}")))
+    // The permit goes with the work: a caller that stops waiting does not free its place
+    // while the computation still runs.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| Error::Invalid(format!("password: cannot hash: {e}")))
 }
 
 /// [`hash_password`] for async code: on the blocking pool, bounded by

@@ -48,13 +48,13 @@ use crate::pseudonym::{
     hash_secret, random_token, Pseudonym, PseudonymKey, Pseudonymizer, VisitorToken,
 };
 use crate::router::{DefaultRouter, Router};
-use crate::statistics::{CoverageSample, COVERAGE_HEARTBEAT};
+use crate::statistics::{CoverageSample, COVERAGE_HEARTBEAT, COVERAGE_SAMPLE_VALID_FOR};
 use crate::store::{ConversationMeta, ConversationState, Store};
 
 use conversation::{ConvCmd, Conversation, Start, COMMAND_CAPACITY};
 use desk::{DeskState, Rules};
-pub use outbox::Events;
 use outbox::Outbox;
+pub use outbox::{Disconnect, Events, TOO_SLOW};
 pub use session::{StaffHandle, StaffSession, VisitorHandle, VisitorSession};
 
 /// How long before an appointment's start its client may join the waiting room.
@@ -121,11 +121,37 @@ pub(crate) struct Desk {
     config: RwLock<DeskConfig>,
     state: Mutex<DeskState>,
     calendar_changed: Notify,
-    /// The last coverage sample written, and when.
-    coverage_last: Mutex<Option<(CoverageKey, DateTime<Utc>)>>,
-    /// Held while a coverage sample is written, so a desk's samples reach the store in order.
-    coverage_write: tokio::sync::Mutex<()>,
+    /// The coverage samples written; held while one is written, so a desk's samples reach
+    /// the store in order and each is computed from the state after the one before.
+    coverage: tokio::sync::Mutex<CoverageState>,
 }
+
+/// What [`Shared::note_coverage`] remembers of a desk.
+#[derive(Debug, Default)]
+struct CoverageState {
+    /// The last sample written, and when.
+    last: Option<(CoverageKey, DateTime<Utc>)>,
+    /// When a write last failed: the next tries wait [`COVERAGE_RETRY_AFTER`].
+    failed_at: Option<Instant>,
+}
+
+/// After a failed coverage write, how long before the next try (a database that is down
+/// should not make every dispatch wait for it).
+const COVERAGE_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// How long the stop waits for each desk's closed coverage sample.
+const SHUTDOWN_COVERAGE_WAIT: Duration = Duration::from_secs(2);
+
+/// How often the desk clock wakes at least (for a wall clock that jumps, and for the
+/// coverage heartbeat).
+const DESK_CLOCK_RECHECK: Duration = Duration::from_secs(15 * 60);
+
+// A sample refreshed by the heartbeat, which the desk clock checks at least every
+// DESK_CLOCK_RECHECK, must still be valid when the refresh comes.
+const _: () = assert!(
+    COVERAGE_HEARTBEAT.as_secs() + DESK_CLOCK_RECHECK.as_secs()
+        < COVERAGE_SAMPLE_VALID_FOR.as_secs()
+);
 
 /// What a coverage sample records about a desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,12 +194,13 @@ impl Desk {
     /// The staffing now; `stopping` records the desk as closed and unstaffed (the time the
     /// server is stopped is not counted).
     fn coverage_key(&self, now: DateTime<Utc>, stopping: bool) -> CoverageKey {
-        let cfg = self.config();
         let (counsellors, medical) = if stopping {
             (0, 0)
         } else {
             self.lock_state().coverage_counts()
         };
+        // Read in place: this runs at every dispatch, and the calendar is not small.
+        let cfg = self.config.read().unwrap_or_else(|p| p.into_inner());
         CoverageKey {
             open: !stopping && cfg.calendar.is_open(now),
             counsellors,
@@ -358,8 +385,7 @@ impl Engine {
             config: RwLock::new(config),
             state: Mutex::default(),
             calendar_changed: Notify::new(),
-            coverage_last: Mutex::new(None),
-            coverage_write: tokio::sync::Mutex::new(()),
+            coverage: tokio::sync::Mutex::default(),
         });
         {
             let mut desks = self.shared.desks.write().unwrap_or_else(|p| p.into_inner());
@@ -672,9 +698,6 @@ impl Engine {
     /// conversations stay in the store as they are.
     pub async fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
-        for desk in self.shared.all_desks() {
-            self.shared.note_coverage(&desk, true).await;
-        }
         let convs: Vec<ConvHandle> = self
             .shared
             .convs
@@ -695,11 +718,21 @@ impl Engine {
             .map(|(_, c)| c.outbox)
             .collect();
         for o in staff {
-            let _ = o.push(ServerEvent::Disconnecting {
-                kind: crate::event::DisconnectKind::Restart,
-                reason: "the server restarts".into(),
-            });
-            o.kick();
+            o.disconnect(
+                crate::event::DisconnectKind::Restart,
+                "the server restarts".into(),
+            );
+        }
+        // Everyone is told first; then the desks are recorded as closed (statistics: a
+        // slow database must not keep the stop from reaching the clients).
+        for desk in self.shared.all_desks() {
+            let note = self.shared.note_coverage(&desk, true);
+            if tokio::time::timeout(SHUTDOWN_COVERAGE_WAIT, note)
+                .await
+                .is_err()
+            {
+                tracing::warn!(desk = %desk.config().id, "no closed coverage sample at the stop: the store is slow");
+            }
         }
     }
 
@@ -963,21 +996,29 @@ impl Shared {
     /// is due); see [`crate::statistics`]. Cheap when nothing changed. A failed write is
     /// logged and tried again at the next call: coverage is statistics, not a chat.
     pub(crate) async fn note_coverage(&self, desk: &Arc<Desk>, stopping: bool) {
-        // Once stopping, whatever changes (staff disconnected by the stop) is not staffing.
+        let mut state = desk.coverage.lock().await;
+        // Read after taking the lock: a note that waited behind the stop's is a stop too
+        // (staff disconnected by the stop are not staffing).
         let stopping = stopping || *self.shutdown.borrow();
-        let last = || *desk.coverage_last.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.clock.now();
-        if !CoverageKey::due(last(), desk.coverage_key(now, stopping), now) {
-            return;
-        }
-        let _in_order = desk.coverage_write.lock().await;
         let now = self.clock.now();
         let key = desk.coverage_key(now, stopping);
-        if !CoverageKey::due(last(), key, now) {
+        if !CoverageKey::due(state.last, key, now) {
+            return;
+        }
+        if !stopping
+            && state
+                .failed_at
+                .is_some_and(|t| t.elapsed() < COVERAGE_RETRY_AFTER)
+        {
             return;
         }
         let sample = CoverageSample {
-            desk: desk.config().id,
+            desk: desk
+                .config
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .id
+                .clone(),
             at: now,
             open: key.open,
             counsellors: key.counsellors,
@@ -987,13 +1028,17 @@ impl Shared {
         };
         match self.store.record_coverage(&sample).await {
             Ok(()) => {
-                *desk.coverage_last.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, now));
+                state.last = Some((key, now));
+                state.failed_at = None;
             }
-            Err(e) => tracing::warn!(
-                desk = %sample.desk,
-                error.code = e.code(),
-                "could not record the desk's coverage; trying again at the next change"
-            ),
+            Err(e) => {
+                state.failed_at = Some(Instant::now());
+                tracing::warn!(
+                    desk = %sample.desk,
+                    error.code = e.code(),
+                    "could not record the desk's coverage; trying again in 30 s at the next change"
+                );
+            }
         }
     }
 
@@ -1029,11 +1074,10 @@ impl Shared {
             },
         );
         if let Some(old) = old {
-            let _ = old.outbox.push(ServerEvent::Disconnecting {
-                kind: crate::event::DisconnectKind::Replaced,
-                reason: "you logged in elsewhere".into(),
-            });
-            old.outbox.kick();
+            old.outbox.disconnect(
+                crate::event::DisconnectKind::Replaced,
+                "you logged in elsewhere".into(),
+            );
         }
         // Reconnected: mark presence connected again where it was kept.
         let mut reconnected = Vec::new();
@@ -1113,9 +1157,7 @@ impl Shared {
 
 /// Sleeps until the desk's calendar changes state; at closing, ends the waiting.
 async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
-    // Re-check at least every quarter of an hour, in case the wall clock jumps, and for
-    // the coverage heartbeat (45 minutes + 15 stays within a sample's 65-minute validity).
-    const MAX_SLEEP: Duration = Duration::from_secs(15 * 60);
+    const MAX_SLEEP: Duration = DESK_CLOCK_RECHECK;
     let mut shutdown = match shared.upgrade() {
         Some(s) => s.shutdown.subscribe(),
         None => return,

@@ -61,7 +61,7 @@ pub const MAX_REPORT_MONTHS: usize = 60;
 pub const COVERAGE_SAMPLE_VALID_FOR: Duration = Duration::from_secs(65 * 60);
 /// While a desk is open, the engine records a coverage sample at least this often, even
 /// when nothing changed.
-pub const COVERAGE_HEARTBEAT: Duration = Duration::from_secs(60 * 60);
+pub const COVERAGE_HEARTBEAT: Duration = Duration::from_secs(45 * 60);
 
 /// A named stretch of time, `[from, until)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,6 +286,21 @@ impl ReportQuery {
             }
         };
         check(&self.period, "period")?;
+        // Instants are stored as nanoseconds since 1970 (the SQL stores), up to 2262.
+        let bounds = |p: &Period, what: &str| {
+            if p.from.year() < 1970 || p.until.year() > 2200 {
+                Err(Error::Invalid(format!(
+                    "report: the {what} `{}` is outside the years 1970 to 2199",
+                    p.label
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        bounds(&self.period, "period")?;
+        if let Some(t) = &self.theme {
+            bounds(&t.period, "theme period")?;
+        }
         for m in &self.months {
             check(m, "month")?;
         }
@@ -674,6 +689,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("at least one topic"), "{err}");
+        let far = ReportQuery::for_dates(None, date(2300, 1, 1), date(2300, 1, 2), now)
+            .expect("a query")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(far.contains("outside the years 1970 to 2199"), "{far}");
     }
 
     #[test]

@@ -54,11 +54,13 @@ pub enum Command {
     /// never from message text. Example, the 2021-2022 school year as a page with charts:
     /// `clbchat report --school-year 2021 --format html --output report.html`.
     Report(ReportArgs),
-    /// Fill an empty school year with synthetic chats, played through the real engine and
+    /// Fill a past school year with synthetic chats, played through the real engine and
     /// stored in the configured database, so the report has something to show.
     ///
-    /// Refuses a year that already has chats. Default: the 2021-2022 school year with its
-    /// real calendar and the published figures (8,813 chats; takes a few minutes).
+    /// Refuses a database that has chats already (demo chats must not mix with real ones;
+    /// see --alongside-existing-data) and a school year that is not over. Default: the
+    /// 2021-2022 school year with its real calendar and the published figures (8,813
+    /// chats; takes a few minutes).
     DemoData(DemoDataArgs),
 }
 
@@ -91,9 +93,9 @@ pub struct ReportArgs {
     /// pgz.covid_medical,pgz.vaccination_covid,psf.covid_related).
     #[arg(long, value_delimiter = ',')]
     pub theme: Vec<String>,
-    /// The theme's name in the report.
-    #[arg(long, default_value = "Thema")]
-    pub theme_name: String,
+    /// The theme's name in the report (default: "Thema", or "Theme" with --lang en).
+    #[arg(long)]
+    pub theme_name: Option<String>,
     /// The theme's first day (default: the report's).
     #[arg(long)]
     pub theme_from: Option<chrono::NaiveDate>,
@@ -118,6 +120,11 @@ pub struct DemoDataArgs {
     /// Leave out the three centre chatboxes and their events.
     #[arg(long)]
     pub no_chatboxes: bool,
+    /// Add demo chats to a database that has chats already (another demo year). Without
+    /// it, demo data goes only into a database without any chat, so it never mixes with
+    /// real ones.
+    #[arg(long)]
+    pub alongside_existing_data: bool,
 }
 
 fn parse_format(s: &str) -> std::result::Result<crate::report::Format, String> {
@@ -161,7 +168,9 @@ pub fn report_query(
         .filter(|t| !t.is_empty())
         .collect();
     Ok(query.with_theme(
-        args.theme_name.clone(),
+        args.theme_name
+            .clone()
+            .unwrap_or_else(|| args.lang.pick("Thema", "Theme").to_owned()),
         topics,
         args.theme_from.unwrap_or(from),
         args.theme_to.unwrap_or(to),
@@ -208,6 +217,18 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
         }
         c
     };
+    let (_, last_day) = clbchat_core::statistics::school_year_dates(args.school_year)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&clbchat_core::statistics::REPORT_TIME_ZONE)
+        .date_naive();
+    if last_day >= today {
+        return Err(Error::Refused(format!(
+            "demo-data --school-year {}: that school year is not over yet; demo data fills a \
+             past one only (e.g. --school-year {})",
+            args.school_year,
+            crate::demo_data::DEFAULT_SCHOOL_YEAR
+        )));
+    }
     let desk = crate::app::desk_config(settings)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -222,14 +243,34 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
         let store = std::sync::Arc::new(
             without_advancing(crate::app::open_store_with(settings, options)).await?,
         );
-        if without_advancing(crate::demo_data::year_has_chats(store.as_ref(), args.school_year)).await? {
-            without_advancing(store.close()).await;
-            return Err(Error::Refused(format!(
-                 "the database already has chats in {}; demo data only goes into an empty \
+        let label = clbchat_core::statistics::school_year_label(args.school_year);
+        let refusal = if without_advancing(crate::demo_data::year_has_chats(
+            store.as_ref(),
+            args.school_year,
+        ))
+        .await?
+        {
+            Some(format!(
+                "the database already has chats in {label}; demo data only goes into an empty \
                  school year (choose another with --school-year, or another database with \
-                 CLBCHAT_STORAGE__URL)",
-                clbchat_core::statistics::school_year_label(args.school_year)
-            )));
+                 CLBCHAT_STORAGE__URL)"
+            ))
+        } else if !args.alongside_existing_data
+            && without_advancing(crate::demo_data::store_has_chats(store.as_ref())).await?
+        {
+            Some(
+                "the database already has chats (real ones, perhaps), and demo chats must not \
+                 mix with them: give the demo a database of its own, e.g. \
+                 CLBCHAT_STORAGE__URL=sqlite://data/demo.db (or, if this database is a demo \
+                 one, add --alongside-existing-data)"
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            without_advancing(store.close()).await;
+            return Err(Error::Refused(why));
         }
         let started = std::time::Instant::now();
         let ledger = crate::demo_data::play_school_year(

@@ -984,10 +984,23 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
 pub async fn year_has_chats(store: &dyn Store, school_year: i32) -> Result<bool> {
     let (from, to) = school_year_dates(school_year)?;
     let q = ReportQuery::for_dates(None, from, to, Utc::now())?;
+    has_chats(store, Some(q.period.from), Some(q.period.until)).await
+}
+
+/// Whether the store has any conversation at all.
+pub async fn store_has_chats(store: &dyn Store) -> Result<bool> {
+    has_chats(store, None, None).await
+}
+
+async fn has_chats(
+    store: &dyn Store,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Result<bool> {
     let found = store
         .conversations(&ConversationFilter {
-            arrived_from: Some(q.period.from),
-            arrived_until: Some(q.period.until),
+            arrived_from: from,
+            arrived_until: until,
             limit: Some(1),
             ..ConversationFilter::default()
         })

@@ -79,19 +79,23 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer on a thread of its own, with a small runtime of its own.
+    /// Starts the writer: on a thread of its own (with a small runtime of its own) when
+    /// `own_thread`, else as a task on the caller's runtime.
     ///
-    /// Why not a task on the caller's runtime: a batch is a few round trips to the
-    /// database (begin, read, insert, commit), and between them the writer must be
-    /// scheduled again. On a busy server thousands of connection tasks are ready at the
-    /// same time, so a writer task waited in the run queue at every step, the database sat
-    /// idle meanwhile, and the whole helpline's appends queued behind it (profiled under the
-    /// load generator: the SQLite worker thread busy less than a third of the time at the
-    /// throughput ceiling). On its own thread the writer is never behind the chats.
+    /// Why a thread for SQLite: a batch is a few round trips to the database (begin, read,
+    /// insert, commit), and between them the writer must be scheduled again. On a busy
+    /// server thousands of connection tasks are ready at the same time, so a writer task
+    /// waited in the run queue at every step, the database sat idle meanwhile, and the whole
+    /// helpline's appends queued behind it (profiled under the load generator: the SQLite
+    /// worker thread busy less than a third of the time at the throughput ceiling). sqlx's
+    /// SQLite connections run on threads of their own, so they work from any runtime.
+    /// PostgreSQL's connections are sockets registered with the runtime that opened them,
+    /// and the pool is shared with the rest of the store, so its writer stays a task.
     pub(crate) fn start(
         writer: Arc<dyn BatchWriter>,
         max_batch: usize,
         max_delay: Duration,
+        own_thread: bool,
     ) -> Self {
         let max_batch = max_batch.max(1);
         // Room for a few batches: enough to keep the writer busy, bounded so that a stalled
@@ -100,6 +104,16 @@ impl GroupCommit {
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let work = run(writer, rx, stop_rx, max_batch, max_delay);
+        if !own_thread {
+            tokio::spawn(async move {
+                work.await;
+                let _ = done_tx.send(());
+            });
+            return Self {
+                requests,
+                stop: Mutex::new(Some((stop_tx, done_rx))),
+            };
+        }
         let spawned = std::thread::Builder::new()
             .name("clbchat-group-commit".into())
             .spawn(move || {
@@ -287,7 +301,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn concurrent_appends_share_transactions_up_to_the_batch_size() {
         let writer = Arc::new(FakeWriter::default());
-        let commits = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2));
+        let commits = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2), true);
         let verdicts = append_many(&commits, 100).await;
         assert!(verdicts.iter().all(Result::is_ok));
         let batches = writer.batches.lock().expect("lock").clone();
@@ -304,7 +318,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_batch_is_retried_one_by_one_unless_the_database_is_unavailable() {
         let writer = Arc::new(FakeWriter::default());
-        let commits = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2));
+        let commits = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2), true);
         // One bad row in a batch: the others still succeed, each in its own transaction.
         let conv = Uuid::new_v4();
         let rows = [
@@ -341,6 +355,7 @@ mod tests {
             writer.clone(),
             4,
             Duration::from_millis(2),
+            false,
         ));
         let queued: Vec<_> = (1..=10)
             .map(|seq| {

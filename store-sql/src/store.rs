@@ -100,6 +100,7 @@ impl SqlStore {
             writer,
             options.group_commit_max_batch,
             options.group_commit_max_delay,
+            matches!(db, Db::Sqlite(_)),
         );
         tracing::info!(url = %shown, "storage opened");
         Ok(SqlStore {

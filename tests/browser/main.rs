@@ -436,6 +436,7 @@ async fn the_coordinator_reads_the_annual_report_on_the_page_and_downloads_it() 
                     chats: 80,
                     seed: 3,
                     no_chatboxes: true,
+                    alongside_existing_data: false,
                 },
             )
         })
@@ -473,7 +474,7 @@ async fn the_coordinator_reads_the_annual_report_on_the_page_and_downloads_it() 
         .text_contains("report-status", &format!("{chats} chatgesprekken"))
         .await;
     let row = coordinator
-        .js("return document.querySelector('#report-table-totals tr[data-key=chats] td').textContent")
+        .js("return document.querySelector('#rpt-table-totals tr[data-key=chats] td').textContent")
         .await;
     assert_eq!(
         row,

@@ -24,7 +24,7 @@
 use std::sync::Arc;
 
 use clbchat_core::auth::{AccountChange, Credential};
-use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle};
+use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle, TOO_SLOW};
 use clbchat_core::event::{DisconnectKind, ServerEvent};
 use clbchat_core::statistics::ReportRequest;
 use clbchat_core::Error as CoreError;
@@ -489,7 +489,8 @@ impl Conn {
                 lang,
             } => {
                 let staff = self.staff()?;
-                let document = match &format {
+                // What cannot be written is refused before anything is computed.
+                let writer = match &format {
                     None => None,
                     Some(f) => {
                         let Some(renderer) = &self.reports else {
@@ -497,7 +498,10 @@ impl Conn {
                                 "this server writes no `{f}` reports; ask without `format` for the figures"
                             )));
                         };
-                        Some(renderer.clone())
+                        renderer
+                            .check(f, lang.as_deref())
+                            .map_err(CoreError::Invalid)?;
+                        Some((renderer.clone(), f.clone()))
                     }
                 };
                 let data = staff
@@ -508,18 +512,24 @@ impl Conn {
                         theme,
                     })
                     .await?;
-                let document = match (document, format) {
-                    (Some(renderer), Some(f)) => Some(
-                        renderer
-                            .render(&data, &f, lang.as_deref())
-                            .map_err(CoreError::Invalid)?,
-                    ),
-                    _ => None,
+                let Some((renderer, f)) = writer else {
+                    return Ok(Some(ServerFrame::Report {
+                        req,
+                        data: Box::new(data),
+                        document: None,
+                    }));
                 };
+                // Tables and charts take a while: not on the threads that serve the chats.
+                let (data, document) = tokio::task::spawn_blocking(move || {
+                    let document = renderer.render(&data, &f, lang.as_deref());
+                    (data, document)
+                })
+                .await
+                .map_err(|e| CoreError::Invalid(format!("the report could not be written: {e}")))?;
                 Ok(Some(ServerFrame::Report {
                     req,
                     data: Box::new(data),
-                    document,
+                    document: Some(document.map_err(CoreError::Invalid)?),
                 }))
             }
             ClientFrame::SaveAccount {
@@ -552,20 +562,15 @@ async fn next_event(events: &mut Option<Events>) -> Option<ServerEvent> {
     }
 }
 
-/// The close an ended event stream asks for: the engine's reason when it said one, else
-/// the slow-consumer close (the outbox was full); `None` when the stream ended normally.
-fn close_for(events: &Events, last: Option<(DisconnectKind, String)>) -> Option<(u16, String)> {
-    if !events.was_disconnected() {
-        return None;
-    }
-    Some(match last {
-        Some((DisconnectKind::Replaced, r)) => (CLOSE_REPLACED, r),
-        Some((DisconnectKind::Restart, r)) => (u16::from(CloseCode::Restart), r),
-        Some((DisconnectKind::TooSlow, r)) => (CLOSE_SLOW, r),
-        None => (
-            CLOSE_SLOW,
-            "too slow to keep up; resume from your last sequence number".into(),
-        ),
+/// The close an ended event stream asks for: the engine's reason (carried by the
+/// disconnection itself, so it is known even when the `disconnecting` event was not read);
+/// `None` when the stream ended normally.
+fn close_for(events: &Events) -> Option<(u16, String)> {
+    let (kind, reason) = events.disconnect_reason()?;
+    Some(match kind {
+        DisconnectKind::Replaced => (CLOSE_REPLACED, reason),
+        DisconnectKind::Restart => (u16::from(CloseCode::Restart), reason),
+        DisconnectKind::TooSlow => (CLOSE_SLOW, reason),
     })
 }
 
@@ -586,13 +591,7 @@ async fn writer<K>(
 {
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     let mut events: Option<Events> = None;
-    let mut last_disconnect: Option<(DisconnectKind, String)> = None;
-    let slow = || {
-        (
-            CLOSE_SLOW,
-            "too slow to keep up; resume from your last sequence number".to_owned(),
-        )
-    };
+    let slow = || (CLOSE_SLOW, TOO_SLOW.to_owned());
     loop {
         let first = tokio::select! {
             biased;
@@ -630,16 +629,11 @@ async fn writer<K>(
                 Some(Outgoing::Frame(f)) => Some(f),
             },
             event = next_event(&mut events) => match event {
-                Some(event) => {
-                    if let ServerEvent::Disconnecting { kind, reason } = &event {
-                        last_disconnect = Some((*kind, reason.clone()));
-                    }
-                    Some(ServerFrame::Event { event })
-                }
+                Some(event) => Some(ServerFrame::Event { event }),
                 None => {
                     // Closing goes through the closer, so the reader stops too.
                     let ended = events.take();
-                    if let Some(close) = ended.and_then(|e| close_for(&e, last_disconnect.take())) {
+                    if let Some(close) = ended.as_ref().and_then(close_for) {
                         let _ = closer.send(Some(close));
                     }
                     continue;
@@ -674,12 +668,7 @@ async fn writer<K>(
                     Ok(Outgoing::Flush) => {}
                     Ok(Outgoing::Events(e)) => events = Some(e),
                     Err(_) => match events.as_mut().and_then(Events::try_next) {
-                        Some(event) => {
-                            if let ServerEvent::Disconnecting { kind, reason } = &event {
-                                last_disconnect = Some((*kind, reason.clone()));
-                            }
-                            next = Some(ServerFrame::Event { event });
-                        }
+                        Some(event) => next = Some(ServerFrame::Event { event }),
                         None => break,
                     },
                 }

@@ -25,6 +25,13 @@ pub struct RenderedReport {
 
 /// Writes reports; implemented by the server assembly.
 pub trait ReportRenderer: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether it can write `format` in `lang`; asked before the figures are computed, so
+    /// a wrong request costs nothing. The error says what to ask for instead.
+    fn check(&self, format: &str, lang: Option<&str>) -> Result<(), String> {
+        let _ = (format, lang);
+        Ok(())
+    }
+
     /// Writes `data` in `format` and `lang` (`nl`, `en`; `None`: the default). The error
     /// is for the coordinator: it says what to ask for instead.
     fn render(

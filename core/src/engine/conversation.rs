@@ -325,13 +325,11 @@ impl Conversation {
     }
 
     fn shutdown(&mut self) {
-        let bye = ServerEvent::Disconnecting {
-            kind: DisconnectKind::Restart,
-            reason: "the server restarts; your chat will resume in a moment".into(),
-        };
         if let Some(c) = self.client.take() {
-            let _ = c.push(bye.clone());
-            c.kick();
+            c.disconnect(
+                DisconnectKind::Restart,
+                "the server restarts; your chat will resume in a moment".into(),
+            );
         }
         self.ended = true;
     }
@@ -1186,11 +1184,10 @@ impl Conversation {
         }
         if let Some(old) = self.client.replace(outbox) {
             // A newer connection wins; the old one is told and closed.
-            let _ = old.push(ServerEvent::Disconnecting {
-                kind: DisconnectKind::Replaced,
-                reason: "this chat continues in another window".into(),
-            });
-            old.kick();
+            old.disconnect(
+                DisconnectKind::Replaced,
+                "this chat continues in another window".into(),
+            );
         }
         let missed: Vec<LoggedEvent> = self
             .log

@@ -12,13 +12,20 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::event::ServerEvent;
+use crate::event::{DisconnectKind, ServerEvent};
+
+/// Why a consumer was disconnected, carried by the kick itself, so the transport knows it
+/// even when the `disconnecting` event could not be read before the queue closed.
+pub type Disconnect = (DisconnectKind, String);
+
+/// The reason given when a consumer is disconnected for not keeping up.
+pub const TOO_SLOW: &str = "too slow to keep up; resume from your last sequence number";
 
 /// The engine's end of a participant's queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<ServerEvent>,
-    kick: Arc<watch::Sender<bool>>,
+    kick: Arc<watch::Sender<Option<Disconnect>>>,
 }
 
 /// What a push did.
@@ -44,9 +51,27 @@ impl Outbox {
         }
     }
 
-    /// Disconnects the consumer.
+    /// Disconnects a consumer that does not keep up.
     pub(crate) fn kick(&self) {
-        let _ = self.kick.send(true);
+        self.disconnect(DisconnectKind::TooSlow, TOO_SLOW.into());
+    }
+
+    /// Tells the consumer why (a `disconnecting` event, if there is room) and disconnects
+    /// it; the reason also travels with the disconnection itself.
+    pub(crate) fn disconnect(&self, kind: DisconnectKind, reason: String) {
+        let _ = self.tx.try_send(ServerEvent::Disconnecting {
+            kind,
+            reason: reason.clone(),
+        });
+        // The first reason wins: a later "too slow" does not hide a "replaced".
+        self.kick.send_if_modified(|k| {
+            if k.is_none() {
+                *k = Some((kind, reason));
+                true
+            } else {
+                false
+            }
+        });
     }
 
     /// Completes when the consumer dropped its [`Events`].
@@ -59,7 +84,7 @@ impl Outbox {
 #[derive(Debug)]
 pub struct Events {
     rx: mpsc::Receiver<ServerEvent>,
-    kicked: watch::Receiver<bool>,
+    kicked: watch::Receiver<Option<Disconnect>>,
     kick_alive: bool,
     replay: VecDeque<ServerEvent>,
 }
@@ -72,7 +97,7 @@ impl Events {
             return Some(e);
         }
         loop {
-            if *self.kicked.borrow() {
+            if self.kicked.borrow().is_some() {
                 return None;
             }
             tokio::select! {
@@ -91,7 +116,12 @@ impl Events {
     /// connection, or the server shutting down), as opposed to the stream simply being over.
     /// After this, the participant should reconnect and resume.
     pub fn was_disconnected(&self) -> bool {
-        *self.kicked.borrow()
+        self.kicked.borrow().is_some()
+    }
+
+    /// Why the engine disconnected this participant, if it did.
+    pub fn disconnect_reason(&self) -> Option<Disconnect> {
+        self.kicked.borrow().clone()
     }
 
     /// An event already waiting, without waiting for one.
@@ -99,7 +129,7 @@ impl Events {
         if let Some(e) = self.replay.pop_front() {
             return Some(e);
         }
-        if *self.kicked.borrow() {
+        if self.kicked.borrow().is_some() {
             return None;
         }
         self.rx.try_recv().ok()
@@ -115,7 +145,7 @@ impl Events {
 /// A connected pair.
 pub(crate) fn outbox(capacity: usize) -> (Outbox, Events) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
-    let (kick, kicked) = watch::channel(false);
+    let (kick, kicked) = watch::channel(None);
     (
         Outbox {
             tx,
@@ -128,4 +158,45 @@ pub(crate) fn outbox(capacity: usize) -> (Outbox, Events) {
             replay: VecDeque::new(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_reason_of_a_disconnection_is_known_even_when_its_event_was_not_read() {
+        let (outbox, mut events) = outbox(4);
+        outbox.disconnect(DisconnectKind::Replaced, "another window".into());
+        // A later "too slow" (the queue filling up) does not hide why it was closed.
+        outbox.kick();
+        assert_eq!(
+            events.next().await,
+            None,
+            "a disconnected consumer reads no more"
+        );
+        assert_eq!(
+            events.disconnect_reason(),
+            Some((DisconnectKind::Replaced, "another window".to_owned()))
+        );
+        let (outbox, events) = super::outbox(1);
+        assert_eq!(
+            outbox.push(ServerEvent::Disconnecting {
+                kind: DisconnectKind::Restart,
+                reason: "fills the queue".into(),
+            }),
+            Pushed::Queued
+        );
+        assert_eq!(
+            outbox.push(ServerEvent::Disconnecting {
+                kind: DisconnectKind::Restart,
+                reason: "one too many".into(),
+            }),
+            Pushed::Kicked
+        );
+        assert_eq!(
+            events.disconnect_reason(),
+            Some((DisconnectKind::TooSlow, TOO_SLOW.to_owned()))
+        );
+    }
 }

@@ -52,3 +52,27 @@ async fn the_report_shows_the_hours_open_below_the_minimum_and_without_a_medical
     let report = world.store.report(&later).await.unwrap();
     assert_eq!(report.coverage[0].open_secs, 3 * 3600);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_open_desk_is_counted_whole_between_changes_off_the_clock_grid() {
+    // Wednesday: open from 14:00. A counsellor comes at 14:07, then nothing happens for
+    // two hours: the heartbeat keeps every minute counted.
+    let world = World::at(brussels(2021, 10, 13, 13, 0)).await;
+    tokio::time::sleep(Duration::from_secs(67 * 60)).await; // 14:07
+    let _ann = world.counsellor("ann", Discipline::Medical).await;
+    tokio::time::sleep(4 * HALF_HOUR).await; // 16:07
+    let day = NaiveDate::from_ymd_opt(2021, 10, 13).unwrap();
+    let now = brussels(2021, 10, 13, 16, 7);
+    let query = ReportQuery::for_dates(Some(world.desk.clone()), day, day, now).unwrap();
+    let report = world.store.report(&query).await.unwrap();
+    assert_eq!(
+        report.coverage[0].open_secs,
+        2 * 3600 + 7 * 60,
+        "open 14:00 to 16:07"
+    );
+    assert_eq!(
+        report.coverage[0].no_medical_secs,
+        7 * 60,
+        "the doctor came at 14:07"
+    );
+}

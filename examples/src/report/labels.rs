@@ -32,7 +32,7 @@ impl Lang {
     }
 
     /// The Dutch or the English text.
-    pub(crate) fn pick(self, nl: &'static str, en: &'static str) -> &'static str {
+    pub fn pick(self, nl: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Nl => nl,
             Lang::En => en,

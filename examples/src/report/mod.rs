@@ -104,13 +104,8 @@ pub struct ServerRenderer {
     pub desk_names: BTreeMap<DeskId, String>,
 }
 
-impl clbchat_transport_ws::reports::ReportRenderer for ServerRenderer {
-    fn render(
-        &self,
-        data: &ReportData,
-        format: &str,
-        lang: Option<&str>,
-    ) -> std::result::Result<clbchat_transport_ws::reports::RenderedReport, String> {
+impl ServerRenderer {
+    fn parse(format: &str, lang: Option<&str>) -> std::result::Result<(Format, Lang), String> {
         let f = Format::parse(format).ok_or_else(|| {
             format!("`{format}` is not a report format; ask for html_fragment, html, markdown, csv or json")
         })?;
@@ -119,6 +114,22 @@ impl clbchat_transport_ws::reports::ReportRenderer for ServerRenderer {
             Some(l) => Lang::parse(l)
                 .ok_or_else(|| format!("`{l}` is not a language; ask for nl or en"))?,
         };
+        Ok((f, lang))
+    }
+}
+
+impl clbchat_transport_ws::reports::ReportRenderer for ServerRenderer {
+    fn check(&self, format: &str, lang: Option<&str>) -> std::result::Result<(), String> {
+        Self::parse(format, lang).map(|_| ())
+    }
+
+    fn render(
+        &self,
+        data: &ReportData,
+        format: &str,
+        lang: Option<&str>,
+    ) -> std::result::Result<clbchat_transport_ws::reports::RenderedReport, String> {
+        let (f, lang) = Self::parse(format, lang)?;
         let options = Options {
             lang,
             desk_names: self.desk_names.clone(),
@@ -283,11 +294,6 @@ fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&REPORT_TIME_ZONE)
         .format("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-/// The client types to show columns for: those with chats or registrations, in order.
-fn shown_clients(data: &ReportData) -> Vec<&ClientFigures> {
-    data.clients.iter().collect()
 }
 
 fn document(data: &ReportData, options: &Options) -> Doc {
@@ -560,8 +566,9 @@ fn per_period(data: &ReportData, lang: Lang, months: bool) -> Section {
 
 fn per_client(data: &ReportData, lang: Lang) -> Section {
     let total = data.totals.chats;
-    let rows = shown_clients(data)
-        .into_iter()
+    let rows = data
+        .clients
+        .iter()
         .map(|c| {
             row(
                 labels::client_type_key(c.client_type),
@@ -613,10 +620,7 @@ fn per_client(data: &ReportData, lang: Lang) -> Section {
 fn top_topics(data: &ReportData, lang: Lang) -> Section {
     let mut tables = Vec::new();
     let mut charts = Vec::new();
-    for c in shown_clients(data)
-        .into_iter()
-        .filter(|c| c.registrations > 0)
-    {
+    for c in data.clients.iter().filter(|c| c.registrations > 0) {
         let who = labels::client_type(lang, c.client_type);
         let top: Vec<_> = c.topics.iter().take(TOP_TOPICS).collect();
         let caption = format!("{} {}: {who}", lang.pick("Top", "Top"), top.len());
@@ -683,8 +687,8 @@ fn top_topics(data: &ReportData, lang: Lang) -> Section {
 
 /// Columns per client type with registrations.
 fn client_columns(data: &ReportData, lang: Lang) -> Vec<(&ClientFigures, Column)> {
-    shown_clients(data)
-        .into_iter()
+    data.clients
+        .iter()
         .filter(|c| c.registrations > 0)
         .map(|c| {
             (
@@ -862,14 +866,21 @@ fn students(data: &ReportData, lang: Lang) -> Section {
         };
     };
     let with_gender: u64 = s.genders.iter().map(|(_, n)| n).sum();
-    let mut rows = vec![row(
-        "mean_age",
-        lang.pick("Gemiddelde leeftijd", "Mean age"),
-        vec![
-            Cell::Years(s.mean_age),
-            Cell::Text(format!("n = {}", lang.count(s.ages))),
-        ],
-    )];
+    let mut rows = vec![
+        row(
+            "mean_age",
+            lang.pick("Gemiddelde leeftijd", "Mean age"),
+            vec![Cell::Years(s.mean_age), Cell::Text(String::new())],
+        ),
+        row(
+            "ages",
+            lang.pick("… van zoveel leerlingen", "… of this many students"),
+            vec![
+                Cell::Count(s.ages),
+                Cell::Percent(share(s.ages, s.registrations)),
+            ],
+        ),
+    ];
     for (g, n) in &s.genders {
         rows.push(row(
             format!("gender_{}", gender_key(*g)),
@@ -1341,7 +1352,7 @@ fn html_body(doc: &Doc, lang: Lang, top: u8) -> Result<String> {
     for s in &doc.sections {
         let _ = writeln!(
             out,
-            "<li><a href=\"#report-{}\">{}</a></li>",
+            "<li><a href=\"#rpt-{}\">{}</a></li>",
             s.id,
             e(&s.title)
         );
@@ -1350,12 +1361,12 @@ fn html_body(doc: &Doc, lang: Lang, top: u8) -> Result<String> {
     for s in &doc.sections {
         let _ = writeln!(
             out,
-            "<section id=\"report-{}\" aria-labelledby=\"report-{}-h\">",
+            "<section id=\"rpt-{}\" aria-labelledby=\"rpt-{}-h\">",
             s.id, s.id
         );
         let _ = writeln!(
             out,
-            "<h{h2} class=\"report-section-title\" id=\"report-{}-h\">{}</h{h2}>",
+            "<h{h2} class=\"report-section-title\" id=\"rpt-{}-h\">{}</h{h2}>",
             s.id,
             e(&s.title)
         );
@@ -1374,7 +1385,7 @@ fn html_body(doc: &Doc, lang: Lang, top: u8) -> Result<String> {
             }
             let _ = writeln!(
                 out,
-                "<div class=\"report-table\"><table id=\"report-table-{}\">",
+                "<div class=\"report-table\"><table id=\"rpt-table-{}\">",
                 e(&t.id)
             );
             let _ = writeln!(out, "<caption>{}</caption>", e(&t.caption));

@@ -284,10 +284,42 @@ fn the_report_and_demo_data_commands_work_on_the_configured_database() {
         "no log line per visitor: {err}"
     );
 
-    // A second run would mix demo chats into a year that has chats: refused.
+    // A second run would mix demo chats into a year that has chats: refused; another year
+    // of a database with chats only on purpose; a year that is not over, never.
     let (code, _, err) = run_binary(d, &["demo-data", "--chats", "60"], &[], "");
     assert_eq!(code, 1);
     assert!(err.contains("already has chats in 2021-2022"), "{err}");
+    let calendar = d.join("calendar.toml");
+    std::fs::write(&calendar, include_str!("../../config/calendar.toml")).unwrap();
+    let with_calendar = [("CLBCHAT_DESK__CALENDAR_FILE", calendar.to_str().unwrap())];
+    let args = [
+        "demo-data",
+        "--chats",
+        "30",
+        "--school-year",
+        "2020",
+        "--no-chatboxes",
+    ];
+    let (code, _, err) = run_binary(d, &args, &with_calendar, "");
+    assert_eq!(code, 1);
+    assert!(err.contains("demo chats must not mix with them"), "{err}");
+    let (code, out, err) = run_binary(
+        d,
+        &[&args[..], &["--alongside-existing-data"]].concat(),
+        &with_calendar,
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("demo data for 2020-2021"), "{out}");
+    let this_year = clbchat_core::statistics::school_year_of(chrono::Utc::now().date_naive());
+    let (code, _, err) = run_binary(
+        d,
+        &["demo-data", "--school-year", &this_year.to_string()],
+        &with_calendar,
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is not over yet"), "{err}");
 
     let (code, json, err) = run_binary(
         d,
