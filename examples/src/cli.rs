@@ -235,28 +235,31 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
         .start_paused(true)
         .build()
         .map_err(|e| Error::Refused(format!("cannot start the runtime: {e}")))?;
+    // The store lives on a runtime on real time, the engine on the paused one: the
+    // pool's timers must not run on a clock that jumps (see `crate::demo_data`).
+    let store_runtime = crate::demo_data::StoreRuntime::start()?;
     runtime.block_on(async {
-        use crate::demo_data::without_advancing;
         let mut options = clbchat_store_sql::SqlOptions::new();
         options.durability = clbchat_store_sql::Durability::Normal;
         options.group_commit_max_delay = std::time::Duration::ZERO;
+        let opening = settings.clone();
         let store = std::sync::Arc::new(
-            without_advancing(crate::app::open_store_with(settings, options)).await?,
+            store_runtime
+                .run(async move { crate::app::open_store_with(&opening, options).await })
+                .await??,
         );
+        let close = |store: std::sync::Arc<clbchat_store_sql::SqlStore>| {
+            store_runtime.run(async move { store.close().await })
+        };
+        let view = crate::demo_data::Unhurried::new(store.clone(), &store_runtime);
         let label = clbchat_core::statistics::school_year_label(args.school_year);
-        let refusal = if without_advancing(crate::demo_data::year_has_chats(
-            store.as_ref(),
-            args.school_year,
-        ))
-        .await?
-        {
+        let refusal = if crate::demo_data::year_has_chats(&view, args.school_year).await? {
             Some(format!(
                 "the database already has chats in {label}; demo data only goes into an empty \
                  school year (choose another with --school-year, or another database with \
                  CLBCHAT_STORAGE__URL)"
             ))
-        } else if !args.alongside_existing_data
-            && without_advancing(crate::demo_data::store_has_chats(store.as_ref())).await?
+        } else if !args.alongside_existing_data && crate::demo_data::store_has_chats(&view).await?
         {
             Some(
                 "the database already has chats (real ones, perhaps), and demo chats must not \
@@ -269,12 +272,13 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
             None
         };
         if let Some(why) = refusal {
-            without_advancing(store.close()).await;
+            close(store).await?;
             return Err(Error::Refused(why));
         }
         let started = std::time::Instant::now();
         let ledger = crate::demo_data::play_school_year(
             store.clone(),
+            &store_runtime,
             crate::demo_data::DemoOptions {
                 desk,
                 school_year: args.school_year,
@@ -285,7 +289,7 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
             },
         )
         .await;
-        without_advancing(store.close()).await;
+        close(store).await?;
         let ledger = ledger?;
         Ok(format!(
              "demo data for {}: {} visitors, {} chats, {} left the queue, {} turned away \

@@ -18,11 +18,16 @@
 //!
 //! A paused tokio clock jumps to the next timer as soon as every task is idle, also while
 //! a task waits for the database thread, which would make a write appear to take minutes
-//! and fire time-outs. [`Unhurried`] wraps the store so that each call holds a blocking
-//! task open while it runs: tokio does not advance a paused clock while a blocking task
-//! runs. The SQL store is opened without a group-commit delay (a delay would be a timer
-//! that never fires on a clock that stands still) and, since demo data is not precious,
-//! in the faster durability mode.
+//! and fire time-outs. And the store's own timers (the connection pool's maintenance task,
+//! its acquire time-outs) must not run on such a clock at all: on a clock that jumps
+//! whenever the runtime is idle, `demo-data` hung about one run in fifteen, spinning in
+//! the pool's maintenance task, until the store moved off the paused runtime.
+//! So the store lives on a [`StoreRuntime`], a runtime on real time on a thread of its
+//! own, where it is opened, called and closed; the engine on the paused runtime reaches
+//! it through [`Unhurried`], which runs each call there and holds a blocking task open
+//! while it waits: tokio does not advance a paused clock while a blocking task runs. The
+//! SQL store is opened without a group-commit delay and, since demo data is not
+//! precious, in the faster durability mode.
 //!
 //! # What it returns
 //!
@@ -793,8 +798,13 @@ fn shifts(o: &Opening) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
 }
 
 /// Plays the year. Call on a current-thread runtime with paused time (see the module
-/// docs); `store` is the real store, wrapped in [`Unhurried`] by this function.
-pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Result<Ledger> {
+/// docs); `store` is the real store, opened on `store_runtime` and wrapped in
+/// [`Unhurried`] by this function.
+pub async fn play_school_year(
+    store: Arc<dyn Store>,
+    store_runtime: &StoreRuntime,
+    options: DemoOptions,
+) -> Result<Ledger> {
     let (first_day, last_day) = school_year_dates(options.school_year)?;
     let start = first_day
         .and_hms_opt(0, 0, 0)
@@ -804,7 +814,7 @@ pub async fn play_school_year(store: Arc<dyn Store>, options: DemoOptions) -> Re
         })
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| Error::Refused("demo data: the year has no start".into()))?;
-    let store: Arc<dyn Store> = Arc::new(Unhurried(store));
+    let store: Arc<dyn Store> = Arc::new(Unhurried::new(store, store_runtime));
     let staff = Arc::new(DemoStaff::default());
     let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(start));
     let engine = Engine::builder(store.clone())
@@ -1011,17 +1021,112 @@ async fn has_chats(
 // ---------------------------------------------------------------------------------------
 // the store on a paused clock
 
-/// A store whose calls keep a paused tokio clock standing still while they run (see the
-/// module docs). Only for simulations on paused time; it adds a blocking-pool hand-off to
-/// every call.
-pub struct Unhurried(pub Arc<dyn Store>);
+/// A tokio runtime on real time, on a thread of its own, for the store of a simulation
+/// that runs on paused time (see the module docs).
+///
+/// Open the store with [`StoreRuntime::run`], so that its connection pool, the pool's
+/// maintenance task and its time-outs belong to this runtime, and hand the store to
+/// [`play_school_year`]. Dropping it stops the runtime and waits for its thread.
+pub struct StoreRuntime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
 
-/// How long a store call may hold the clock at most (real time); after that the clock
-/// may move again, so a hung database cannot hang the simulation for ever.
+impl StoreRuntime {
+    /// Starts the runtime and its thread.
+    pub fn start() -> Result<StoreRuntime> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Refused(format!("cannot start the store's runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("demo-store".into())
+            .spawn(move || {
+                // Either a stop or the sender dropped: both mean stop.
+                let _ = runtime.block_on(stopped);
+            })
+            .map_err(|e| Error::Refused(format!("cannot start the store's thread: {e}")))?;
+        Ok(StoreRuntime {
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `work` on this runtime and waits for it, keeping the caller's paused clock
+    /// standing still meanwhile (see [`without_advancing`]). A panic in `work` goes on
+    /// in the caller.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.handle.spawn(work);
+        match without_advancing(task).await {
+            Ok(out) => Ok(out),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Refused(
+                "the demo's store runtime has stopped".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for StoreRuntime {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A store whose calls run on a [`StoreRuntime`] and keep the calling, paused tokio clock
+/// standing still while they run (see the module docs). Only for simulations on paused
+/// time; it adds two thread hand-offs to every call.
+pub struct Unhurried {
+    store: Arc<dyn Store>,
+    handle: tokio::runtime::Handle,
+}
+
+impl Unhurried {
+    /// `store`, opened on `runtime`, called there.
+    pub fn new(store: Arc<dyn Store>, runtime: &StoreRuntime) -> Unhurried {
+        Unhurried {
+            store,
+            handle: runtime.handle.clone(),
+        }
+    }
+
+    async fn call<T, F, Fut>(&self, work: F) -> clbchat_core::Result<T>
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: std::future::Future<Output = clbchat_core::Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.handle.spawn(work(self.store.clone()));
+        match without_advancing(task).await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(clbchat_core::Error::StoreUnavailable(
+                "the demo's store runtime has stopped".into(),
+            )),
+        }
+    }
+}
+
+/// How long a call may hold the clock at most (real time); after that the clock may move
+/// again, so a hung database cannot hang the simulation for ever.
 const HOLD_AT_MOST: Duration = Duration::from_secs(60);
 
 /// Runs `call` with a paused tokio clock standing still (at most [`HOLD_AT_MOST`] of real
-/// time): for I/O on a paused runtime, such as opening the store before the simulation.
+/// time): tokio does not advance a paused clock while a blocking task runs, so this
+/// holds one open until `call` is done.
 pub async fn without_advancing<T>(call: impl std::future::Future<Output = T>) -> T {
     let (done, wait) = std::sync::mpsc::channel::<()>();
     let guard = tokio::task::spawn_blocking(move || {
@@ -1036,97 +1141,134 @@ pub async fn without_advancing<T>(call: impl std::future::Future<Output = T>) ->
 #[async_trait]
 impl Store for Unhurried {
     async fn put_conversation(&self, meta: &ConversationMeta) -> clbchat_core::Result<()> {
-        without_advancing(self.0.put_conversation(meta)).await
+        let meta = meta.to_owned();
+        self.call(move |s| async move { s.put_conversation(&meta).await })
+            .await
     }
     async fn conversation(
         &self,
         id: ConversationId,
     ) -> clbchat_core::Result<Option<ConversationMeta>> {
-        without_advancing(self.0.conversation(id)).await
+        self.call(move |s| async move { s.conversation(id).await })
+            .await
     }
     async fn conversations(
         &self,
         filter: &ConversationFilter,
     ) -> clbchat_core::Result<Vec<ConversationMeta>> {
-        without_advancing(self.0.conversations(filter)).await
+        let filter = filter.to_owned();
+        self.call(move |s| async move { s.conversations(&filter).await })
+            .await
     }
     async fn append(&self, event: &LoggedEvent) -> clbchat_core::Result<()> {
-        without_advancing(self.0.append(event)).await
+        let event = event.to_owned();
+        self.call(move |s| async move { s.append(&event).await })
+            .await
     }
     async fn events_after(
         &self,
         id: ConversationId,
         after_seq: u64,
     ) -> clbchat_core::Result<Vec<LoggedEvent>> {
-        without_advancing(self.0.events_after(id, after_seq)).await
+        self.call(move |s| async move { s.events_after(id, after_seq).await })
+            .await
     }
     async fn read_transcript(
         &self,
         read: &TranscriptRead,
     ) -> clbchat_core::Result<Vec<LoggedEvent>> {
-        without_advancing(self.0.read_transcript(read)).await
+        let read = read.to_owned();
+        self.call(move |s| async move { s.read_transcript(&read).await })
+            .await
     }
     async fn transcript_reads(
         &self,
         id: ConversationId,
     ) -> clbchat_core::Result<Vec<TranscriptRead>> {
-        without_advancing(self.0.transcript_reads(id)).await
+        self.call(move |s| async move { s.transcript_reads(id).await })
+            .await
     }
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> clbchat_core::Result<u64> {
-        without_advancing(self.0.purge_transcripts(ended_before)).await
+        self.call(move |s| async move { s.purge_transcripts(ended_before).await })
+            .await
     }
     async fn save_registration(&self, registration: &Registration) -> clbchat_core::Result<()> {
-        without_advancing(self.0.save_registration(registration)).await
+        let registration = registration.to_owned();
+        self.call(move |s| async move { s.save_registration(&registration).await })
+            .await
     }
     async fn registration(&self, id: ConversationId) -> clbchat_core::Result<Option<Registration>> {
-        without_advancing(self.0.registration(id)).await
+        self.call(move |s| async move { s.registration(id).await })
+            .await
     }
     async fn save_rating(&self, rating: &Rating) -> clbchat_core::Result<()> {
-        without_advancing(self.0.save_rating(rating)).await
+        let rating = rating.to_owned();
+        self.call(move |s| async move { s.save_rating(&rating).await })
+            .await
     }
     async fn rating(&self, id: ConversationId) -> clbchat_core::Result<Option<Rating>> {
-        without_advancing(self.0.rating(id)).await
+        self.call(move |s| async move { s.rating(id).await }).await
     }
     async fn count_visits(
         &self,
         pseudonym: &Pseudonym,
         since: DateTime<Utc>,
     ) -> clbchat_core::Result<u32> {
-        without_advancing(self.0.count_visits(pseudonym, since)).await
+        let pseudonym = pseudonym.to_owned();
+        self.call(move |s| async move { s.count_visits(&pseudonym, since).await })
+            .await
     }
     async fn put_flag(&self, flag: &Flag) -> clbchat_core::Result<()> {
-        without_advancing(self.0.put_flag(flag)).await
+        let flag = flag.to_owned();
+        self.call(move |s| async move { s.put_flag(&flag).await })
+            .await
     }
     async fn flag(&self, id: FlagId) -> clbchat_core::Result<Option<Flag>> {
-        without_advancing(self.0.flag(id)).await
+        self.call(move |s| async move { s.flag(id).await }).await
     }
     async fn flags_for(&self, pseudonym: &Pseudonym) -> clbchat_core::Result<Vec<Flag>> {
-        without_advancing(self.0.flags_for(pseudonym)).await
+        let pseudonym = pseudonym.to_owned();
+        self.call(move |s| async move { s.flags_for(&pseudonym).await })
+            .await
     }
     async fn flags_to_review(
         &self,
         desk: Option<&DeskId>,
         now: DateTime<Utc>,
     ) -> clbchat_core::Result<Vec<Flag>> {
-        without_advancing(self.0.flags_to_review(desk, now)).await
+        let desk = desk.cloned();
+        self.call(move |s| async move { s.flags_to_review(desk.as_ref(), now).await })
+            .await
     }
     async fn rekey_pseudonym(&self, old: &Pseudonym, new: &Pseudonym) -> clbchat_core::Result<()> {
-        without_advancing(self.0.rekey_pseudonym(old, new)).await
+        let old = old.to_owned();
+        let new = new.to_owned();
+        self.call(move |s| async move { s.rekey_pseudonym(&old, &new).await })
+            .await
     }
     async fn put_account(&self, account: &Account) -> clbchat_core::Result<()> {
-        without_advancing(self.0.put_account(account)).await
+        let account = account.to_owned();
+        self.call(move |s| async move { s.put_account(&account).await })
+            .await
     }
     async fn account(&self, username: &str) -> clbchat_core::Result<Option<Account>> {
-        without_advancing(self.0.account(username)).await
+        let username = username.to_owned();
+        self.call(move |s| async move { s.account(&username).await })
+            .await
     }
     async fn accounts(&self) -> clbchat_core::Result<Vec<Account>> {
-        without_advancing(self.0.accounts()).await
+        self.call(move |s| async move { s.accounts().await }).await
     }
     async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> clbchat_core::Result<()> {
-        without_advancing(self.0.put_calendar(desk, calendar)).await
+        let desk = desk.to_owned();
+        let calendar = calendar.to_owned();
+        self.call(move |s| async move { s.put_calendar(&desk, &calendar).await })
+            .await
     }
     async fn calendar(&self, desk: &DeskId) -> clbchat_core::Result<Option<Calendar>> {
-        without_advancing(self.0.calendar(desk)).await
+        let desk = desk.to_owned();
+        self.call(move |s| async move { s.calendar(&desk).await })
+            .await
     }
     async fn summary(
         &self,
@@ -1134,12 +1276,18 @@ impl Store for Unhurried {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> clbchat_core::Result<Summary> {
-        without_advancing(self.0.summary(desk, from, until)).await
+        let desk = desk.cloned();
+        self.call(move |s| async move { s.summary(desk.as_ref(), from, until).await })
+            .await
     }
     async fn record_coverage(&self, sample: &CoverageSample) -> clbchat_core::Result<()> {
-        without_advancing(self.0.record_coverage(sample)).await
+        let sample = sample.to_owned();
+        self.call(move |s| async move { s.record_coverage(&sample).await })
+            .await
     }
     async fn report(&self, query: &ReportQuery) -> clbchat_core::Result<ReportData> {
-        without_advancing(self.0.report(query)).await
+        let query = query.to_owned();
+        self.call(move |s| async move { s.report(&query).await })
+            .await
     }
 }

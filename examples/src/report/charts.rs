@@ -107,6 +107,39 @@ fn band_margins(band: u32, k: usize, count: usize, stacked: bool) -> (u32, u32) 
     (before, after)
 }
 
+/// Draws every series' bars, `bar(k, i, colour)` being series `k`'s in category `i`, and
+/// with more than one series the legend (the same for both orientations).
+fn draw_bars<'a, CT>(
+    c: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    chart: &Chart,
+    bar: impl Fn(usize, usize, RGBColor) -> Rectangle<CT::From>,
+) -> Result<()>
+where
+    CT: CoordTranslate,
+{
+    let legend = chart.series.len() > 1;
+    for (k, s) in chart.series.iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        let bars = (0..chart.categories.len()).map(|i| bar(k, i, colour));
+        let drawn = c.draw_series(bars).map_err(drawing)?;
+        if legend {
+            drawn.label(s.name.clone()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled())
+            });
+        }
+    }
+    if legend {
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE)
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(drawing)?;
+    }
+    Ok(())
+}
+
 /// Renders the chart as an SVG document (no XML declaration), with `role="img"` and the
 /// title as its accessible name.
 pub(crate) fn svg(chart: &Chart) -> Result<String> {
@@ -170,38 +203,20 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
                 .draw()
                 .map_err(drawing)?;
             let band = c.plotting_area().dim_in_pixel().1 / n32.max(1);
-            for (k, s) in chart.series.iter().enumerate() {
-                let colour = COLOURS[k % COLOURS.len()];
+            draw_bars(&mut c, chart, |k, i, colour| {
                 let (top, bottom) = band_margins(band, k, chart.series.len(), chart.stacked);
-                let bars = (0..n).map(|i| {
-                    let row = n32 - 1 - u32::try_from(i).unwrap_or(0);
-                    let (from, to) = extent(chart, k, i);
-                    let mut r = Rectangle::new(
-                        [
-                            (from, SegmentValue::Exact(row)),
-                            (to, SegmentValue::Exact(row + 1)),
-                        ],
-                        colour.filled(),
-                    );
-                    r.set_margin(top, bottom, 0, 0);
-                    r
-                });
-                let drawn = c.draw_series(bars).map_err(drawing)?;
-                if legend {
-                    drawn.label(s.name.clone()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled())
-                    });
-                }
-            }
-            if legend {
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE)
-                    .border_style(BLACK)
-                    .label_font((FONT, 13))
-                    .draw()
-                    .map_err(drawing)?;
-            }
+                let row = n32 - 1 - u32::try_from(i).unwrap_or(0);
+                let (from, to) = extent(chart, k, i);
+                let mut r = Rectangle::new(
+                    [
+                        (from, SegmentValue::Exact(row)),
+                        (to, SegmentValue::Exact(row + 1)),
+                    ],
+                    colour.filled(),
+                );
+                r.set_margin(top, bottom, 0, 0);
+                r
+            })?;
         } else {
             let mut c = ChartBuilder::on(&root)
                 .margin(10)
@@ -230,38 +245,20 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
                 .draw()
                 .map_err(drawing)?;
             let band = c.plotting_area().dim_in_pixel().0 / n32.max(1);
-            for (k, s) in chart.series.iter().enumerate() {
-                let colour = COLOURS[k % COLOURS.len()];
+            draw_bars(&mut c, chart, |k, i, colour| {
                 let (left, right) = band_margins(band, k, chart.series.len(), chart.stacked);
-                let bars = (0..n).map(|i| {
-                    let col = u32::try_from(i).unwrap_or(0);
-                    let (from, to) = extent(chart, k, i);
-                    let mut r = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(col), from),
-                            (SegmentValue::Exact(col + 1), to),
-                        ],
-                        colour.filled(),
-                    );
-                    r.set_margin(0, 0, left, right);
-                    r
-                });
-                let drawn = c.draw_series(bars).map_err(drawing)?;
-                if legend {
-                    drawn.label(s.name.clone()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled())
-                    });
-                }
-            }
-            if legend {
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE)
-                    .border_style(BLACK)
-                    .label_font((FONT, 13))
-                    .draw()
-                    .map_err(drawing)?;
-            }
+                let col = u32::try_from(i).unwrap_or(0);
+                let (from, to) = extent(chart, k, i);
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(col), from),
+                        (SegmentValue::Exact(col + 1), to),
+                    ],
+                    colour.filled(),
+                );
+                r.set_margin(0, 0, left, right);
+                r
+            })?;
         }
         root.present().map_err(drawing)?;
     }

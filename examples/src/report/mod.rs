@@ -278,6 +278,16 @@ fn row(key: impl Into<String>, label: impl Into<String>, cells: Vec<Cell>) -> Ro
     }
 }
 
+/// The cells of a figure that has no share.
+fn alone(cell: Cell) -> Vec<Cell> {
+    vec![cell, Cell::Text(String::new())]
+}
+
+/// The cells of a count and its share of `whole`.
+fn counted(n: u64, whole: u64) -> Vec<Cell> {
+    vec![Cell::Count(n), Cell::Percent(share(n, whole))]
+}
+
 fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
@@ -375,51 +385,42 @@ fn key_figures(data: &ReportData, lang: Lang) -> Section {
                 "Aanmeldingen (ook wie niet geholpen werd)",
                 "Arrivals (also those not served)",
             ),
-            vec![Cell::Count(t.arrivals), Cell::Text(String::new())],
+            alone(Cell::Count(t.arrivals)),
         ),
         row(
             "chats",
             lang.pick("Chatgesprekken", "Chats"),
-            vec![Cell::Count(t.chats), Cell::Text(String::new())],
+            alone(Cell::Count(t.chats)),
         ),
         row(
             "students",
             lang.pick("… met leerlingen", "… with students"),
-            vec![
-                Cell::Count(students),
-                Cell::Percent(share(students, t.chats)),
-            ],
+            counted(students, t.chats),
         ),
         row(
             "parents",
             lang.pick("… met ouders", "… with parents"),
-            vec![Cell::Count(parents), Cell::Percent(share(parents, t.chats))],
+            counted(parents, t.chats),
         ),
         row(
             "others",
             lang.pick("… met anderen of onbekend", "… with others or unknown"),
-            vec![Cell::Count(rest), Cell::Percent(share(rest, t.chats))],
+            counted(rest, t.chats),
         ),
         row(
             "mean_duration",
             lang.pick("Gemiddelde gespreksduur", "Mean chat duration"),
-            vec![
-                Cell::Minutes(t.mean_duration_secs),
-                Cell::Text(String::new()),
-            ],
+            alone(Cell::Minutes(t.mean_duration_secs)),
         ),
         row(
             "mean_wait",
             lang.pick("Gemiddelde wachttijd", "Mean wait"),
-            vec![Cell::Minutes(t.mean_wait_secs), Cell::Text(String::new())],
+            alone(Cell::Minutes(t.mean_wait_secs)),
         ),
         row(
             "registrations",
             lang.pick("Geregistreerde gesprekken", "Registered chats"),
-            vec![
-                Cell::Count(t.registrations),
-                Cell::Percent(share(t.registrations, t.chats)),
-            ],
+            counted(t.registrations, t.chats),
         ),
         row(
             "fake_calls",
@@ -427,18 +428,12 @@ fn key_figures(data: &ReportData, lang: Lang) -> Section {
                 "Vermoedelijke nepoproepen (% van de geregistreerde)",
                 "Suspected fake calls (% of registered)",
             ),
-            vec![
-                Cell::Count(t.fake_calls),
-                Cell::Percent(share(t.fake_calls, t.registrations)),
-            ],
+            counted(t.fake_calls, t.registrations),
         ),
         row(
             "ratings",
             lang.pick("Beoordelingen", "Ratings"),
-            vec![
-                Cell::Count(t.ratings),
-                Cell::Percent(share(t.ratings, t.chats)),
-            ],
+            counted(t.ratings, t.chats),
         ),
         row(
             "mean_stars",
@@ -446,7 +441,7 @@ fn key_figures(data: &ReportData, lang: Lang) -> Section {
                 "Gemiddelde beoordeling (1-5 sterren)",
                 "Mean rating (1-5 stars)",
             ),
-            vec![Cell::Stars(t.mean_stars), Cell::Text(String::new())],
+            alone(Cell::Stars(t.mean_stars)),
         ),
     ];
     Section {
@@ -870,22 +865,19 @@ fn students(data: &ReportData, lang: Lang) -> Section {
         row(
             "mean_age",
             lang.pick("Gemiddelde leeftijd", "Mean age"),
-            vec![Cell::Years(s.mean_age), Cell::Text(String::new())],
+            alone(Cell::Years(s.mean_age)),
         ),
         row(
             "ages",
             lang.pick("… van zoveel leerlingen", "… of this many students"),
-            vec![
-                Cell::Count(s.ages),
-                Cell::Percent(share(s.ages, s.registrations)),
-            ],
+            counted(s.ages, s.registrations),
         ),
     ];
     for (g, n) in &s.genders {
         rows.push(row(
             format!("gender_{}", gender_key(*g)),
             labels::gender(lang, *g),
-            vec![Cell::Count(*n), Cell::Percent(share(*n, with_gender))],
+            counted(*n, with_gender),
         ));
     }
     Section {
@@ -986,7 +978,7 @@ fn theme(data: &ReportData, lang: Lang) -> Option<Section> {
     rows.push(row(
         "all",
         lang.pick("Samen", "Together"),
-        vec![Cell::Count(f.about_theme), Cell::Text(String::new())],
+        alone(Cell::Count(f.about_theme)),
     ));
     text.push(format!(
         "{}: {}; {}: {} ({} {})",
@@ -1085,7 +1077,7 @@ fn waiting(data: &ReportData, lang: Lang) -> Section {
                 row(
                     "mean_wait",
                     lang.pick("Gemiddelde wachttijd", "Mean wait"),
-                    vec![Cell::Minutes(t.mean_wait_secs), Cell::Text(String::new())],
+                    alone(Cell::Minutes(t.mean_wait_secs)),
                 ),
                 row(
                     "p90_wait",
@@ -1093,7 +1085,7 @@ fn waiting(data: &ReportData, lang: Lang) -> Section {
                         "Wachttijd p90 (90% wachtte niet langer)",
                         "Wait p90 (90% waited no longer)",
                     ),
-                    vec![Cell::Minutes(t.p90_wait_secs), Cell::Text(String::new())],
+                    alone(Cell::Minutes(t.p90_wait_secs)),
                 ),
                 row(
                     "abandoned_in_queue",
@@ -1109,10 +1101,7 @@ fn waiting(data: &ReportData, lang: Lang) -> Section {
                 row(
                     "mean_wait_abandoned",
                     lang.pick("… na gemiddeld", "… after on average"),
-                    vec![
-                        Cell::Minutes(t.mean_wait_abandoned_secs),
-                        Cell::Text(String::new()),
-                    ],
+                    alone(Cell::Minutes(t.mean_wait_abandoned_secs)),
                 ),
                 row(
                     "refused_before_closing",
@@ -1221,11 +1210,7 @@ fn endings(data: &ReportData, lang: Lang) -> Section {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default();
-                    row(
-                        key,
-                        labels::end_reason(lang, *r),
-                        vec![Cell::Count(*n), Cell::Percent(share(*n, t.ended))],
-                    )
+                    row(key, labels::end_reason(lang, *r), counted(*n, t.ended))
                 })
                 .collect(),
         }],

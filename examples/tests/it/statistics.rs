@@ -11,7 +11,7 @@ use clbchat_core::config::DeskConfig;
 use clbchat_core::registration::{ChatResult, ClientType, FoundVia, Gender};
 use clbchat_core::statistics::{ReportData, ReportQuery, REPORT_TIME_ZONE};
 use clbchat_core::store::Store;
-use clbchat_server::demo_data::{play_school_year, without_advancing, DemoOptions, Ledger};
+use clbchat_server::demo_data::{play_school_year, DemoOptions, Ledger, StoreRuntime};
 use clbchat_server::report::{render, Format, Lang, Options};
 use clbchat_store_sql::{Durability, SqlOptions, SqlStore};
 
@@ -26,20 +26,28 @@ fn rank(t: Option<ClientType>) -> u8 {
     clbchat_core::statistics::client_type_rank(t)
 }
 
-/// Plays a small 2021-2022 year into a fresh SQLite file; returns the store and the ledger.
-async fn small_year(dir: &std::path::Path, chats: u32) -> (Arc<SqlStore>, Ledger) {
+/// Plays a small 2021-2022 year into a fresh SQLite file; returns the store (which lives
+/// on the returned runtime) and the ledger.
+async fn small_year(dir: &std::path::Path, chats: u32) -> (Arc<SqlStore>, StoreRuntime, Ledger) {
     let mut options = SqlOptions::new();
     options.durability = Durability::Normal;
     options.group_commit_max_delay = std::time::Duration::ZERO;
     let url = format!("sqlite://{}", dir.join("demo.db").display());
-    let store = without_advancing(SqlStore::connect(&url, options))
+    let runtime = StoreRuntime::start().unwrap();
+    let store = runtime
+        .run(async move {
+            let store = SqlStore::connect(&url, options).await?;
+            store.migrate().await?;
+            Ok::<_, clbchat_core::Error>(store)
+        })
         .await
+        .unwrap()
         .unwrap();
-    without_advancing(store.migrate()).await.unwrap();
     let store = Arc::new(store);
     let calendar: Calendar = toml::from_str(CALENDAR_2021_2022).unwrap();
     let ledger = play_school_year(
         store.clone(),
+        &runtime,
         DemoOptions {
             desk: DeskConfig::national(DESK, Calendar::always_open()),
             school_year: 2021,
@@ -51,16 +59,23 @@ async fn small_year(dir: &std::path::Path, chats: u32) -> (Arc<SqlStore>, Ledger
     )
     .await
     .unwrap();
-    (store, ledger)
+    (store, runtime, ledger)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_small_demo_year_reports_exactly_what_it_generated() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, ledger) = small_year(dir.path(), 200).await;
+    let (store, runtime, ledger) = small_year(dir.path(), 200).await;
     let query = ReportQuery::school_year(None, 2021, Utc::now()).unwrap();
-    let report: ReportData = without_advancing(store.report(&query)).await.unwrap();
-    without_advancing(store.close()).await;
+    let report: ReportData = runtime
+        .run(async move {
+            let report = store.report(&query).await;
+            store.close().await;
+            report
+        })
+        .await
+        .unwrap()
+        .unwrap();
 
     // What the ledger says, counted the report's way.
     let chats = &ledger.chats;
