@@ -1045,7 +1045,7 @@ impl StoreRuntime {
         let thread = std::thread::Builder::new()
             .name("demo-store".into())
             .spawn(move || {
-                // Either a stop or the sender dropped: both mean stop.
+                // Runs until the sender is dropped (see `Drop`).
                 let _ = runtime.block_on(stopped);
             })
             .map_err(|e| Error::Refused(format!("cannot start the store's thread: {e}")))?;
@@ -1057,29 +1057,40 @@ impl StoreRuntime {
     }
 
     /// Runs `work` on this runtime and waits for it, keeping the caller's paused clock
-    /// standing still meanwhile (see [`without_advancing`]). A panic in `work` goes on
+    /// standing still meanwhile (see the module docs). A panic in `work` goes on
     /// in the caller.
     pub async fn run<T, F>(&self, work: F) -> Result<T>
     where
         F: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let task = self.handle.spawn(work);
-        match without_advancing(task).await {
-            Ok(out) => Ok(out),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(Error::Refused(
-                "the demo's store runtime has stopped".into(),
-            )),
-        }
+        spawn_and_wait(&self.handle, work)
+            .await
+            .ok_or_else(|| Error::Refused(STOPPED.into()))
+    }
+}
+
+/// Why a call on a [`StoreRuntime`] found no runtime to run on.
+const STOPPED: &str = "the demo's store runtime has stopped";
+
+/// Spawns `work` on `handle` and waits for it without letting the caller's paused clock
+/// move; `None` when that runtime has stopped. A panic in `work` goes on in the caller.
+async fn spawn_and_wait<T, F>(handle: &tokio::runtime::Handle, work: F) -> Option<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    match without_advancing(handle.spawn(work)).await {
+        Ok(out) => Some(out),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => None,
     }
 }
 
 impl Drop for StoreRuntime {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // A dropped sender ends the thread's `block_on`.
+        drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -1109,14 +1120,9 @@ impl Unhurried {
         Fut: std::future::Future<Output = clbchat_core::Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let task = self.handle.spawn(work(self.store.clone()));
-        match without_advancing(task).await {
-            Ok(out) => out,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(clbchat_core::Error::StoreUnavailable(
-                "the demo's store runtime has stopped".into(),
-            )),
-        }
+        spawn_and_wait(&self.handle, work(self.store.clone()))
+            .await
+            .unwrap_or_else(|| Err(clbchat_core::Error::StoreUnavailable(STOPPED.into())))
     }
 }
 
@@ -1127,7 +1133,7 @@ const HOLD_AT_MOST: Duration = Duration::from_secs(60);
 /// Runs `call` with a paused tokio clock standing still (at most [`HOLD_AT_MOST`] of real
 /// time): tokio does not advance a paused clock while a blocking task runs, so this
 /// holds one open until `call` is done.
-pub async fn without_advancing<T>(call: impl std::future::Future<Output = T>) -> T {
+async fn without_advancing<T>(call: impl std::future::Future<Output = T>) -> T {
     let (done, wait) = std::sync::mpsc::channel::<()>();
     let guard = tokio::task::spawn_blocking(move || {
         let _ = wait.recv_timeout(HOLD_AT_MOST);
