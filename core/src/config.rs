@@ -35,6 +35,10 @@ pub const DEFAULT_IDLE_PROMPT_AFTER: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_IDLE_END_AFTER_PROMPT: Duration = Duration::from_secs(3 * 60);
 /// A dropped client has this long to come back with its resume token.
 pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(2 * 60);
+/// A counsellor whose page lost its connection has this long to come back (a new login)
+/// before they are taken offline and their running chats go back to the head of the queue.
+/// Shown as disconnected on the board at once.
+pub const DEFAULT_STAFF_RECONNECT_GRACE: Duration = Duration::from_secs(3 * 60);
 /// A counsellor whose shift ends within this margin gets no new chat (the 30-minute overlap).
 pub const DEFAULT_SHIFT_END_MARGIN: Duration = Duration::from_secs(30 * 60);
 /// A client is admitted only if the expected wait ends at least this long before closing.
@@ -103,6 +107,8 @@ pub struct Limits {
     pub idle_end_after_prompt: Duration,
     /// See [`DEFAULT_RECONNECT_GRACE`].
     pub reconnect_grace: Duration,
+    /// See [`DEFAULT_STAFF_RECONNECT_GRACE`].
+    pub staff_reconnect_grace: Duration,
     /// See [`DEFAULT_SHIFT_END_MARGIN`].
     pub shift_end_margin: Duration,
     /// See [`DEFAULT_CLOSING_MARGIN`].
@@ -125,6 +131,7 @@ impl Default for Limits {
             idle_prompt_after: DEFAULT_IDLE_PROMPT_AFTER,
             idle_end_after_prompt: DEFAULT_IDLE_END_AFTER_PROMPT,
             reconnect_grace: DEFAULT_RECONNECT_GRACE,
+            staff_reconnect_grace: DEFAULT_STAFF_RECONNECT_GRACE,
             shift_end_margin: DEFAULT_SHIFT_END_MARGIN,
             closing_margin: DEFAULT_CLOSING_MARGIN,
             max_queue: DEFAULT_MAX_QUEUE,

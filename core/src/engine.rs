@@ -81,6 +81,8 @@ pub struct Recovered {
     pub waiting: u32,
     /// Chats that were running.
     pub active: u32,
+    /// Registrations still due for chats that ended before the restart.
+    pub registrations_due: u32,
 }
 
 /// A planned blended-chat session.
@@ -139,6 +141,10 @@ struct CoverageState {
 /// should not make every dispatch wait for it).
 const COVERAGE_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// After a restart, registrations still due are looked for among the chats that arrived
+/// this long ago at most (older ones are left to the statistics as unregistered).
+const RESTORE_DUES_WITHIN: Duration = Duration::from_secs(24 * 3600);
+
 /// How long the stop waits for each desk's closed coverage sample.
 const SHUTDOWN_COVERAGE_WAIT: Duration = Duration::from_secs(2);
 
@@ -194,13 +200,13 @@ impl Desk {
     /// The staffing now; `stopping` records the desk as closed and unstaffed (the time the
     /// server is stopped is not counted).
     fn coverage_key(&self, now: DateTime<Utc>, stopping: bool) -> CoverageKey {
+        // Read in place: this runs at every dispatch, and the calendar is not small.
+        let cfg = self.config.read().unwrap_or_else(|p| p.into_inner());
         let (counsellors, medical) = if stopping {
             (0, 0)
         } else {
-            self.lock_state().coverage_counts()
+            self.lock_state().coverage_counts(&self.rules(&cfg))
         };
-        // Read in place: this runs at every dispatch, and the calendar is not small.
-        let cfg = self.config.read().unwrap_or_else(|p| p.into_inner());
         CoverageKey {
             open: !stopping && cfg.calendar.is_open(now),
             counsellors,
@@ -789,7 +795,12 @@ impl Engine {
                             let started = Instant::now()
                                 .checked_sub(elapsed.unwrap_or_default())
                                 .unwrap_or_else(Instant::now);
-                            st.restore_running(id, c.clone(), started);
+                            st.restore_running(
+                                id,
+                                c.clone(),
+                                started,
+                                meta.profile.health_question,
+                            );
                             report.active += 1;
                         }
                         _ => {
@@ -823,10 +834,26 @@ impl Engine {
                     Conversation::restored(shared.clone(), desk.clone(), restore, rx).run(),
                 );
             }
+            if cfg.require_registration {
+                report.registrations_due += shared.restore_dues(&desk, &identities).await?;
+            }
+            // Counsellors who do not log in again within the grace period are taken
+            // offline, and their chats go back to the head of the queue.
+            let away: Vec<(StaffId, u64)> = {
+                let st = desk.lock_state();
+                st.counsellors
+                    .keys()
+                    .filter_map(|id| st.away_epoch(id).map(|e| (id.clone(), e)))
+                    .collect()
+            };
+            for (staff, epoch) in away {
+                shared.start_staff_grace(&desk, staff, epoch);
+            }
         }
         tracing::info!(
             waiting = report.waiting,
             active = report.active,
+            registrations_due = report.registrations_due,
             "recovered live conversations"
         );
         Ok(report)
@@ -1079,11 +1106,19 @@ impl Shared {
                 "you logged in elsewhere".into(),
             );
         }
-        // Reconnected: mark presence connected again where it was kept.
+        // Reconnected: mark presence connected again where it was kept, and show every
+        // registration still due again (a page that was closed lost its forms).
         let mut reconnected = Vec::new();
         for desk in self.all_desks() {
-            if desk.lock_state().set_staff_connected(&identity.id, true) {
-                reconnected.push(desk);
+            let dues = {
+                let mut st = desk.lock_state();
+                if st.staff_reconnected(&identity.id) {
+                    reconnected.push(desk.clone());
+                }
+                st.dues_of(&identity.id)
+            };
+            for conversation in dues {
+                let _ = outbox.push(ServerEvent::RegistrationDue { conversation });
             }
         }
         if !reconnected.is_empty() {
@@ -1130,19 +1165,83 @@ impl Shared {
                 _ => return, // a newer connection replaced this one
             }
         }
+        if *self.shutdown.borrow() {
+            // The server stops: presence is not carried over, and nobody is re-queued.
+            return;
+        }
         for desk in self.all_desks() {
-            let mut st = desk.lock_state();
-            let keep = st
-                .counsellors
-                .get(staff)
-                .is_some_and(|p| p.load > 0 || !p.registrations_due.is_empty());
-            if keep {
-                let _ = st.set_staff_connected(staff, false);
-            } else {
-                st.counsellors.remove(staff);
+            let epoch = desk.lock_state().staff_disconnected(staff, Instant::now());
+            if let Some(epoch) = epoch {
+                self.start_staff_grace(&desk, staff.clone(), epoch);
             }
         }
         tracing::info!(staff = %staff, "staff disconnected");
+    }
+
+    /// Waits out the desk's staff grace period for a staff member who is away; if they
+    /// did not come back, takes them offline and puts their running chats back at the head
+    /// of the queue, telling each client in plain words.
+    fn start_staff_grace(self: &Arc<Self>, desk: &Arc<Desk>, staff: StaffId, epoch: u64) {
+        let grace = desk.config().limits.staff_reconnect_grace;
+        let weak = Arc::downgrade(self);
+        let desk = desk.clone();
+        let mut shutdown = self.shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(grace) => {}
+                _ = shutdown.changed() => return,
+            }
+            let Some(shared) = weak.upgrade() else { return };
+            let chats = desk
+                .lock_state()
+                .staff_expired(&staff, epoch, Instant::now());
+            let expired = chats.len();
+            for conversation in chats {
+                match shared.conv(conversation) {
+                    Some(h) => {
+                        let _ = h.tx.send(ConvCmd::Requeued).await;
+                    }
+                    None => {
+                        desk.lock_state().remove_waiting(conversation);
+                    }
+                }
+            }
+            tracing::info!(staff = %staff, requeued = expired, "staff taken offline after the grace period");
+            shared.dispatch(&desk).await;
+        });
+    }
+
+    /// After a restart: the registrations still due for chats served in the last day,
+    /// owed by the counsellor who served them (shown again when they log in).
+    async fn restore_dues(
+        &self,
+        desk: &Arc<Desk>,
+        identities: &HashMap<StaffId, StaffIdentity>,
+    ) -> Result<u32> {
+        let now = self.clock.now();
+        let filter = crate::store::ConversationFilter {
+            desk: Some(desk.config().id),
+            states: vec![ConversationState::Ended],
+            arrived_from: Some(
+                now - chrono::Duration::from_std(RESTORE_DUES_WITHIN).unwrap_or_default(),
+            ),
+            ..Default::default()
+        };
+        let mut n = 0;
+        for meta in self.store.conversations(&filter).await? {
+            let (Some(_), Some(staff)) = (meta.started_at, &meta.counsellor) else {
+                continue;
+            };
+            let Some(identity) = identities.get(staff) else {
+                continue;
+            };
+            if self.store.registration(meta.id).await?.is_some() {
+                continue;
+            }
+            desk.lock_state().restore_due(meta.id, identity.clone());
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Replaces a desk's calendar (already validated and stored).
@@ -1197,10 +1296,17 @@ async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
 /// The board of a desk, for coordinators.
 pub(crate) fn board(shared: &Shared, desk: &Arc<Desk>) -> DeskBoard {
     let cfg = desk.config();
-    let open = cfg.calendar.is_open(shared.clock.now());
-    let (counsellors, queue_length, longest_wait_secs, running, warnings) = desk
-        .lock_state()
-        .board_parts(Instant::now(), cfg.min_counsellors, cfg.want_medical);
+    let wall = shared.clock.now();
+    let open = cfg.calendar.is_open(wall);
+    let rules = desk.rules(&cfg);
+    let (counsellors, queue_length, longest_wait_secs, running, warnings) =
+        desk.lock_state().board_parts(
+            Instant::now(),
+            wall,
+            &rules,
+            cfg.min_counsellors,
+            cfg.want_medical,
+        );
     DeskBoard {
         desk: cfg.id,
         open,

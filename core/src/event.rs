@@ -172,6 +172,13 @@ pub enum EventBody {
     ClientReconnecting,
     /// The client came back.
     ClientResumed,
+    /// The counsellor's connection was lost for longer than the staff grace period: the
+    /// client is back at the head of the queue for the next counsellor (the chat so far
+    /// stays in the log).
+    CounsellorLost {
+        /// The counsellor's shown name.
+        alias: String,
+    },
     /// A transfer inside the desk was offered, with a handover note (staff only).
     TransferOffered {
         /// Who offers.
@@ -310,12 +317,54 @@ pub struct CounsellorStatus {
     pub load: u32,
     /// Capacity.
     pub capacity: u32,
-    /// Available for new chats (not paused).
+    /// Counted as available: takes a new chat now or as soon as one of theirs ends
+    /// (connected, not paused, no registration due, not in the shift-end margin). This is
+    /// what the wait estimate counts.
     pub available: bool,
     /// Registrations still to do.
     pub registrations_due: u32,
     /// When their shift ends, if given.
     pub shift_ends_at: Option<DateTime<Utc>>,
+    /// Where they stand, in words for the board.
+    #[serde(default)]
+    pub status: PresenceStatus,
+    /// Their page is connected now.
+    #[serde(default = "connected_default")]
+    pub connected: bool,
+    /// Seconds since their connection was lost (while it is lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_secs: Option<u64>,
+    /// The chats whose registration they still owe; a coordinator can fill one in for
+    /// them or release it.
+    #[serde(default)]
+    pub pending_registrations: Vec<ConversationId>,
+}
+
+fn connected_default() -> bool {
+    true
+}
+
+/// Where a staff member stands at a desk, from the board's point of view. The first that
+/// applies, in this order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    /// Taken offline after their connection was lost for longer than the staff grace
+    /// period; listed only because registrations are still due.
+    Offline,
+    /// Their connection was lost; their chats wait for them during the staff grace period.
+    Disconnected,
+    /// They must register a finished chat before they get a new one.
+    Registering,
+    /// Paused: no new chats.
+    Paused,
+    /// Within the shift-end margin: no new chats, running ones finish.
+    ShiftEnding,
+    /// Every slot busy: the next client when one of their chats ends.
+    Full,
+    /// Takes a new chat now.
+    #[default]
+    Available,
 }
 
 /// A coverage problem the board warns about.

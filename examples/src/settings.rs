@@ -17,6 +17,7 @@ use clbchat_core::calendar::Calendar;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::config::{
     DEFAULT_CHAT_LIMIT, DEFAULT_MAX_QUEUE, DEFAULT_MIN_COUNSELLORS, DEFAULT_RECONNECT_GRACE,
+    DEFAULT_STAFF_RECONNECT_GRACE,
 };
 use clbchat_store_sql::{Durability, DEFAULT_RETENTION_DAYS};
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -132,6 +133,9 @@ pub struct DeskSettings {
     pub chat_limit_minutes: u64,
     /// How long a dropped visitor may take to come back before the chat ends as broken off.
     pub reconnect_grace_secs: u64,
+    /// How long a counsellor whose page lost its connection may take to log in again before
+    /// they are taken offline and their running chats go back to the head of the queue.
+    pub staff_reconnect_grace_secs: u64,
 }
 
 /// `[log]`.
@@ -223,6 +227,7 @@ impl Default for DeskSettings {
             max_queue: DEFAULT_MAX_QUEUE,
             chat_limit_minutes: DEFAULT_CHAT_LIMIT.as_secs() / 60,
             reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
+            staff_reconnect_grace_secs: DEFAULT_STAFF_RECONNECT_GRACE.as_secs(),
         }
     }
 }
@@ -373,6 +378,7 @@ impl Settings {
         desk.limits.max_queue = d.max_queue;
         desk.limits.chat_limit = Duration::from_secs(d.chat_limit_minutes * 60);
         desk.limits.reconnect_grace = Duration::from_secs(d.reconnect_grace_secs);
+        desk.limits.staff_reconnect_grace = Duration::from_secs(d.staff_reconnect_grace_secs);
         desk.validate().map_err(|e| {
             let why = match e {
                 clbchat_core::Error::Invalid(m) => m,

@@ -431,6 +431,10 @@ impl Conn {
                 self.staff()?.register(conversation, form).await?;
                 ok
             }
+            ClientFrame::ReleaseRegistration { conversation } => {
+                self.staff()?.release_registration(conversation).await?;
+                ok
+            }
             ClientFrame::Rejoin { conversation } => {
                 let events = self.staff()?.rejoin(conversation).await?;
                 Ok(Some(ServerFrame::Log { req, events }))

@@ -214,6 +214,12 @@ pub enum ClientFrame {
         /// The form.
         form: RegistrationForm,
     },
+    /// Coordinator: releases a registration another staff member owes (they left without
+    /// it); the chat stays unregistered.
+    ReleaseRegistration {
+        /// The chat.
+        conversation: ConversationId,
+    },
     /// Staff: the log of an own chat, after reconnecting.
     Rejoin {
         /// The chat.
@@ -327,6 +333,7 @@ impl ClientFrame {
         "offer_partner",
         "whisper",
         "register",
+        "release_registration",
         "rejoin",
         "board",
         "observe",
@@ -364,6 +371,7 @@ impl ClientFrame {
             ClientFrame::OfferPartner { .. } => "offer_partner",
             ClientFrame::Whisper { .. } => "whisper",
             ClientFrame::Register { .. } => "register",
+            ClientFrame::ReleaseRegistration { .. } => "release_registration",
             ClientFrame::Rejoin { .. } => "rejoin",
             ClientFrame::Board { .. } => "board",
             ClientFrame::Observe { .. } => "observe",

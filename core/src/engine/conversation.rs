@@ -125,6 +125,9 @@ pub(crate) enum ConvCmd {
         outbox: Outbox,
         reply: Reply<Resumed>,
     },
+    /// The counsellor was taken offline after the staff grace period; the desk has put the
+    /// client back at the head of the queue.
+    Requeued,
     Shutdown,
 }
 
@@ -542,8 +545,32 @@ impl Conversation {
             } => {
                 let _ = reply.send(self.resume(&token, last_seq, outbox).await);
             }
+            ConvCmd::Requeued => self.requeued().await,
             ConvCmd::Shutdown => {}
         }
+    }
+
+    /// Back to waiting, at the head of the queue, after the counsellor was lost. The log
+    /// stays; the next counsellor reads it when they join. The client is told in plain
+    /// words (the page explains `counsellor_lost`) and then gets their place.
+    async fn requeued(&mut self) {
+        if self.ended || self.meta.state != ConversationState::Active {
+            // Ended meanwhile: the desk must not keep it in the queue.
+            self.desk.lock_state().remove_waiting(self.id());
+            return;
+        }
+        let alias = self.counsellor.take().map(|c| c.alias).unwrap_or_default();
+        self.meta.state = ConversationState::Waiting;
+        self.meta.counsellor = None;
+        self.pending_transfer = None;
+        self.pending_partner = None;
+        self.limit_at = None;
+        self.warned.clear();
+        self.typing_grace_used = false;
+        self.idle_prompted_at = None;
+        self.persist_meta().await;
+        self.emit(EventBody::CounsellorLost { alias }).await;
+        tracing::info!(conversation = %self.id(), "back at the head of the queue: the counsellor was lost");
     }
 
     // --- the log ---
@@ -667,12 +694,16 @@ impl Conversation {
         }
         let now = Instant::now();
         self.meta.state = ConversationState::Active;
-        self.meta.started_at = Some(self.shared.clock.now());
         self.meta.counsellor = Some(staff.id.clone());
-        let waited = (self.shared.clock.now() - self.meta.arrived_at)
-            .to_std()
-            .unwrap_or_default();
-        self.shared.observer.chat_started(&self.meta.desk, waited);
+        if self.meta.started_at.is_none() {
+            // Served for the first time (a client put back after losing their counsellor
+            // keeps the start of their chat, and is not counted as started twice).
+            self.meta.started_at = Some(self.shared.clock.now());
+            let waited = (self.shared.clock.now() - self.meta.arrived_at)
+                .to_std()
+                .unwrap_or_default();
+            self.shared.observer.chat_started(&self.meta.desk, waited);
+        }
         self.persist_meta().await;
         self.limit_at = Some(now + self.limits.chat_limit);
         self.last_activity = now;
@@ -1264,6 +1295,7 @@ fn refuse(cmd: ConvCmd, id: ConversationId) {
         | ConvCmd::Queue(_)
         | ConvCmd::Closing { .. }
         | ConvCmd::Typing { .. }
+        | ConvCmd::Requeued
         | ConvCmd::Shutdown => {}
     }
 }

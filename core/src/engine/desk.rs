@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::auth::{StaffIdentity, StaffRole};
 use crate::config::{DEFAULT_MEAN_CHAT, ESTIMATE_SAMPLES};
 use crate::error::{Error, Result};
-use crate::event::{CounsellorStatus, CoverageWarning, Discipline, RunningChat};
+use crate::event::{CounsellorStatus, CoverageWarning, Discipline, PresenceStatus, RunningChat};
 use crate::ids::{ConversationId, StaffId};
 use crate::router::{Candidate, Router, WaitingClient};
 
@@ -37,6 +37,8 @@ pub(crate) struct QueueEntry {
     number: u64,
     pub(crate) arrived: Instant,
     priority_at: Instant,
+    /// Put back at the head of the queue (their counsellor was lost): before everyone.
+    front: bool,
     health_question: bool,
     reserved_for: Option<StaffId>,
     /// Stored and its conversation task running; only then can it be assigned.
@@ -56,6 +58,13 @@ pub(crate) struct Presence {
     pub(crate) shift_ends_at: Option<DateTime<Utc>>,
     pub(crate) registrations_due: BTreeSet<ConversationId>,
     idle_since: Instant,
+    /// Counts the times this presence lost its connection: the staff grace timer started
+    /// at a disconnect acts only if no reconnect (or later disconnect) came after it.
+    pub(crate) away_epoch: u64,
+    /// When the connection was lost (while it is lost).
+    pub(crate) away_since: Option<Instant>,
+    /// Taken offline after the staff grace period: kept only for registrations still due.
+    pub(crate) gone: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +72,7 @@ pub(crate) struct Running {
     pub(crate) counsellor: StaffId,
     started: Instant,
     pub(crate) reconnecting: bool,
+    health_question: bool,
 }
 
 /// A client given to a counsellor.
@@ -126,16 +136,47 @@ impl DeskState {
             number: self.next_number,
             arrived: now,
             priority_at: now + delay,
+            front: false,
             health_question,
             reserved_for,
             ready: false,
             connected: true,
             published: None,
         };
-        let at = self
-            .queue
-            .partition_point(|e| (e.priority_at, e.number) <= (entry.priority_at, entry.number));
+        self.insert_in_order(entry);
+    }
+
+    /// Inserts in queue order: the heads put back first, then by priority time and number.
+    fn insert_in_order(&mut self, entry: QueueEntry) {
+        let key = |e: &QueueEntry| (!e.front, e.priority_at, e.number);
+        let at = self.queue.partition_point(|e| key(e) <= key(&entry));
         self.queue.insert(at, entry);
+    }
+
+    /// Puts a running chat back at the head of the queue (its counsellor was lost); frees
+    /// the counsellor's slot. False if it was not running.
+    pub(crate) fn requeue_front(&mut self, conversation: ConversationId, now: Instant) -> bool {
+        let Some(running) = self.running.remove(&conversation) else {
+            return false;
+        };
+        if let Some(p) = self.counsellors.get_mut(&running.counsellor) {
+            p.load = p.load.saturating_sub(1);
+        }
+        self.next_number += 1;
+        let entry = QueueEntry {
+            conversation,
+            number: self.next_number,
+            arrived: now,
+            priority_at: now,
+            front: true,
+            health_question: running.health_question,
+            reserved_for: None,
+            ready: true,
+            connected: !running.reconnecting,
+            published: None,
+        };
+        self.insert_in_order(entry);
+        true
     }
 
     pub(crate) fn mark_ready(&mut self, conversation: ConversationId) {
@@ -184,6 +225,8 @@ impl DeskState {
                 p.available = identity.role == StaffRole::Counsellor;
                 p.identity = identity;
                 p.connected = true;
+                p.away_since = None;
+                p.gone = false;
                 p.shift_ends_at = shift_ends_at.or(p.shift_ends_at);
             }
             None => {
@@ -197,6 +240,9 @@ impl DeskState {
                         shift_ends_at,
                         registrations_due: BTreeSet::new(),
                         idle_since: now,
+                        away_epoch: 0,
+                        away_since: None,
+                        gone: false,
                     },
                 );
             }
@@ -210,9 +256,31 @@ impl DeskState {
         conversation: ConversationId,
         counsellor: StaffIdentity,
         started: Instant,
+        health_question: bool,
     ) {
-        let p = self
-            .counsellors
+        let staff = counsellor.id.clone();
+        self.restored_presence(counsellor, started).load += 1;
+        self.running.insert(
+            conversation,
+            Running {
+                counsellor: staff,
+                started,
+                reconnecting: true,
+                health_question,
+            },
+        );
+    }
+
+    /// After a restart: a registration still due from a counsellor who has not logged in
+    /// again yet (their presence is kept, not connected, so the form comes back at login).
+    pub(crate) fn restore_due(&mut self, conversation: ConversationId, counsellor: StaffIdentity) {
+        let p = self.restored_presence(counsellor, Instant::now());
+        p.registrations_due.insert(conversation);
+    }
+
+    /// The presence of someone known from before a restart: away since now.
+    fn restored_presence(&mut self, counsellor: StaffIdentity, now: Instant) -> &mut Presence {
+        self.counsellors
             .entry(counsellor.id.clone())
             .or_insert_with(|| Presence {
                 identity: counsellor.clone(),
@@ -221,17 +289,11 @@ impl DeskState {
                 load: 0,
                 shift_ends_at: None,
                 registrations_due: BTreeSet::new(),
-                idle_since: started,
-            });
-        p.load += 1;
-        self.running.insert(
-            conversation,
-            Running {
-                counsellor: counsellor.id,
-                started,
-                reconnecting: true,
-            },
-        );
+                idle_since: now,
+                away_epoch: 0,
+                away_since: Some(now),
+                gone: false,
+            })
     }
 
     pub(crate) fn set_available(&mut self, staff: &StaffId, available: bool) -> Result<()> {
@@ -243,27 +305,126 @@ impl DeskState {
         Ok(())
     }
 
-    /// Marks a kept presence (dis)connected; whether this changed anything.
-    pub(crate) fn set_staff_connected(&mut self, staff: &StaffId, connected: bool) -> bool {
+    /// A kept presence is connected again (a new login); whether this changed anything.
+    pub(crate) fn staff_reconnected(&mut self, staff: &StaffId) -> bool {
         match self.counsellors.get_mut(staff) {
-            Some(p) if p.connected != connected => {
-                p.connected = connected;
+            Some(p) if !p.connected => {
+                p.connected = true;
+                p.away_since = None;
+                if p.gone {
+                    // Back after being taken offline: at the desk again only by going online.
+                    p.gone = false;
+                    p.available = false;
+                }
                 true
             }
             _ => false,
         }
     }
 
+    /// A staff member's connection closed. Gone at once when nothing is left (no running
+    /// chat, no registration due); else kept as disconnected, and the returned epoch is
+    /// what the staff grace timer must find unchanged to take them offline.
+    pub(crate) fn staff_disconnected(&mut self, staff: &StaffId, now: Instant) -> Option<u64> {
+        let p = self.counsellors.get_mut(staff)?;
+        if p.load == 0 && p.registrations_due.is_empty() {
+            self.counsellors.remove(staff);
+            return None;
+        }
+        p.connected = false;
+        p.away_since = Some(now);
+        p.away_epoch += 1;
+        Some(p.away_epoch)
+    }
+
+    /// The epoch of a presence that is away now (for a grace timer started after a restart).
+    pub(crate) fn away_epoch(&self, staff: &StaffId) -> Option<u64> {
+        self.counsellors
+            .get(staff)
+            .filter(|p| !p.connected && !p.gone)
+            .map(|p| p.away_epoch)
+    }
+
+    /// The staff grace period ran out: if the staff member is still away since the
+    /// disconnect of `epoch`, their running chats go back to the head of the queue and they
+    /// are taken offline (kept only as long as registrations are due). Returns the chats
+    /// put back.
+    pub(crate) fn staff_expired(
+        &mut self,
+        staff: &StaffId,
+        epoch: u64,
+        now: Instant,
+    ) -> Vec<ConversationId> {
+        let still_away = self
+            .counsellors
+            .get(staff)
+            .is_some_and(|p| !p.connected && !p.gone && p.away_epoch == epoch);
+        if !still_away {
+            return Vec::new();
+        }
+        let mut chats: Vec<(Instant, ConversationId)> = self
+            .running
+            .iter()
+            .filter(|(_, r)| &r.counsellor == staff)
+            .map(|(c, r)| (r.started, *c))
+            .collect();
+        // The longest-running chat first: it was served first, it goes back first.
+        chats.sort();
+        let chats: Vec<ConversationId> = chats.into_iter().map(|(_, c)| c).collect();
+        for c in &chats {
+            self.requeue_front(*c, now);
+        }
+        if let Some(p) = self.counsellors.get_mut(staff) {
+            if p.registrations_due.is_empty() {
+                self.counsellors.remove(staff);
+            } else {
+                p.gone = true;
+                p.available = false;
+            }
+        }
+        chats
+    }
+
     /// Goes offline: gone at once when no chat runs and nothing is due, else stays listed
-    /// as unavailable until the running chats end.
+    /// as unavailable until the running chats end and the registrations are made.
     pub(crate) fn offline(&mut self, staff: &StaffId) {
         if let Some(p) = self.counsellors.get_mut(staff) {
-            if p.load == 0 {
+            if p.load == 0 && p.registrations_due.is_empty() {
                 self.counsellors.remove(staff);
             } else {
                 p.available = false;
             }
         }
+    }
+
+    /// The registrations a staff member owes here, oldest chat id order.
+    pub(crate) fn dues_of(&self, staff: &StaffId) -> Vec<ConversationId> {
+        self.counsellors
+            .get(staff)
+            .map(|p| p.registrations_due.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Who owes the registration of a chat.
+    pub(crate) fn due_owner(&self, conversation: ConversationId) -> Option<StaffId> {
+        self.counsellors
+            .values()
+            .find(|p| p.registrations_due.contains(&conversation))
+            .map(|p| p.identity.id.clone())
+    }
+
+    /// Removes a registration due (made, or released by a coordinator); a presence kept
+    /// only for it goes. Returns who owed it.
+    pub(crate) fn clear_due(&mut self, conversation: ConversationId) -> Option<StaffId> {
+        let owner = self.due_owner(conversation)?;
+        if let Some(p) = self.counsellors.get_mut(&owner) {
+            p.registrations_due.remove(&conversation);
+            let left_behind = (p.gone || !p.connected) && p.load == 0;
+            if left_behind && p.registrations_due.is_empty() {
+                self.counsellors.remove(&owner);
+            }
+        }
+        Some(owner)
     }
 
     /// A running chat ended; frees the counsellor's slot and records the duration.
@@ -288,19 +449,6 @@ impl DeskState {
             }
         }
         Some(running.counsellor)
-    }
-
-    /// A registration was made; true if it was due from this staff member.
-    pub(crate) fn registered(&mut self, staff: &StaffId, conversation: ConversationId) -> bool {
-        self.counsellors
-            .get_mut(staff)
-            .is_some_and(|p| p.registrations_due.remove(&conversation))
-    }
-
-    pub(crate) fn registration_due(&self, staff: &StaffId, conversation: ConversationId) -> bool {
-        self.counsellors
-            .get(staff)
-            .is_some_and(|p| p.registrations_due.contains(&conversation))
     }
 
     /// Moves a running chat to another staff member (transfer, take-over). Capacity is
@@ -446,7 +594,8 @@ impl DeskState {
                 Running {
                     counsellor: staff,
                     started: now,
-                    reconnecting: false,
+                    reconnecting: !entry.connected,
+                    health_question: entry.health_question,
                 },
             );
             out.push(Assignment {
@@ -475,16 +624,13 @@ impl DeskState {
         rules: &Rules,
     ) -> Option<Vec<Duration>> {
         let mean = self.mean_duration();
-        // Who will take clients when a slot frees: eligible ignoring their load and
-        // registrations due.
-        let rules = Rules {
-            require_registration: false,
-            ..*rules
-        };
+        // Who will take clients when a slot frees: eligible ignoring their load. A
+        // counsellor who owes a registration takes nobody until it is made, so they are not
+        // counted until then (the estimate is refreshed when they register).
         let serving: HashSet<&StaffId> = self
             .counsellors
             .values()
-            .filter(|p| Self::eligible_ignoring_load(p, wall, &rules))
+            .filter(|p| Self::eligible_ignoring_load(p, wall, rules))
             .map(|p| &p.identity.id)
             .collect();
         let free: usize = serving
@@ -570,15 +716,27 @@ impl DeskState {
         out
     }
 
-    /// Counsellors online (connected), and of those of the medical discipline: what the
-    /// board's coverage warnings and the coverage statistics count.
-    pub(crate) fn coverage_counts(&self) -> (u32, u32) {
+    /// Whether a counsellor is staffing the desk for coverage: connected, and either in a
+    /// chat or ready to take one (not paused, not held back by a registration due). A
+    /// disconnected, paused or stuck counsellor does not silence a coverage warning.
+    fn counts_for_coverage(p: &Presence, rules: &Rules) -> bool {
+        p.connected
+            && !p.gone
+            && p.identity.role == StaffRole::Counsellor
+            && (p.load > 0
+                || (p.available && (!rules.require_registration || p.registrations_due.is_empty())))
+    }
+
+    /// Counsellors staffing the desk (see [`Self::counts_for_coverage`]), and of those of
+    /// the medical discipline: what the board's coverage warnings and the coverage
+    /// statistics count.
+    pub(crate) fn coverage_counts(&self, rules: &Rules) -> (u32, u32) {
         let mut n = 0u32;
         let mut medical = 0u32;
         for p in self
             .counsellors
             .values()
-            .filter(|p| p.connected && p.identity.role == StaffRole::Counsellor)
+            .filter(|p| Self::counts_for_coverage(p, rules))
         {
             n = n.saturating_add(1);
             if p.identity.discipline == Discipline::Medical {
@@ -588,10 +746,36 @@ impl DeskState {
         (n, medical)
     }
 
+    /// Where a staff member stands, in the order a coordinator needs to know it.
+    fn presence_status(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> PresenceStatus {
+        let shift_ok = p.shift_ends_at.is_none_or(|end| {
+            end.signed_duration_since(wall)
+                .to_std()
+                .is_ok_and(|left| left > rules.shift_end_margin)
+        });
+        if p.gone {
+            PresenceStatus::Offline
+        } else if !p.connected {
+            PresenceStatus::Disconnected
+        } else if rules.require_registration && !p.registrations_due.is_empty() {
+            PresenceStatus::Registering
+        } else if !p.available {
+            PresenceStatus::Paused
+        } else if !shift_ok {
+            PresenceStatus::ShiftEnding
+        } else if p.load >= p.identity.capacity {
+            PresenceStatus::Full
+        } else {
+            PresenceStatus::Available
+        }
+    }
+
     /// The coordinator's view.
     pub(crate) fn board_parts(
         &self,
         now: Instant,
+        wall: DateTime<Utc>,
+        rules: &Rules,
         min_counsellors: u32,
         want_medical: bool,
     ) -> (
@@ -604,16 +788,31 @@ impl DeskState {
         let counsellors: Vec<CounsellorStatus> = self
             .counsellors
             .values()
-            .filter(|p| p.identity.role == StaffRole::Counsellor || p.load > 0 || p.available)
-            .map(|p| CounsellorStatus {
-                staff: p.identity.id.clone(),
-                alias: p.identity.alias.clone(),
-                discipline: p.identity.discipline,
-                load: p.load,
-                capacity: p.identity.capacity,
-                available: p.available && p.connected,
-                registrations_due: u32::try_from(p.registrations_due.len()).unwrap_or(u32::MAX),
-                shift_ends_at: p.shift_ends_at,
+            .filter(|p| {
+                p.identity.role == StaffRole::Counsellor
+                    || p.load > 0
+                    || p.available
+                    || !p.registrations_due.is_empty()
+            })
+            .map(|p| {
+                let status = Self::presence_status(p, wall, rules);
+                CounsellorStatus {
+                    staff: p.identity.id.clone(),
+                    alias: p.identity.alias.clone(),
+                    discipline: p.identity.discipline,
+                    load: p.load,
+                    capacity: p.identity.capacity,
+                    available: matches!(status, PresenceStatus::Available | PresenceStatus::Full),
+                    registrations_due: u32::try_from(p.registrations_due.len()).unwrap_or(u32::MAX),
+                    shift_ends_at: p.shift_ends_at,
+                    status,
+                    connected: p.connected,
+                    away_secs: p
+                        .away_since
+                        .filter(|_| !p.connected)
+                        .map(|t| now.saturating_duration_since(t).as_secs()),
+                    pending_registrations: p.registrations_due.iter().copied().collect(),
+                }
             })
             .collect();
         let longest = self
@@ -638,7 +837,7 @@ impl DeskState {
                 .cmp(&a.minutes)
                 .then(a.conversation.cmp(&b.conversation))
         });
-        let (n, medical) = self.coverage_counts();
+        let (n, medical) = self.coverage_counts(rules);
         let mut warnings = Vec::new();
         if n < min_counsellors {
             warnings.push(CoverageWarning::TooFewCounsellors {
@@ -739,14 +938,10 @@ mod tests {
         rules: &Rules,
     ) -> Option<Vec<Duration>> {
         let mean = st.mean_duration();
-        let rules = Rules {
-            require_registration: false,
-            ..*rules
-        };
         let serving: Vec<&Presence> = st
             .counsellors
             .values()
-            .filter(|p| DeskState::eligible_ignoring_load(p, wall, &rules))
+            .filter(|p| DeskState::eligible_ignoring_load(p, wall, rules))
             .collect();
         let mut slots: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
         for p in &serving {
@@ -819,14 +1014,14 @@ mod tests {
                         }
                         Op::Offline(i) => if let Some(s) = pick(&staff, i) { st.offline(&s) },
                         Op::Pause(i, b) => if let Some(s) = pick(&staff, i) { let _ = st.set_available(&s, b); },
-                        Op::Drop(i, b) => if let Some(s) = pick(&staff, i) { st.set_staff_connected(&s, b); },
+                        Op::Drop(i, b) => if let Some(s) = pick(&staff, i) { if b { st.staff_reconnected(&s); } else if let Some(epoch) = st.staff_disconnected(&s, now) { if n % 2 == 0 { for c in st.staff_expired(&s, epoch, now) { ever_assigned.remove(&c); } } } },
                         Op::Finish(i) => {
                             let running: Vec<_> = st.running.keys().copied().collect();
                             if let Some(c) = pick(&running, i) {
                                 if let Some(s) = st.finish(c, now, true) { due.push((s, c)); }
                             }
                         }
-                        Op::Register(i) => if let Some((s, c)) = pick(&due, i) { st.registered(&s, c); },
+                        Op::Register(i) => if let Some((_, c)) = pick(&due, i) { st.clear_due(c); },
                         Op::Move(i, j) => {
                             let running: Vec<_> = st.running.keys().copied().collect();
                             if let (Some(c), Some(s)) = (pick(&running, i), pick(&staff, j)) {

@@ -402,6 +402,8 @@ impl StaffHandle {
 
     /// Registers a finished chat (topics, results, …). Required before the next chat where
     /// the desk says so. A suspected fake call flags the visitor's pseudonym for review.
+    /// A coordinator of the desk may fill in a registration another staff member owes (a
+    /// counsellor who left without it); it is recorded under the counsellor who served.
     pub async fn register(
         &self,
         conversation: ConversationId,
@@ -414,17 +416,17 @@ impl StaffHandle {
             .await?
             .ok_or(Error::UnknownConversation(conversation))?;
         let desk = self.shared.desk(&meta.desk)?;
-        if !desk
-            .lock_state()
-            .registration_due(&self.identity.id, conversation)
-        {
-            return Err(Error::NotYours(conversation));
-        }
+        let owner = desk.lock_state().due_owner(conversation);
+        let served_by = match owner {
+            Some(owner) if owner == self.identity.id => owner,
+            Some(owner) if self.require_coordinator(&meta.desk).is_ok() => owner,
+            _ => return Err(self.not_due(&meta)),
+        };
         let now = self.shared.clock.now();
         let registration = Registration {
             conversation,
             desk: meta.desk.clone(),
-            counsellor: self.id(),
+            counsellor: served_by.clone(),
             client_type: form.client_type,
             age: form.age,
             gender: form.gender,
@@ -445,15 +447,51 @@ impl StaffHandle {
                     kind: FlagKind::SuspectedFakeCall,
                     status: FlagStatus::Open,
                     conversation: Some(conversation),
-                    raised_by: Some(self.id()),
+                    raised_by: Some(served_by.clone()),
                     reviewed_by: None,
                     created_at: now,
                     expires_at: now + chrono::Duration::days(i64::from(ttl)),
                 })
                 .await?;
         }
-        desk.lock_state()
-            .registered(&self.identity.id, conversation);
+        desk.lock_state().clear_due(conversation);
+        self.shared.dispatch(&desk).await;
+        Ok(())
+    }
+
+    /// Why a registration cannot be made now, in words that say what to do.
+    fn not_due(&self, meta: &crate::store::ConversationMeta) -> Error {
+        let own = meta.counsellor.as_ref() == Some(&self.identity.id);
+        match meta.state {
+            ConversationState::Waiting | ConversationState::Active if own => Error::InvalidState(
+                "the chat is still going on: register it after it has ended".into(),
+            ),
+            ConversationState::Ended if own => Error::InvalidState(
+                "this chat was already registered (or a coordinator released it)".into(),
+            ),
+            _ => Error::NotYours(meta.id),
+        }
+    }
+
+    /// A coordinator releases a registration another staff member owes and cannot make
+    /// (they left, or the chat was too short to say anything): the counsellor may take
+    /// chats again, and the chat stays unregistered in the statistics.
+    pub async fn release_registration(&self, conversation: ConversationId) -> Result<()> {
+        let meta = self
+            .shared
+            .store
+            .conversation(conversation)
+            .await?
+            .ok_or(Error::UnknownConversation(conversation))?;
+        self.require_coordinator(&meta.desk)?;
+        let desk = self.shared.desk(&meta.desk)?;
+        let released = desk.lock_state().clear_due(conversation);
+        let Some(owner) = released else {
+            return Err(Error::InvalidState(
+                "no registration is due for this chat (it was made or released already)".into(),
+            ));
+        };
+        tracing::info!(staff = %self.identity.id, owner = %owner, conversation = %conversation, "registration released");
         self.shared.dispatch(&desk).await;
         Ok(())
     }

@@ -80,7 +80,8 @@ async fn after_a_restart_clients_resume_and_the_time_limit_still_holds() {
         after.engine.recover().await.unwrap(),
         Recovered {
             waiting: 1,
-            active: 1
+            active: 1,
+            registrations_due: 0,
         }
     );
 

@@ -42,7 +42,7 @@ use clbchat_core::engine::DeskAvailability;
 use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{
     ClientProfile, CounsellorStatus, CoverageWarning, DeskBoard, Discipline, EndReason, EventBody,
-    LoggedEvent, Role, RunningChat, ServerEvent, TransferTarget,
+    LoggedEvent, PresenceStatus, Role, RunningChat, ServerEvent, TransferTarget,
 };
 use clbchat_core::flags::{Flag, FlagKind, FlagStatus, FlagSummary, VisitorHistory};
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
@@ -306,6 +306,9 @@ fn client_frames() -> Vec<ClientFrame> {
             conversation: conv(),
             form: registration_form(),
         },
+        F::ReleaseRegistration {
+            conversation: conv(),
+        },
         F::Rejoin {
             conversation: conv(),
         },
@@ -477,6 +480,13 @@ fn log_events() -> Vec<LoggedEvent> {
         logged(25, at(17, 41, 55), B::Extended { minutes: 15 }),
         logged(26, at(17, 43, 2), B::ClientReconnecting),
         logged(28, at(17, 44, 10), B::ClientResumed),
+        logged(
+            29,
+            at(17, 46, 5),
+            B::CounsellorLost {
+                alias: "Sara".into(),
+            },
+        ),
         logged(
             30,
             at(17, 47, 0),
@@ -728,6 +738,10 @@ fn server_frames() -> Vec<ServerFrame> {
                         available: true,
                         registrations_due: 0,
                         shift_ends_at: Some(at(19, 30, 0)),
+                        status: PresenceStatus::Full,
+                        connected: true,
+                        away_secs: None,
+                        pending_registrations: vec![],
                     },
                     CounsellorStatus {
                         staff: els(),
@@ -738,6 +752,10 @@ fn server_frames() -> Vec<ServerFrame> {
                         available: false,
                         registrations_due: 1,
                         shift_ends_at: None,
+                        status: PresenceStatus::Disconnected,
+                        connected: false,
+                        away_secs: Some(75),
+                        pending_registrations: vec![conv()],
                     },
                 ],
                 queue_length: 4,
@@ -817,6 +835,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::OfferPartner { .. } => "offer_partner",
         F::Whisper { .. } => "whisper",
         F::Register { .. } => "register",
+        F::ReleaseRegistration { .. } => "release_registration",
         F::Rejoin { .. } => "rejoin",
         F::Board { .. } => "board",
         F::Observe { .. } => "observe",
@@ -885,6 +904,7 @@ fn body_kind(body: &EventBody) -> &'static str {
         B::IdlePrompt => "idle_prompt",
         B::ClientReconnecting => "client_reconnecting",
         B::ClientResumed => "client_resumed",
+        B::CounsellorLost { .. } => "counsellor_lost",
         B::TransferOffered { .. } => "transfer_offered",
         B::TransferDeclined { .. } => "transfer_declined",
         B::TransferAccepted { .. } => "transfer_accepted",
