@@ -25,6 +25,7 @@
     editing: null,
     runningRows: new Map(),
     counsellorRows: new Map(),
+    pendingRows: new Map(),
     lastBoard: null,
   };
 
@@ -168,7 +169,7 @@
     I.set($('board-status'), b.open ? 'k.board_open' : 'k.board_closed', {
       q: b.queue_length || 0,
       wait: Math.round((b.longest_wait_secs || 0) / 60),
-      n: (b.counsellors || []).length,
+      n: (b.counsellors || []).filter((c) => c.connected !== false).length,
       chats: (b.running || []).length,
     });
 
@@ -183,6 +184,9 @@
 
     // Rows are updated in place, so a focused button keeps its focus across refreshes.
     syncRows($('board-counsellors'), S.counsellorRows, b.counsellors || [], (c) => c.staff, buildCounsellorRow, fillCounsellorRow, 6, 'k.none_online');
+    const pending = [];
+    (b.counsellors || []).forEach((c) => (c.pending_registrations || []).forEach((conv) => pending.push({ conv, c })));
+    syncPending(pending);
     syncRows($('board-running'), S.runningRows, b.running || [], (r) => r.conversation, buildRunningRow, fillRunningRow, 5, 'k.none_running');
   }
 
@@ -221,10 +225,60 @@
     td[0].textContent = c.alias + ' (' + c.staff + ')';
     I.set(td[1], 'disc.' + c.discipline);
     td[2].textContent = c.load + ' / ' + c.capacity;
-    I.set(td[3], c.available ? 'k.state_available' : 'k.state_paused');
+    const status = c.status || (c.available ? 'available' : 'paused');
+    I.set(td[3], 'k.status_' + status, { m: Math.floor((c.away_secs || 0) / 60) });
+    td[3].dataset.status = status;
+    tr.classList.toggle('row-away', status === 'disconnected' || status === 'offline');
     td[4].textContent = String(c.registrations_due || 0);
     if (c.shift_ends_at) I.set(td[5], 'k.at_time', { at: { time: c.shift_ends_at } });
     else I.set(td[5], 'k.dash');
+  }
+
+  // Registrations that counsellors still owe, each to fill in for them (recorded under
+  // the counsellor who served) or to release (the chat stays unregistered).
+  function syncPending(items) {
+    const list = $('pending-registrations');
+    const keys = new Set(items.map((p) => p.conv));
+    S.pendingRows.forEach((li, key) => {
+      if (!keys.has(key)) {
+        li.remove();
+        S.pendingRows.delete(key);
+      }
+    });
+    $('pending-section').hidden = !items.length;
+    items.forEach(({ conv, c }) => {
+      if (S.pendingRows.has(conv)) return;
+      const status = h('p', { class: 'tool-status', role: 'status' });
+      const slot = h('div');
+      const fill = h('button', { type: 'button', class: 'btn btn-small', testid: 'fill-registration-' + conv, i18n: 'k.fill_registration', onclick: () => {
+        fill.disabled = true;
+        slot.appendChild(St.registrationForm({ id: conv, profile: {} }, S.info, (form) =>
+          session.request({ type: 'register', conversation: conv, form }).then(() => {
+            I.set(status, 'k.registration_saved');
+            loadBoard();
+          })
+        ));
+        const first = slot.querySelector('select, input');
+        if (first) first.focus();
+      } });
+      const release = h('button', { type: 'button', class: 'btn btn-small', testid: 'release-registration-' + conv, i18n: 'k.release_registration', onclick: () => {
+        release.disabled = true;
+        session.request({ type: 'release_registration', conversation: conv }).then(
+          () => {
+            I.set(status, 'k.registration_released');
+            loadBoard();
+          },
+          (err) => {
+            release.disabled = false;
+            St.errorInto(status, err);
+          }
+        );
+      } });
+      const li = h('li', { testid: 'pending-registration', 'data-conversation': conv },
+        h('span', { i18n: 'k.pending_of', vars: { name: c.alias, chat: short(conv) } }), ' ', fill, ' ', release, status, slot);
+      S.pendingRows.set(conv, li);
+      list.appendChild(li);
+    });
   }
 
   function buildRunningRow(r) {

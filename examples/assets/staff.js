@@ -507,9 +507,16 @@
           return true;
         }
         case 'registration_due': {
-          const c = this.chats.get(ev.conversation);
-          if (c) this.registrationDue(c);
-          else this.registrationDue(this.create(ev.conversation, {}, null, null));
+          let c = this.chats.get(ev.conversation);
+          if (!c) {
+            // A registration left open (the page was closed, or after logging in again):
+            // the form comes back, in front, with a word on why.
+            c = this.create(ev.conversation, {}, null, null);
+            this.systemNote(c, 's.registration_left_open');
+            const current = this.selected && this.chats.get(this.selected);
+            if (!current || current.status !== 'active') this.select(c.id);
+          }
+          this.registrationDue(c);
           return true;
         }
         default:
@@ -1268,6 +1275,7 @@
 
   window.ClbStaff = {
     Session,
+    registrationForm,
     Workspace,
     TransferOffers,
     wireLogin,

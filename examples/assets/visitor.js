@@ -36,6 +36,7 @@
     alias: null,
     ended: false,
     replaced: false,
+    exiting: false, // the quick exit was used: write nothing any more
     attempt: 0,
     reconnectTimer: null,
     pollTimer: null,
@@ -48,7 +49,8 @@
   // ---- storage ------------------------------------------------------------------------
 
   function saveSession() {
-    if (!S.conversation) return;
+    // After a quick exit nothing may be written again, whatever still arrives.
+    if (!S.conversation || S.exiting) return;
     try {
       sessionStorage.setItem(
         SESSION_KEY,
@@ -95,7 +97,7 @@
   }
 
   function keepVisitorToken(v) {
-    if (!v) return;
+    if (!v || S.exiting) return;
     try {
       localStorage.setItem(TOKEN_KEY, v);
     } catch (e) {
@@ -420,6 +422,7 @@
         if (b.role === 'counsellor' || b.role === 'coordinator') {
           S.joined = true;
           S.alias = b.alias;
+          $('lost-note').hidden = true;
           if (S.phase === 'waiting') showChat();
           systemLine('v.log_joined', { name: b.alias }, e.seq);
         }
@@ -441,6 +444,9 @@
         break;
       case 'client_resumed':
         systemLine('v.log_resumed', null, e.seq);
+        break;
+      case 'counsellor_lost':
+        onCounsellorLost(b, e.seq);
         break;
       case 'partner_offered':
         showConsent(b);
@@ -464,6 +470,19 @@
         break; // a kind this page does not know
     }
     saveSession();
+  }
+
+  // The counsellor's connection was lost for good: the visitor is first in line for the
+  // next one. Said in the chat and on the waiting screen; the chat so far stays on screen
+  // for when the next counsellor joins.
+  function onCounsellorLost(b, seq) {
+    systemLine('v.log_counsellor_lost', { name: b.alias }, seq).classList.add('msg-warning');
+    I.set($('lost-note'), 'v.lost_note', { name: b.alias });
+    $('lost-note').hidden = false;
+    S.phase = 'waiting';
+    show('view-waiting');
+    I.set($('queue-position'), 'v.queue_next');
+    I.clear($('wait-estimate'));
   }
 
   function onMessage(e, b) {
@@ -926,12 +945,7 @@
 
   // ---- quick exit ---------------------------------------------------------------------
 
-  function quickExit() {
-    try {
-      if (S.conn && S.conversation && !S.ended) S.conn.fire({ type: 'leave' });
-    } catch (e) {
-      // leaving anyway
-    }
+  function wipeStorage() {
     try {
       localStorage.clear();
     } catch (e) {
@@ -953,6 +967,28 @@
     } catch (e) {
       // no cookies
     }
+  }
+
+  // Leaves at once and leaves nothing behind, at any stage: the chat is left, the page
+  // stops writing (an `ended` that arrives after this must not save the chat again), every
+  // storage area is emptied now and once more as the page goes.
+  function quickExit() {
+    const conn = S.conn;
+    const leaving = S.conversation && !S.ended;
+    S.exiting = true;
+    S.conversation = null;
+    S.resumeToken = null;
+    if (S.reconnectTimer) clearTimeout(S.reconnectTimer);
+    stopPolling();
+    try {
+      if (conn && leaving) conn.fire({ type: 'leave' });
+      if (conn) conn.close();
+    } catch (e) {
+      // leaving anyway
+    }
+    S.conn = null;
+    wipeStorage();
+    window.addEventListener('pagehide', wipeStorage);
     location.replace(S.exitUrl || DEFAULT_EXIT);
   }
 

@@ -1,0 +1,287 @@
+//! The national desk through a real evening (issue 14): what a counsellor who closed their
+//! tab, a coordinator looking at the board and a student on a phone see when things go
+//! wrong, in the real pages.
+
+use clbchat_core::auth::{Credential, StaffRole};
+use clbchat_core::engine::StaffSession;
+use clbchat_core::event::{Discipline, EndReason, ServerEvent};
+use clbchat_core::ids::{ClientMsgId, DeskId};
+use clbchat_core::store::ConversationFilter;
+use fantoccini::Locator;
+use serde_json::Value;
+
+use crate::support::*;
+use crate::{DESKTOP, PHONE};
+
+/// A staff member logged in through the engine (no browser needed for this side).
+async fn staff(server: &Server, id: &str) -> StaffSession {
+    server
+        .shared
+        .engine
+        .login(&Credential::Password {
+            username: id.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .expect("login")
+}
+
+/// Waits for the next chat given to `s`.
+async fn next_chat(s: &mut StaffSession) -> clbchat_core::ids::ConversationId {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match s.events.next().await {
+                Some(ServerEvent::ChatAssigned { conversation, .. }) => return conversation,
+                Some(_) => {}
+                None => panic!("the staff session ended"),
+            }
+        }
+    })
+    .await
+    .expect("a chat was assigned")
+}
+
+async fn log_in_page(b: &Browser, server: &Server, path: &str, user: &str) {
+    b.open(&server.url(path)).await;
+    b.type_into("username", user).await;
+    b.type_into("password", PASSWORD).await;
+    b.click("login").await;
+}
+
+/// Whether an element with this test id is displayed now.
+async fn displayed(b: &Browser, testid: &str) -> bool {
+    match b
+        .client
+        .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+        .await
+    {
+        Ok(e) => e.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back() {
+    if !tools_present("registration after a closed tab") {
+        return;
+    }
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::Medical)
+        .await;
+    server
+        .account(
+            "kris",
+            StaffRole::Coordinator,
+            Discipline::PsychoPedagogical,
+        )
+        .await;
+    let driver = Driver::start().await;
+    let counsellor = driver.browser("counsellor-tab", DESKTOP.0, DESKTOP.1).await;
+    log_in_page(&counsellor, &server, "/counsellor", "sara").await;
+    counsellor.shown("view-desk").await;
+    counsellor.click("go-online").await;
+
+    // A student is served and the chat ends; the form is there, and she closes the tab.
+    let desk = DeskId::new(DESK);
+    let student = server
+        .shared
+        .engine
+        .arrive(&desk, Default::default())
+        .await
+        .unwrap();
+    counsellor.shown("chat-pane").await;
+    student.handle.leave().await.unwrap();
+    counsellor.shown("registration-form").await;
+    counsellor.close().await;
+
+    // The coordinator sees her as disconnected, with the registration open.
+    let coordinator = driver
+        .browser("coordinator-board", DESKTOP.0, DESKTOP.1)
+        .await;
+    log_in_page(&coordinator, &server, "/coordinator", "kris").await;
+    coordinator.shown("board").await;
+    coordinator
+        .text_contains("board-counsellors", "verbinding weg")
+        .await;
+    coordinator.shown("pending-registrations").await;
+    coordinator
+        .shown(&format!("release-registration-{}", student.conversation))
+        .await;
+    coordinator
+        .assert_accessible("board with a lost counsellor")
+        .await;
+    coordinator.screenshot("coordinator-lost-counsellor").await;
+
+    // She opens the page again and logs in: the form is back before anything else.
+    let again = driver
+        .browser("counsellor-back", DESKTOP.0, DESKTOP.1)
+        .await;
+    log_in_page(&again, &server, "/counsellor", "sara").await;
+    again.shown("registration-form").await;
+    again
+        .assert_accessible("registration form after logging in again")
+        .await;
+    again
+        .screenshot("counsellor-registration-after-login")
+        .await;
+    for css in [
+        "[data-testid=\"reg-topic\"] input[value=\"olb.study_choice\"]",
+        "[data-testid=\"reg-result\"] input[value=\"information_advice\"]",
+    ] {
+        again
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+    again.click("register").await;
+    again.shown("registered").await;
+    let reg = server
+        .shared
+        .store
+        .registration(student.conversation)
+        .await
+        .unwrap()
+        .expect("registered after logging in again");
+    assert_eq!(reg.counsellor.0, "sara");
+    again.close().await;
+    coordinator.close().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quick_exit_during_a_chat_leaves_nothing_in_any_storage() {
+    if !tools_present("quick exit during a chat") {
+        return;
+    }
+    let exit = crate::neutral_site().await;
+    let exit_url = exit.clone();
+    let server = Server::start(move |s, _| s.server.quick_exit_url = exit_url).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
+        .await;
+    let mut sara = staff(&server, "sara").await;
+    let desk = DeskId::new(DESK);
+    sara.handle.go_online(&desk, None).await.unwrap();
+
+    let driver = Driver::start().await;
+    let visitor = driver.browser("visitor-exit-chat", PHONE.0, PHONE.1).await;
+    visitor.open(&server.url("/")).await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    let conversation = next_chat(&mut sara).await;
+    sara.handle
+        .send(conversation, ClientMsgId::new("s1"), "Hoi, ik ben Sara.")
+        .await
+        .unwrap();
+    visitor.text_contains("messages", "ik ben Sara").await;
+    visitor
+        .type_into("message-input", "ik wil iets vragen")
+        .await;
+    visitor.click("send").await;
+    let stored = visitor
+        .js("return localStorage.length + sessionStorage.length")
+        .await;
+    assert!(
+        stored.as_u64().unwrap() > 0,
+        "a running chat keeps its session"
+    );
+
+    visitor.click("quick-exit").await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while visitor.client.current_url().await.unwrap().as_str() != exit {
+        assert!(tokio::time::Instant::now() < deadline, "did not leave");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The chat ends as left by the client, and only then is the origin looked at again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let chats = server
+            .shared
+            .store
+            .conversations(&ConversationFilter::default())
+            .await
+            .unwrap();
+        if chats[0].end_reason == Some(EndReason::ClientLeft) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the chat did not end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    visitor.open(&server.url("/healthz")).await;
+    let left: Value = visitor
+        .js(
+            "return Promise.all([
+               indexedDB.databases ? indexedDB.databases() : Promise.resolve([]),
+               window.caches ? caches.keys() : Promise.resolve([]),
+             ]).then(([dbs, cs]) => [localStorage.length, sessionStorage.length, document.cookie, dbs.length, cs.length]);",
+        )
+        .await;
+    assert_eq!(
+        left,
+        serde_json::json!([0, 0, "", 0, 0]),
+        "local, session, cookies, IndexedDB, caches after a quick exit mid-chat"
+    );
+
+    // Coming back to the site starts afresh: no rating of the chat that was left.
+    visitor.open(&server.url("/")).await;
+    visitor.shown("view-start").await;
+    assert!(!displayed(&visitor, "view-rating").await);
+    visitor.screenshot("visitor-after-quick-exit").await;
+    visitor.close().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_whose_counsellor_is_lost_is_told_and_served_by_the_next_one() {
+    if !tools_present("lost counsellor") {
+        return;
+    }
+    let server = Server::start(|s, _| s.desk.staff_reconnect_grace_secs = 1).await;
+    for id in ["sara", "els"] {
+        server
+            .account(id, StaffRole::Counsellor, Discipline::SocialWork)
+            .await;
+    }
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+
+    let driver = Driver::start().await;
+    let visitor = driver.browser("visitor-lost", PHONE.0, PHONE.1).await;
+    visitor.open(&server.url("/")).await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    let conversation = next_chat(&mut sara).await;
+    sara.handle
+        .send(conversation, ClientMsgId::new("s1"), "Hoi, ik ben Sara.")
+        .await
+        .unwrap();
+    visitor.text_contains("messages", "ik ben Sara").await;
+
+    // Sara's laptop dies.
+    drop(sara);
+    visitor.shown("lost-note").await;
+    visitor.text_contains("lost-note", "Sara").await;
+    visitor.text_contains("queue-position", "volgende").await;
+    visitor.assert_accessible("counsellor lost").await;
+    visitor.screenshot("visitor-counsellor-lost").await;
+
+    // Els comes online and takes over; the student sees the chat again, history and all.
+    let mut els = staff(&server, "els").await;
+    els.handle.go_online(&desk, None).await.unwrap();
+    assert_eq!(next_chat(&mut els).await, conversation);
+    visitor.shown("view-chat").await;
+    visitor.text_contains("messages", "Els").await;
+    visitor.text_contains("messages", "ik ben Sara").await;
+    assert!(!displayed(&visitor, "lost-note").await);
+    visitor.close().await;
+    server.stop().await;
+}
