@@ -20,6 +20,7 @@
 
 pub(crate) mod conversation;
 pub(crate) mod desk;
+pub mod logins;
 pub(crate) mod outbox;
 pub mod session;
 
@@ -248,6 +249,7 @@ pub(crate) struct Shared {
     convs: Mutex<HashMap<ConversationId, ConvHandle>>,
     staff: Mutex<HashMap<StaffId, StaffConn>>,
     appointments: Mutex<HashMap<String, Appointment>>,
+    logins: logins::LoginGuard,
     generation: std::sync::atomic::AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -350,6 +352,7 @@ impl EngineBuilder {
                 convs: Mutex::default(),
                 staff: Mutex::default(),
                 appointments: Mutex::default(),
+                logins: logins::LoginGuard::default(),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 shutdown,
             }),
@@ -665,10 +668,53 @@ impl Engine {
         session::rate(&self.shared, conversation, resume_token, stars, comment).await
     }
 
-    /// A staff member logs in.
+    /// A staff member logs in. Failed logins for an account slow its next attempts down
+    /// (see [`logins`]); a transport should use [`Engine::login_from`] so that a
+    /// connection that keeps failing slows down too.
     pub async fn login(&self, credential: &Credential) -> Result<StaffSession> {
-        let identity = self.shared.auth.authenticate(credential).await?;
-        Ok(self.shared.clone().connect_staff(identity))
+        self.login_from(credential, &mut logins::LoginAttempts::default())
+            .await
+    }
+
+    /// A staff member logs in on a connection whose failed attempts are `attempts`: the
+    /// answer waits as [`logins`] says (never a lock-out: the right password always
+    /// works), and a connection that failed too often is told how long to wait
+    /// ([`Error::TooManyAttempts`]).
+    pub async fn login_from(
+        &self,
+        credential: &Credential,
+        attempts: &mut logins::LoginAttempts,
+    ) -> Result<StaffSession> {
+        let Credential::Password { username, .. } = credential;
+        if let Some(wait) = attempts.must_wait(Instant::now()) {
+            return Err(Error::TooManyAttempts {
+                wait_secs: wait.as_secs().max(1),
+            });
+        }
+        let delay = logins::connection_delay(attempts.failures())
+            .max(self.shared.logins.delay_for(username, Instant::now()));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match self.shared.auth.authenticate(credential).await {
+            Ok(identity) => {
+                attempts.succeeded();
+                self.shared.logins.succeeded(username);
+                Ok(self.shared.clone().connect_staff(identity))
+            }
+            Err(Error::BadCredentials) => {
+                attempts.failed(Instant::now());
+                // The desks of the account of that name, so its coordinators see it.
+                let desks = match self.shared.store.account(username).await {
+                    Ok(Some(a)) => a.identity.desks,
+                    _ => Vec::new(),
+                };
+                self.shared.logins.failed(username, desks, Instant::now());
+                tracing::info!(failures = attempts.failures(), "failed login");
+                Err(Error::BadCredentials)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Plans a blended-chat appointment; returns the join token for the client's link.
@@ -1307,6 +1353,7 @@ pub(crate) fn board(shared: &Shared, desk: &Arc<Desk>) -> DeskBoard {
             cfg.min_counsellors,
             cfg.want_medical,
         );
+    let login_failures = shared.logins.for_board(&cfg.id, Instant::now());
     DeskBoard {
         desk: cfg.id,
         open,
@@ -1315,5 +1362,6 @@ pub(crate) fn board(shared: &Shared, desk: &Arc<Desk>) -> DeskBoard {
         longest_wait_secs,
         running,
         warnings,
+        login_failures,
     }
 }

@@ -82,6 +82,12 @@ pub enum Error {
     /// A login failed. Deliberately says nothing about which half was wrong.
     #[error("wrong user name or password")]
     BadCredentials,
+    /// Too many wrong passwords from this connection: it must wait before trying again.
+    #[error("too many wrong passwords in a row: wait {wait_secs} seconds, then try again")]
+    TooManyAttempts {
+        /// Seconds to wait.
+        wait_secs: u64,
+    },
     /// A resume was refused: wrong token, or the grace period is over.
     #[error("this chat cannot be resumed: {0}")]
     ResumeRefused(String),
@@ -168,6 +174,7 @@ impl Error {
             Error::NotYours(_) => "not_yours",
             Error::Forbidden(_) => "forbidden",
             Error::BadCredentials => "bad_credentials",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::ResumeRefused(_) => "resume_refused",
             Error::InvalidState(_) => "invalid_state",
             Error::Invalid(_) => "invalid",

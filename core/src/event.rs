@@ -367,6 +367,17 @@ pub enum PresenceStatus {
     Available,
 }
 
+/// Repeated failed logins for an account of the desk (see `engine::logins`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFailures {
+    /// The user name tried.
+    pub username: String,
+    /// Failed attempts in the last hour.
+    pub last_hour: u32,
+    /// Minutes since the last failed attempt.
+    pub minutes_ago: u32,
+}
+
 /// A coverage problem the board warns about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -399,6 +410,9 @@ pub struct DeskBoard {
     pub running: Vec<RunningChat>,
     /// Coverage warnings.
     pub warnings: Vec<CoverageWarning>,
+    /// Accounts of this desk with repeated failed logins in the last hour.
+    #[serde(default)]
+    pub login_failures: Vec<LoginFailures>,
 }
 
 /// Everything the engine pushes to a connected participant.

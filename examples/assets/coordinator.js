@@ -176,10 +176,13 @@
     const warn = $('coverage-warnings');
     warn.textContent = '';
     const warnings = b.warnings || [];
-    if (!warnings.length) warn.appendChild(h('li', { class: 'ok', i18n: 'k.no_warnings' }));
+    if (!warnings.length && !(b.login_failures || []).length) warn.appendChild(h('li', { class: 'ok', i18n: 'k.no_warnings' }));
     warnings.forEach((w) => {
       const key = w.kind === 'too_few_counsellors' ? 'k.warn_too_few' : w.kind === 'no_medical_counsellor' ? 'k.warn_no_medical' : 'k.warn_other';
       warn.appendChild(h('li', { class: 'warn', testid: 'coverage-warning', 'data-kind': w.kind, i18n: key, vars: { online: w.online, minimum: w.minimum, kind: w.kind } }));
+    });
+    (b.login_failures || []).forEach((f) => {
+      warn.appendChild(h('li', { class: 'warn', testid: 'login-failures', 'data-user': f.username, i18n: 'k.warn_login_failures', vars: { user: f.username, n: f.last_hour, m: f.minutes_ago } }));
     });
 
     // Rows are updated in place, so a focused button keeps its focus across refreshes.

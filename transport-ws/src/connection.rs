@@ -68,6 +68,8 @@ struct Conn {
     closer: Arc<Closer>,
     session: Session,
     rate: RateLimit,
+    /// Failed logins on this connection (they slow its next attempts down).
+    login_attempts: clbchat_core::engine::logins::LoginAttempts,
 
     stats: Arc<WsStats>,
     reports: Option<Arc<dyn ReportRenderer>>,
@@ -100,6 +102,7 @@ where
         closer: closer.clone(),
         session: Session::None,
         rate: RateLimit::new(config.rate_burst, config.rate_per_sec),
+        login_attempts: Default::default(),
 
         stats,
         reports: config.reports.clone(),
@@ -307,7 +310,10 @@ impl Conn {
                 self.not_started()?;
                 let s = self
                     .engine
-                    .login(&Credential::Password { username, password })
+                    .login_from(
+                        &Credential::Password { username, password },
+                        &mut self.login_attempts,
+                    )
                     .await?;
                 tracing::info!(staff = %s.identity.id, "staff connected");
                 self.reply(ServerFrame::LoggedIn {

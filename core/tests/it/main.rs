@@ -11,6 +11,7 @@ mod arrival;
 mod conversation;
 mod coordinators;
 mod flags;
+mod logins;
 mod presence;
 mod recovery;
 mod rotation;

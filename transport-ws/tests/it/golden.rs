@@ -42,7 +42,7 @@ use clbchat_core::engine::DeskAvailability;
 use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{
     ClientProfile, CounsellorStatus, CoverageWarning, DeskBoard, Discipline, EndReason, EventBody,
-    LoggedEvent, PresenceStatus, Role, RunningChat, ServerEvent, TransferTarget,
+    LoggedEvent, LoginFailures, PresenceStatus, Role, RunningChat, ServerEvent, TransferTarget,
 };
 use clbchat_core::flags::{Flag, FlagKind, FlagStatus, FlagSummary, VisitorHistory};
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
@@ -769,6 +769,11 @@ fn server_frames() -> Vec<ServerFrame> {
                 warnings: vec![CoverageWarning::TooFewCounsellors {
                     online: 2,
                     minimum: 3,
+                }],
+                login_failures: vec![LoginFailures {
+                    username: "els.peeters".into(),
+                    last_hour: 12,
+                    minutes_ago: 3,
                 }],
             },
         },
@@ -1620,6 +1625,7 @@ fn error_examples() -> Vec<ServerFrame> {
             message: "no counsellor free right now".into(),
         },
         CoreError::ShuttingDown,
+        CoreError::TooManyAttempts { wait_secs: 60 },
     ];
     let mut frames: Vec<ServerFrame> = core
         .iter()
@@ -1970,6 +1976,7 @@ fn golden_error_examples_cover_every_code() {
         "store",
         "partner",
         "shutting_down",
+        "too_many_attempts",
         "malformed",
         "unknown_frame",
         "rate_limited",
