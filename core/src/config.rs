@@ -33,6 +33,10 @@ pub const DEFAULT_TYPING_GRACE: Duration = Duration::from_secs(60);
 pub const DEFAULT_IDLE_PROMPT_AFTER: Duration = Duration::from_secs(5 * 60);
 /// After the prompt, the client has this long to answer before the chat ends as abandoned.
 pub const DEFAULT_IDLE_END_AFTER_PROMPT: Duration = Duration::from_secs(3 * 60);
+/// A client who has not said or typed anything since the counsellor joined (away from the
+/// screen when their turn came, after a long wait) is not closed as abandoned before this
+/// long after the join, whatever the idle prompt says.
+pub const DEFAULT_FIRST_REPLY_WAIT: Duration = Duration::from_secs(15 * 60);
 /// A dropped client has this long to come back with its resume token.
 pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(2 * 60);
 /// A counsellor whose page lost its connection has this long to come back (a new login)
@@ -105,6 +109,8 @@ pub struct Limits {
     pub idle_prompt_after: Duration,
     /// See [`DEFAULT_IDLE_END_AFTER_PROMPT`].
     pub idle_end_after_prompt: Duration,
+    /// See [`DEFAULT_FIRST_REPLY_WAIT`].
+    pub first_reply_wait: Duration,
     /// See [`DEFAULT_RECONNECT_GRACE`].
     pub reconnect_grace: Duration,
     /// See [`DEFAULT_STAFF_RECONNECT_GRACE`].
@@ -130,6 +136,7 @@ impl Default for Limits {
             typing_grace: DEFAULT_TYPING_GRACE,
             idle_prompt_after: DEFAULT_IDLE_PROMPT_AFTER,
             idle_end_after_prompt: DEFAULT_IDLE_END_AFTER_PROMPT,
+            first_reply_wait: DEFAULT_FIRST_REPLY_WAIT,
             reconnect_grace: DEFAULT_RECONNECT_GRACE,
             staff_reconnect_grace: DEFAULT_STAFF_RECONNECT_GRACE,
             shift_end_margin: DEFAULT_SHIFT_END_MARGIN,

@@ -17,6 +17,7 @@
     offers: null,
     userId: null,
     pollTimer: null,
+    attention: null,
   };
 
   const session = new St.Session({
@@ -40,6 +41,7 @@
     $('offers-empty').hidden = false;
     $('no-chats').hidden = false;
     S.workspace = new St.Workspace({
+      attention: S.attention,
       session,
       info: S.info,
       tabsEl: $('chat-tabs'),
@@ -223,6 +225,8 @@
 
   async function boot() {
     I.init();
+    S.attention = window.ClbAttention.create({ titleKey: 'c.title' });
+    $('desk-attention').append(S.attention.soundButton('sound-toggle'), S.attention.notifyButton('ask-notify'));
     const later = new Date(Date.now() + 3 * 3600000);
     $('shift-end').value = St.hhmm(later);
     try {

@@ -524,7 +524,14 @@
       }
     }
 
+    // A new chat or a new client message gets the counsellor's attention (title, icon,
+    // sound) when the page has an attention helper (the counsellor's page does).
+    signal(key) {
+      if (this.o.attention) this.o.attention.signal(key);
+    }
+
     assigned(ev) {
+      this.signal('att.new_chat');
       let c = this.chats.get(ev.conversation);
       if (!c) {
         c = this.create(ev.conversation, ev.profile, ev.history, ev.ends_at);
@@ -935,7 +942,11 @@
       }
       const el = renderEntry(e, { isMine: (body) => this.isMine(c, body) });
       insertEntry(c.log, el, e.seq);
-      if (b.type === 'message' && b.from === 'client') this.hideTyping(c);
+      if (b.type === 'message' && b.from === 'client') {
+        this.hideTyping(c);
+        const at = Date.parse(e.at);
+        if (!Number.isFinite(at) || Date.now() - at < 120000) this.signal('att.new_message');
+      }
       if (this.selected !== c.id || document.hidden) {
         if (b.type === 'message' || b.type === 'whisper' || b.type === 'time_warning') {
           c.unread += 1;

@@ -39,6 +39,7 @@
     exiting: false, // the quick exit was used: write nothing any more
     attempt: 0,
     reconnectTimer: null,
+    attention: null,
     pollTimer: null,
     typingTimer: null,
     lastTypingSent: 0,
@@ -420,6 +421,7 @@
         break;
       case 'joined':
         if (b.role === 'counsellor' || b.role === 'coordinator') {
+          if (isLive(e)) S.attention.signal('att.counsellor_joined');
           S.joined = true;
           S.alias = b.alias;
           $('lost-note').hidden = true;
@@ -431,7 +433,7 @@
         if (b.role === 'counsellor' || b.role === 'coordinator') systemLine('v.log_left', { name: b.alias }, e.seq);
         break;
       case 'time_warning':
-        systemLine('v.log_time_warning', { n: b.minutes_left }, e.seq).classList.add('msg-warning');
+        systemLine('v.log_time_warning', { n: b.minutes_left, limit: chatLimit() }, e.seq).classList.add('msg-warning');
         break;
       case 'extended':
         systemLine('v.log_extended', { n: b.minutes }, e.seq);
@@ -485,7 +487,14 @@
     I.clear($('wait-estimate'));
   }
 
+  // Whether an entry just happened (not history replayed after a reload).
+  function isLive(e) {
+    const at = Date.parse(e.at);
+    return !Number.isFinite(at) || Date.now() - at < 120000;
+  }
+
   function onMessage(e, b) {
+    if (b.from !== 'client' && isLive(e)) S.attention.signal('att.new_message');
     if (b.from === 'client') {
       const p = S.pending.get(b.client_msg_id);
       if (p) {
@@ -619,7 +628,19 @@
     }
   }
 
+  // Ending asks first: one tap next to "send" must not end a conversation.
+  function askLeave() {
+    $('leave-confirm').hidden = false;
+    $('leave-no').focus();
+  }
+
+  function keepChatting() {
+    $('leave-confirm').hidden = true;
+    $('message-input').focus();
+  }
+
   async function leaveChat() {
+    $('leave-confirm').hidden = true;
     if (!S.conn) return;
     $('leave-chat').disabled = true;
     try {
@@ -715,12 +736,23 @@
       }
       return;
     }
-    systemLine(END_KEYS[reason] || 'v.end_other', null, seq).classList.add('msg-end');
+    const key = END_KEYS[reason] || 'v.end_other';
+    systemLine(key, { limit: chatLimit() }, seq).classList.add('msg-end');
     $('view-chat').classList.add('ended');
+    // What was typed but not sent stays visible (and can be copied).
+    const unsent = $('message-input').value.trim();
+    $('unsent').hidden = !unsent;
+    $('unsent-text').textContent = unsent;
     $('composer').hidden = true;
     $('chat-actions').hidden = true;
+    $('leave-confirm').hidden = true;
+    I.set($('end-reason'), key, { limit: chatLimit() });
     saveSession();
     showRating();
+  }
+
+  function chatLimit() {
+    return (S.info && S.info.chat_limit_minutes) || 45;
   }
 
   function finishConnection() {
@@ -739,7 +771,11 @@
     $('rating-done').hidden = true;
     $('new-chat').hidden = true;
     I.clear($('rating-error'));
-    $('rating-title').scrollIntoView({ block: 'nearest' });
+    if (!$('end-reason').textContent) I.set($('end-reason'), 'v.end_other');
+    // Where the visitor looks: the reason and what to do next, at the top of the screen.
+    const notice = $('end-notice');
+    notice.scrollIntoView({ block: 'start' });
+    notice.focus({ preventScroll: true });
   }
 
   function markStars(n) {
@@ -817,6 +853,13 @@
     $('rating-form').reset();
     markStars(0);
     hideTyping();
+    I.clear($('end-reason'));
+    $('unsent').hidden = true;
+    $('unsent-text').textContent = '';
+    $('message-input').value = '';
+    updateCounter();
+    $('lost-note').hidden = true;
+    $('leave-confirm').hidden = true;
   }
 
   function resetToStart() {
@@ -1018,6 +1061,7 @@
     S.desk = (S.info.desk && S.info.desk.id) || S.desk;
     S.maxChars = S.info.max_message_chars || S.maxChars;
     S.exitUrl = safeUrl(S.info.quick_exit_url) || DEFAULT_EXIT;
+    I.set($('start-intro'), 'v.start_intro', { limit: chatLimit() });
     $('message-input').setAttribute('maxlength', String(S.maxChars));
     updateCounter();
 
@@ -1051,6 +1095,9 @@
 
   function wire() {
     I.init();
+    S.attention = window.ClbAttention.create({ titleKey: 'v.title' });
+    $('waiting-attention').append(S.attention.soundButton('sound-toggle'), S.attention.notifyButton('ask-notify'));
+    $('chat-attention').append(S.attention.soundButton('sound-toggle-chat'));
     $('quick-exit').addEventListener('click', quickExit);
     document.addEventListener('keydown', keydown);
     $('loading-retry').addEventListener('click', boot);
@@ -1061,7 +1108,9 @@
     $('composer').addEventListener('submit', send);
     $('message-input').addEventListener('input', typed);
     $('message-input').addEventListener('keydown', composerKey);
-    $('leave-chat').addEventListener('click', leaveChat);
+    $('leave-chat').addEventListener('click', askLeave);
+    $('leave-yes').addEventListener('click', leaveChat);
+    $('leave-no').addEventListener('click', keepChatting);
     $('consent-yes').addEventListener('click', () => answerConsent(true));
     $('consent-no').addEventListener('click', () => answerConsent(false));
     $('rating-form').addEventListener('submit', rate);

@@ -61,6 +61,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/proto.js"),
     ),
     (
+        "attention.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/attention.js"),
+    ),
+    (
         "visitor.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/visitor.js"),

@@ -285,3 +285,193 @@ async fn a_student_whose_counsellor_is_lost_is_told_and_served_by_the_next_one()
     visitor.close().await;
     server.stop().await;
 }
+
+/// The student looks at another app (the page is not focused) while waiting: the counsellor
+/// joining and writing changes the tab's title and icon and plays a soft sound, which can
+/// be switched off; looking at the page again clears the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_student_notices_the_counsellor_without_watching_the_page() {
+    if !tools_present("attention") {
+        return;
+    }
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
+        .await;
+    let driver = Driver::start().await;
+    let visitor = driver.browser("visitor-attention", PHONE.0, PHONE.1).await;
+    visitor.open(&server.url("/")).await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    visitor.shown("view-waiting").await;
+    visitor.shown("sound-toggle").await;
+    visitor.text_contains("view-waiting", "zacht geluid").await;
+    visitor.screenshot("visitor-waiting-attention").await;
+    let calm_title = visitor.js("return document.title").await;
+    let calm_icon = visitor
+        .js("return document.querySelector('link[rel=icon]').href")
+        .await;
+    // The student switches to another app.
+    visitor
+        .js("document.hasFocus = () => false; return true")
+        .await;
+
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+    let conversation = next_chat(&mut sara).await;
+    visitor.shown("view-chat").await;
+    let title = visitor.js("return document.title").await;
+    assert!(
+        title.as_str().unwrap().contains("Je gesprek begint"),
+        "{title} (was {calm_title})"
+    );
+    let icon = visitor
+        .js("return document.querySelector('link[rel=icon]').href")
+        .await;
+    assert_ne!(icon, calm_icon, "the tab's icon changes");
+    let chimes = || async {
+        visitor
+            .js("return Number(document.documentElement.getAttribute('data-chimes') || 0)")
+            .await
+            .as_u64()
+            .unwrap()
+    };
+    assert!(chimes().await >= 1, "a sound played");
+
+    sara.handle
+        .send(conversation, ClientMsgId::new("s1"), "Hoi, ik ben Sara.")
+        .await
+        .unwrap();
+    visitor.text_contains("messages", "ik ben Sara").await;
+    let title = visitor.js("return document.title").await;
+    assert!(title.as_str().unwrap().starts_with("(2)"), "{title}");
+
+    // Sound off: the next message changes the title but plays nothing.
+    let before = chimes().await;
+    visitor.click("sound-toggle-chat").await;
+    assert_eq!(
+        visitor
+            .js("return document.querySelector('[data-testid=sound-toggle-chat]').getAttribute('aria-pressed')")
+            .await,
+        "false"
+    );
+    sara.handle
+        .send(conversation, ClientMsgId::new("s2"), "Ben je er nog?")
+        .await
+        .unwrap();
+    visitor.text_contains("messages", "Ben je er nog").await;
+    assert_eq!(chimes().await, before);
+    // Touching the page (the click on the toggle did) clears the signal.
+    visitor.click("message-input").await;
+    let title = visitor.js("return document.title").await;
+    assert_eq!(title, calm_title);
+    visitor.close().await;
+    server.stop().await;
+}
+
+/// Whether the element's first line is on screen now and not covered (by a sticky bar).
+async fn in_view(b: &Browser, testid: &str) -> bool {
+    b.js(&format!(
+        "const el = document.querySelector('[data-testid=\"{testid}\"]');
+         const r = el.getBoundingClientRect();
+         if (!(r.top >= 0 && r.top + 20 < window.innerHeight && r.height > 0)) return false;
+         const hit = document.elementFromPoint(r.left + 24, r.top + 16);
+         return !!hit && el.contains(hit);"
+    ))
+    .await
+    .as_bool()
+    .unwrap_or(false)
+}
+
+/// On a phone: when the counsellor ends, the reason and what to do next are where the
+/// student looks, and what they were typing is still there; ending themselves asks first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_of_a_chat_is_in_view_on_a_phone_keeps_unsent_text_and_asks_first() {
+    if !tools_present("end of chat") {
+        return;
+    }
+    let server = Server::start(|s, _| s.desk.chat_limit_minutes = 30).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
+        .await;
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+    let driver = Driver::start().await;
+    let visitor = driver.browser("visitor-end", PHONE.0, PHONE.1).await;
+    visitor.open(&server.url("/")).await;
+    // The limit in the words is the desk's, not a fixed 45.
+    visitor.text_contains("view-start", "30 minuten").await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    let first = next_chat(&mut sara).await;
+    for i in 0..12 {
+        sara.handle
+            .send(
+                first,
+                ClientMsgId::new(format!("s{i}")),
+                format!("Bericht {i}: vertel gerust wat er scheelt, ik lees mee."),
+            )
+            .await
+            .unwrap();
+    }
+    visitor.text_contains("messages", "Bericht 11").await;
+    visitor
+        .type_into("message-input", "ik wou nog zeggen dat")
+        .await;
+    sara.handle.end(first).await.unwrap();
+    visitor.shown("end-notice").await;
+    visitor.text_contains("end-reason", "afgesloten").await;
+    visitor.text_contains("end-notice", "1813").await;
+    visitor
+        .text_contains("unsent-text", "ik wou nog zeggen dat")
+        .await;
+    assert!(
+        in_view(&visitor, "end-notice").await,
+        "the reason is on screen"
+    );
+    visitor.assert_accessible("end of chat").await;
+    visitor.screenshot("visitor-end-of-chat").await;
+
+    // A second chat: ending asks first, and "no" keeps the chat going.
+    visitor.click("rate-skip").await;
+    visitor.click("new-chat").await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    // The registration of the first chat comes first.
+    sara.handle
+        .register(
+            first,
+            clbchat_core::registration::RegistrationForm {
+                client_type: clbchat_core::registration::ClientType::Student,
+                age: None,
+                gender: None,
+                topics: vec!["olb.study_choice".into()],
+                results: vec![clbchat_core::registration::ChatResult::EmotionalSupport],
+                found_via: None,
+                fake_call: false,
+            },
+        )
+        .await
+        .unwrap();
+    let second = next_chat(&mut sara).await;
+    visitor.shown("view-chat").await;
+    visitor.shown("composer").await;
+    visitor.click("leave-chat").await;
+    visitor.shown("leave-confirm").await;
+    visitor.screenshot("visitor-leave-confirm").await;
+    visitor.click("leave-no").await;
+    assert!(!displayed(&visitor, "leave-confirm").await);
+    sara.handle
+        .send(second, ClientMsgId::new("t1"), "Nog steeds hier.")
+        .await
+        .expect("the chat still runs after 'no'");
+    visitor.click("leave-chat").await;
+    visitor.click("leave-yes").await;
+    visitor
+        .text_contains("end-reason", "Je hebt het gesprek beëindigd")
+        .await;
+    visitor.close().await;
+    server.stop().await;
+}

@@ -159,6 +159,10 @@ pub(crate) struct Conversation {
     last_activity: Instant,
     last_client_typing: Option<Instant>,
     idle_prompted_at: Option<Instant>,
+    /// When the current counsellor joined, and whether the client said or typed anything
+    /// since: a client who was away when their turn came gets [`Limits::first_reply_wait`].
+    joined_at: Option<Instant>,
+    client_spoke: bool,
     grace_until: Option<Instant>,
     position: Option<Position>,
     ended: bool,
@@ -218,6 +222,8 @@ impl Conversation {
             last_activity: Instant::now(),
             last_client_typing: None,
             idle_prompted_at: None,
+            joined_at: None,
+            client_spoke: true,
             grace_until: None,
             position: None,
             ended: false,
@@ -352,11 +358,22 @@ impl Conversation {
             if self.client.is_some() {
                 match self.idle_prompted_at {
                     None => consider(self.last_activity + self.limits.idle_prompt_after),
-                    Some(at) => consider(at + self.limits.idle_end_after_prompt),
+                    Some(at) => consider(self.idle_end_at(at)),
                 }
             }
         }
         next
+    }
+
+    /// When a chat whose client was prompted at `prompted` ends as abandoned: after the
+    /// prompt's answer time, and never before [`Limits::first_reply_wait`] after the join
+    /// for a client who has not said or typed anything since.
+    fn idle_end_at(&self, prompted: Instant) -> Instant {
+        let after_prompt = prompted + self.limits.idle_end_after_prompt;
+        match (self.client_spoke, self.joined_at) {
+            (false, Some(joined)) => after_prompt.max(joined + self.limits.first_reply_wait),
+            _ => after_prompt,
+        }
     }
 
     async fn on_timer(&mut self) {
@@ -410,7 +427,7 @@ impl Conversation {
                     self.idle_prompted_at = Some(now);
                     self.emit(EventBody::IdlePrompt).await;
                 }
-                Some(at) if now >= at + self.limits.idle_end_after_prompt => {
+                Some(at) if now >= self.idle_end_at(at) => {
                     self.end(EndReason::Abandoned).await;
                 }
                 _ => {}
@@ -437,6 +454,7 @@ impl Conversation {
     fn client_activity(&mut self) {
         self.last_activity = Instant::now();
         self.idle_prompted_at = None;
+        self.client_spoke = true;
     }
 
     async fn handle(&mut self, cmd: ConvCmd) {
@@ -707,6 +725,9 @@ impl Conversation {
         self.persist_meta().await;
         self.limit_at = Some(now + self.limits.chat_limit);
         self.last_activity = now;
+        self.idle_prompted_at = None;
+        self.joined_at = Some(now);
+        self.client_spoke = false;
         self.position = None;
         let ends_at = self.shared.clock.now()
             + chrono::Duration::from_std(self.limits.chat_limit)

@@ -160,6 +160,29 @@ async fn a_student_typing_at_the_limit_is_not_cut_off_mid_sentence() {
 async fn an_idle_client_is_prompted_and_then_the_chat_ends_as_abandoned() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
     let (mut v, _c) = running_chat(&world).await;
+    v.handle
+        .send(ClientMsgId::new("hi"), "Hallo")
+        .await
+        .unwrap();
+    let spoke = wait_log(&mut v.events, |b| matches!(b, EventBody::Message { .. })).await;
+    let prompt = wait_log(&mut v.events, |b| matches!(b, EventBody::IdlePrompt)).await;
+    assert_eq!((prompt.at - spoke.at).num_minutes(), 5);
+    let end = wait_log(&mut v.events, |b| matches!(b, EventBody::Ended { .. })).await;
+    assert_eq!(
+        end.body,
+        EventBody::Ended {
+            reason: EndReason::Abandoned
+        }
+    );
+    assert_eq!((end.at - prompt.at).num_minutes(), 3);
+}
+
+/// A student who waited long and was away from the screen when their turn came is not
+/// closed eight minutes later: the first answer gets a quarter of an hour.
+#[tokio::test(start_paused = true)]
+async fn a_client_away_when_the_chat_began_gets_longer_to_answer_first() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, _c) = running_chat(&world).await;
     let started = world
         .store
         .conversation(v.conversation)
@@ -177,7 +200,23 @@ async fn an_idle_client_is_prompted_and_then_the_chat_ends_as_abandoned() {
             reason: EndReason::Abandoned
         }
     );
-    assert_eq!((end.at - prompt.at).num_minutes(), 3);
+    assert_eq!(
+        (end.at - started).num_minutes(),
+        i64::try_from(clbchat_core::config::DEFAULT_FIRST_REPLY_WAIT.as_secs() / 60).unwrap()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_back_after_the_prompt_keeps_the_chat() {
+    let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
+    let (mut v, _c) = running_chat(&world).await;
+    wait_log(&mut v.events, |b| matches!(b, EventBody::IdlePrompt)).await;
+    // Ten minutes after the join (the old rule had closed it at eight), the student is back.
+    tokio::time::advance(std::time::Duration::from_secs(5 * 60)).await;
+    v.handle
+        .send(ClientMsgId::new("back"), "Sorry, ik was even weg")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(start_paused = true)]
