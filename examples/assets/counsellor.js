@@ -201,6 +201,7 @@
         el.setAttribute('data-count', String(a.queue_length || 0));
         if (!a.open) I.set(el, 'c.waiting_closed', { n: a.queue_length || 0 });
         else if (a.estimated_wait_minutes === null || a.estimated_wait_minutes === undefined) I.set(el, 'c.waiting_no_estimate', { n: a.queue_length || 0 });
+        else if (a.estimated_wait_minutes <= 1) I.set(el, 'c.waiting_now', { n: a.queue_length || 0 });
         else I.set(el, 'c.waiting', { n: a.queue_length || 0, m: a.estimated_wait_minutes });
       },
       () => {

@@ -172,16 +172,49 @@
     S.phase = 'start';
     show('view-start');
     const box = $('start-availability');
-    if (av.queue_length > 0 && av.estimated_wait_minutes !== null && av.estimated_wait_minutes !== undefined) {
-      I.set(box, 'v.avail_wait', { n: av.queue_length, m: av.estimated_wait_minutes, until: { time: av.closes_at } });
-    } else if (av.queue_length > 0) {
-      I.set(box, 'v.avail_wait_unknown', { n: av.queue_length, until: { time: av.closes_at } });
-    } else if (av.closes_at) {
-      I.set(box, 'v.avail_open_until', { until: { time: av.closes_at } });
-    } else {
-      I.set(box, 'v.avail_open');
-    }
+    box.textContent = '';
+    const n = av.queue_length || 0;
+    box.append(
+      I.h('span', { i18n: av.closes_at ? 'v.avail_open_until' : 'v.avail_open', vars: { until: { time: av.closes_at } } }),
+      ' ',
+      I.h('span', { i18n: n === 0 ? 'v.avail_nobody' : n === 1 ? 'v.avail_waiting_one' : 'v.avail_waiting', vars: { n } }),
+      ' ',
+      I.h('span', { testid: 'start-wait', i18n: waitKey(av.estimated_wait_minutes), vars: { m: av.estimated_wait_minutes } })
+    );
     poll(30000);
+  }
+
+  // "When are we open", from the calendar in force: one line per day with hours, in
+  // week order, with a word on holidays.
+  function renderHours(hours) {
+    const list = $('hours');
+    list.textContent = '';
+    if (!hours) return;
+    if (hours.always_open) {
+      list.appendChild(I.h('li', { i18n: 'v.hours_always' }));
+      return;
+    }
+    if (hours.events_only) {
+      list.appendChild(I.h('li', { i18n: 'v.hours_events' }));
+      return;
+    }
+    const order = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+    const weekly = (hours.weekly || []).slice().sort((a, b) => order.indexOf(a.day) - order.indexOf(b.day) || String(a.open).localeCompare(String(b.open)));
+    weekly.forEach((w) => {
+      const to = w.close === '00:00' || w.close === '24:00' ? '24:00' : w.close;
+      list.appendChild(I.h('li', { i18n: 'v.hours_day', vars: { day: { key: 'day.' + w.day }, from: w.open, to } }));
+    });
+    if (hours.other_hours_in_holidays) list.appendChild(I.h('li', { class: 'muted', i18n: 'v.hours_holidays' }));
+    if (hours.closed_on_holidays) list.appendChild(I.h('li', { class: 'muted', i18n: 'v.hours_closures' }));
+  }
+
+  // One wording of waits everywhere, from the engine's estimate in minutes (null: nobody
+  // can take a chat now). "Next in line" and "about 17 minutes" say the same thing: the
+  // counsellors are all in a chat, and one frees up in about that long.
+  function waitKey(m) {
+    if (m === null || m === undefined) return 'w.unknown';
+    if (m <= 1) return 'w.now';
+    return 'w.minutes';
   }
 
   async function checkAvailability() {
@@ -334,9 +367,7 @@
     if (ev.position <= 1) I.set($('queue-position'), 'v.queue_next');
     else I.set($('queue-position'), 'v.queue_position', { n: ev.position });
     const m = ev.estimated_wait_minutes;
-    if (m === null || m === undefined) I.set($('wait-estimate'), 'v.wait_unknown');
-    else if (m <= 1) I.set($('wait-estimate'), 'v.wait_one');
-    else I.set($('wait-estimate'), 'v.wait_minutes', { m });
+    I.set($('wait-estimate'), waitKey(m), { m });
   }
 
   async function leaveQueue() {
@@ -1062,6 +1093,7 @@
     S.maxChars = S.info.max_message_chars || S.maxChars;
     S.exitUrl = safeUrl(S.info.quick_exit_url) || DEFAULT_EXIT;
     I.set($('start-intro'), 'v.start_intro', { limit: chatLimit() });
+    renderHours(S.info.hours);
     $('message-input').setAttribute('maxlength', String(S.maxChars));
     updateCounter();
 

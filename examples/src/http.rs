@@ -186,7 +186,27 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
         .map(|p| json!({ "id": p.id, "name": p.name }))
         .collect();
     let max_chars = desk.limits.max_message_chars;
+    // The hours in force now (a coordinator may have changed them since the start), for
+    // the start page's "when are we open".
+    let calendar = s
+        .engine
+        .desks()
+        .into_iter()
+        .find(|d| d.id == desk.id)
+        .map_or_else(|| desk.calendar.clone(), |d| d.calendar);
+    let always_open = calendar.mode == clbchat_core::calendar::CalendarMode::Weekly
+        && calendar.closures.is_empty()
+        && calendar.holiday_periods.is_empty()
+        && calendar.weekly == clbchat_core::calendar::Calendar::always_open().weekly;
+    let hours = json!({
+        "always_open": always_open,
+        "events_only": calendar.mode == clbchat_core::calendar::CalendarMode::EventsOnly,
+        "weekly": serde_json::to_value(&calendar.weekly).unwrap_or_default(),
+        "other_hours_in_holidays": !calendar.holiday_periods.is_empty(),
+        "closed_on_holidays": !calendar.closures.is_empty(),
+    });
     Json(json!({
+        "hours": hours,
         "desk": { "id": desk.id, "name": desk.name },
         "partners": partners,
         "topics": topics,

@@ -475,3 +475,67 @@ async fn the_end_of_a_chat_is_in_view_on_a_phone_keeps_unsent_text_and_asks_firs
     visitor.close().await;
     server.stop().await;
 }
+
+/// The start page says who answers, about what and when (from the calendar in force), and
+/// 112 and 1813 are on every screen, not only when the desk is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_page_says_who_what_and_when_and_crisis_numbers_are_always_there() {
+    if !tools_present("start page") {
+        return;
+    }
+    let calendar = "time_zone = \"Europe/Brussels\"\nmode = \"weekly\"\n".to_owned()
+        + &["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .map(|d| format!("[[weekly]]\nday = \"{d}\"\nopen = \"00:00\"\nclose = \"24:00\"\n"))
+            .collect::<String>()
+        + "[[closures]]\nname = \"Later\"\nfrom = \"2099-12-25\"\nto = \"2099-12-26\"\n";
+    let server = Server::start(move |s, dir| {
+        let file = dir.join("calendar.toml");
+        std::fs::write(&file, &calendar).unwrap();
+        s.desk.calendar_file = Some(file);
+    })
+    .await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::Medical)
+        .await;
+    let driver = Driver::start().await;
+    for (name, (w, h)) in [("phone", PHONE), ("laptop", DESKTOP)] {
+        let visitor = driver.browser(&format!("visitor-start-{name}"), w, h).await;
+        visitor.open(&server.url("/")).await;
+        visitor.shown("view-start").await;
+        let about = visitor.text_contains("about", "geheim").await;
+        assert!(
+            about.contains("dokters") && about.contains("school"),
+            "{about}"
+        );
+        visitor
+            .text_contains("hours", "maandag: 00:00 tot 24:00")
+            .await;
+        let hours = visitor.text_contains("hours", "feestdagen").await;
+        assert!(
+            !hours.contains("andere uren"),
+            "no holiday hours here: {hours}"
+        );
+        visitor.text_contains("crisis", "1813").await;
+        visitor.text_contains("crisis", "112").await;
+        visitor.assert_accessible("start page").await;
+        visitor.screenshot(&format!("visitor-start-{name}")).await;
+        visitor.close().await;
+    }
+    // In a chat the numbers are still there.
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+    let visitor = driver
+        .browser("visitor-crisis-chat", PHONE.0, PHONE.1)
+        .await;
+    visitor.open(&server.url("/")).await;
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    next_chat(&mut sara).await;
+    visitor.shown("view-chat").await;
+    assert!(displayed(&visitor, "crisis").await);
+    visitor.text_contains("crisis", "1813").await;
+    visitor.close().await;
+    server.stop().await;
+}
