@@ -433,8 +433,14 @@
       I.set($('flags-status'), 'k.flags_none');
       return;
     }
-    I.set($('flags-status'), 'k.flags_count', { n: flags.length });
     flags.forEach((f) => list.appendChild(flagItem(f)));
+    updateFlagCount();
+  }
+
+  function updateFlagCount() {
+    const open = $('flag-list').querySelectorAll('[data-testid="flag"][data-status="open"]').length;
+    if (open) I.set($('flags-status'), 'k.flags_count', { n: open });
+    else I.set($('flags-status'), 'k.flags_none');
   }
 
   function flagItem(f) {
@@ -462,7 +468,11 @@
           li.setAttribute('data-status', updated.status);
           li.querySelector('.flag-title').setAttribute('data-i18n-vars', JSON.stringify({ kind: { key: 'flag.' + updated.kind }, status: { key: 'flagstatus.' + updated.status } }));
           I.apply(li);
+          // Reviewed: nothing left to decide here, and one fewer to review.
+          confirm.remove();
+          dismiss.remove();
           St.statusText(status, yes ? 'k.flag_confirmed' : 'k.flag_dismissed');
+          updateFlagCount();
         },
         (err) => {
           confirm.disabled = false;
@@ -473,12 +483,34 @@
     };
     confirm.addEventListener('click', () => review(true));
     dismiss.addEventListener('click', () => review(false));
-    if (read) read.addEventListener('click', () => readTranscript(f, status));
+    if (read) {
+      // Reading a chat is logged with its reason: ask for it first.
+      const reasonId = I.id('reason');
+      const reason = h('input', { type: 'text', id: reasonId, testid: 'transcript-reason-' + f.id, maxlength: '200', autocomplete: 'off' });
+      const go = h('button', { type: 'submit', class: 'btn btn-small btn-primary', testid: 'transcript-open-' + f.id, i18n: 'k.transcript_open' });
+      const ask = h('form', { class: 'reason-form', hidden: true, novalidate: true },
+        h('label', { for: reasonId, i18n: 'k.transcript_reason' }), reason, go);
+      ask.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        const why = reason.value.trim();
+        if (!why) {
+          I.set(status, 'k.transcript_reason_missing');
+          reason.focus();
+          return;
+        }
+        readTranscript(f, status, why);
+      });
+      read.addEventListener('click', () => {
+        ask.hidden = false;
+        reason.focus();
+      });
+      li.insertBefore(ask, status);
+    }
     return li;
   }
 
-  function readTranscript(f, status) {
-    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'review of flag ' + f.id + ' (' + f.kind + ')' }).then(
+  function readTranscript(f, status, why) {
+    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'flag review (' + f.kind + '): ' + why }).then(
       (answer) => {
         const log = $('transcript-log');
         log.textContent = '';
@@ -837,7 +869,7 @@
     $('account-username').readOnly = true;
     $('account-alias').value = id.alias || '';
     $('account-role').value = id.role || 'counsellor';
-    $('account-discipline').value = id.discipline || 'psycho_pedagogical';
+    $('account-discipline').value = id.discipline || '';
     $('account-capacity').value = String(id.capacity || 1);
     $('account-active').checked = !!a.active;
     $('account-password').value = '';
@@ -849,6 +881,7 @@
 
   function newAccount() {
     S.editing = null;
+    I.clear($('account-result'));
     $('account-form').reset();
     $('account-username').readOnly = false;
     I.set($('account-form-title'), 'k.account_new');
@@ -880,6 +913,10 @@
     if (!username) return I.set(err, 'k.account_need_username');
     if (!alias) return I.set(err, 'k.account_need_alias');
     if (!Number.isInteger(capacity) || capacity < 1) return I.set(err, 'k.account_bad_capacity');
+    if (!$('account-discipline').value) {
+      $('account-discipline').focus();
+      return I.set(err, 'k.account_need_discipline');
+    }
     if (!S.editing && !password) return I.set(err, 'k.account_need_password');
     if (password && Array.from(password).length < 10) return I.set(err, 'k.account_short_password');
     const old = S.editing ? S.editing.identity || {} : null;
@@ -900,6 +937,8 @@
       $('account-password').value = '';
       I.set($('accounts-status'), 'k.account_saved', { user: username });
       newAccount();
+      // Said where the coordinator looks: next to the button they pressed.
+      I.set($('account-result'), 'k.account_saved', { user: username });
       loadAccounts();
     } catch (e) {
       St.errorInto(err, e);

@@ -1284,6 +1284,16 @@
     return { h: Math.floor(total / 60), m: total % 60 };
   }
 
+  // Sticky elements sit just below the sticky top bar, whose height wraps on narrow
+  // screens: keep --topbar-h in step with it.
+  (function trackTopbar() {
+    const bar = document.querySelector('.topbar');
+    if (!bar || !window.ResizeObserver) return;
+    const set = () => document.documentElement.style.setProperty('--topbar-h', bar.offsetHeight + 'px');
+    new ResizeObserver(set).observe(bar);
+    set();
+  })();
+
   window.ClbStaff = {
     Session,
     registrationForm,

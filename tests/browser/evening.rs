@@ -87,10 +87,50 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
     let student = server
         .shared
         .engine
-        .arrive(&desk, Default::default())
+        .arrive(
+            &desk,
+            clbchat_core::engine::Arrival {
+                profile: clbchat_core::event::ClientProfile {
+                    gender: Some(clbchat_core::registration::Gender::F),
+                    age: Some(15),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     counsellor.shown("chat-pane").await;
+    let body = counsellor.text_of_body().await;
+    assert!(jargon(&body).is_empty(), "English on the Dutch page: {:?}", jargon(&body));
+    // Words, not codes, about who this is.
+    let profile = counsellor
+        .text_contains("client-profile", "meisje / vrouw")
+        .await;
+    assert!(
+        profile.contains("leerling of een ouder") && !profile.contains("onbekend"),
+        "{profile}"
+    );
+    // A long chat: the time left stays in view.
+    for i in 0..40 {
+        student
+            .handle
+            .send(
+                ClientMsgId::new(format!("v{i}")),
+                format!("Regel {i} van een lang verhaal over thuis en school."),
+            )
+            .await
+            .unwrap();
+    }
+    counsellor.text_contains("messages", "Regel 39").await;
+    counsellor
+        .js("window.scrollTo(0, document.body.scrollHeight); return true")
+        .await;
+    assert!(
+        in_view(&counsellor, "time-left").await,
+        "the time left scrolled out of view"
+    );
+    counsellor.screenshot("counsellor-long-chat").await;
     student.handle.leave().await.unwrap();
     counsellor.shown("registration-form").await;
     counsellor.close().await;
@@ -537,5 +577,149 @@ async fn the_start_page_says_who_what_and_when_and_crisis_numbers_are_always_the
     assert!(displayed(&visitor, "crisis").await);
     visitor.text_contains("crisis", "1813").await;
     visitor.close().await;
+    server.stop().await;
+}
+
+/// English jargon a Flemish counsellor or student should not meet on a Dutch page.
+fn jargon(text: &str) -> Vec<&'static str> {
+    let lower = text.to_lowercase();
+    [
+        "whisper",
+        "fake call",
+        " desk",
+        "live bord",
+        "dashboard",
+        "board",
+    ]
+    .into_iter()
+    .filter(|w| lower.contains(w))
+    .collect()
+}
+
+/// The coordinator's smaller things: a reviewed flag loses its buttons and the count
+/// follows; reading a chat asks why and keeps the reason in the audit; a new account needs
+/// a discipline chosen and saving says so; the Dutch pages speak Dutch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account() {
+    if !tools_present("coordinator review") {
+        return;
+    }
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account(
+            "kris",
+            StaffRole::Coordinator,
+            Discipline::PsychoPedagogical,
+        )
+        .await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
+        .await;
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+    let prank = server
+        .shared
+        .engine
+        .arrive(&desk, Default::default())
+        .await
+        .unwrap();
+    let conversation = next_chat(&mut sara).await;
+    prank
+        .handle
+        .send(ClientMsgId::new("p1"), "haha dit is een grap")
+        .await
+        .unwrap();
+    prank.handle.leave().await.unwrap();
+    sara.handle
+        .register(
+            conversation,
+            clbchat_core::registration::RegistrationForm {
+                client_type: clbchat_core::registration::ClientType::Student,
+                age: None,
+                gender: None,
+                topics: vec!["olb.study_choice".into()],
+                results: vec![clbchat_core::registration::ChatResult::InformationAdvice],
+                found_via: None,
+                fake_call: true,
+            },
+        )
+        .await
+        .unwrap();
+    let flag = server
+        .shared
+        .store
+        .flags_to_review(Some(&desk), chrono::Utc::now())
+        .await
+        .unwrap()
+        .pop()
+        .expect("the fake call raised a flag");
+
+    let driver = Driver::start().await;
+    let kris = driver
+        .browser("coordinator-review", DESKTOP.0, DESKTOP.1)
+        .await;
+    log_in_page(&kris, &server, "/coordinator", "kris").await;
+    kris.shown("board").await;
+    kris.text_contains("flags-status", "1").await;
+    let body = kris.text_of_body().await;
+    assert!(
+        jargon(&body).is_empty(),
+        "English on the Dutch page: {:?}",
+        jargon(&body)
+    );
+
+    // Reading asks why first, and the reason is what the audit keeps.
+    kris.click(&format!("flag-transcript-{}", flag.id)).await;
+    kris.click(&format!("transcript-open-{}", flag.id)).await;
+    kris.text_contains("flag-list", "Geef eerst een reden").await;
+    kris.type_into(
+        &format!("transcript-reason-{}", flag.id),
+        "nakijken of het een grap was",
+    )
+    .await;
+    kris.click(&format!("transcript-open-{}", flag.id)).await;
+    kris.text_contains("transcript-log", "grap").await;
+    let reads = server
+        .shared
+        .store
+        .transcript_reads(conversation)
+        .await
+        .unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.purpose.contains("nakijken of het een grap was")),
+        "{reads:?}"
+    );
+
+    // Confirming: the buttons go and nothing is left to review.
+    kris.click(&format!("flag-confirm-{}", flag.id)).await;
+    kris.text_contains("flags-status", "geen signalen").await;
+    assert!(!displayed(&kris, &format!("flag-confirm-{}", flag.id)).await);
+    assert!(!displayed(&kris, &format!("flag-dismiss-{}", flag.id)).await);
+    kris.screenshot("coordinator-flag-reviewed").await;
+
+    // A new account: the discipline must be chosen, and saving says it was saved.
+    kris.type_into("account-username", "lotte").await;
+    kris.type_into("account-alias", "Lotte").await;
+    kris.type_into("account-password", "een lang genoeg wachtwoord")
+        .await;
+    kris.click("account-save").await;
+    kris.text_contains("account-error", "discipline").await;
+    kris.select("account-discipline", "social_work").await;
+    kris.click("account-save").await;
+    kris.text_contains("account-result", "lotte").await;
+    kris.assert_accessible("account saved").await;
+    kris.screenshot("coordinator-account-saved").await;
+    let lotte = server
+        .shared
+        .store
+        .account("lotte")
+        .await
+        .unwrap()
+        .expect("saved");
+    assert_eq!(lotte.identity.discipline, Discipline::SocialWork);
+    kris.close().await;
     server.stop().await;
 }
