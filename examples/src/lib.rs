@@ -48,8 +48,12 @@ pub fn init_logging(settings: &settings::LogSettings) {
     let filter = EnvFilter::try_new(format!("{base},{LOG_CAPS}"))
         .or_else(|_| EnvFilter::try_new(format!("info,{LOG_CAPS}")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a journal, a file or a log collector gets
+    // plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match settings.format {
         settings::LogFormat::Text => builder.try_init(),

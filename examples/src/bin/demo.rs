@@ -91,6 +91,7 @@ async fn counsellor(mut s: StaffSession, desk: DeskId, shift_end: DateTime<Utc>)
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )

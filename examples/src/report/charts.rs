@@ -46,6 +46,14 @@ const COLOURS: [RGBColor; 4] = [
 
 const WIDTH: u32 = 760;
 const FONT: &str = "sans-serif";
+/// Every text in a chart: plotters' SVG backend writes a font of size `s` as
+/// `font-size = s / 1.24` SVG pixels (the 12 and 13 used before came out at 9.7 and 10.5 px),
+/// so 19 gives 15.3 px. Charts are drawn [`WIDTH`] wide and never shown narrower than
+/// 700 px (`report.css` lets the figure scroll instead): a label is at least 14 px on screen.
+const FONT_SIZE: u32 = 19;
+/// The smallest text in a chart, in SVG pixels.
+#[cfg(test)]
+const MIN_TEXT_PX: f64 = 15.0;
 
 fn drawing<E: std::error::Error + Send + Sync>(e: E) -> Error {
     Error::Chart(e.to_string())
@@ -133,7 +141,7 @@ where
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE)
             .border_style(BLACK)
-            .label_font((FONT, 13))
+            .label_font((FONT, FONT_SIZE))
             .draw()
             .map_err(drawing)?;
     }
@@ -198,8 +206,8 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
                 .y_label_formatter(&label_of)
                 .x_label_formatter(&value_label)
                 .x_desc(unit)
-                .label_style((FONT, 13))
-                .axis_desc_style((FONT, 13))
+                .label_style((FONT, FONT_SIZE))
+                .axis_desc_style((FONT, FONT_SIZE))
                 .draw()
                 .map_err(drawing)?;
             let band = c.plotting_area().dim_in_pixel().1 / n32.max(1);
@@ -240,8 +248,8 @@ pub(crate) fn svg(chart: &Chart) -> Result<String> {
                 .x_label_formatter(&label_of)
                 .y_label_formatter(&value_label)
                 .y_desc(unit)
-                .label_style((FONT, 12))
-                .axis_desc_style((FONT, 13))
+                .label_style((FONT, FONT_SIZE))
+                .axis_desc_style((FONT, FONT_SIZE))
                 .draw()
                 .map_err(drawing)?;
             let band = c.plotting_area().dim_in_pixel().0 / n32.max(1);
@@ -328,5 +336,37 @@ mod tests {
         };
         let svg = super::svg(&vertical).expect("a chart");
         assert!(svg.contains("OLB: Studiekeuze"));
+    }
+
+    /// Labels of 9-10 px were seen on the coordinator page: every text is at least
+    /// MIN_TEXT_PX in the SVG, which is never shown narrower than 700 px.
+    #[test]
+    fn chart_texts_are_large_enough_to_read() {
+        for horizontal in [true, false] {
+            let chart = Chart {
+                title: "Chats per maand".into(),
+                categories: (1..=12).map(|m| format!("{m:02}/2022")).collect(),
+                series: vec![Series {
+                    name: "Chats".into(),
+                    values: (1..=12).map(|m| f64::from(m * 70)).collect(),
+                }],
+                horizontal,
+                stacked: false,
+                unit: "chats".into(),
+            };
+            let svg = svg(&chart).expect("a chart");
+            let sizes: Vec<f64> = svg
+                .split("font-size=\"")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next()?.trim_end_matches("px").parse().ok())
+                .collect();
+            assert!(!sizes.is_empty(), "the chart has texts");
+            assert!(sizes.iter().all(|s| *s >= MIN_TEXT_PX), "{sizes:?}");
+        }
+        let css = include_str!("../../assets/report.css");
+        assert!(
+            css.contains("min-width: 700px"),
+            "charts never shrink below 700 px"
+        );
     }
 }

@@ -321,9 +321,13 @@ fn document(data: &ReportData, options: &Options) -> Doc {
         format!("{} {from} – {to}", lang.pick("Rapport", "Report"))
     };
     let scope = match &q.desk {
-        Some(d) => format!("{}: {}", lang.pick("Desk", "Desk"), desk_name(options, d)),
+        Some(d) => format!(
+            "{}: {}",
+            lang.pick("Chatdienst", "Desk"),
+            desk_name(options, d)
+        ),
         None => lang
-            .pick("Alle desks en chatboxen", "All desks and chatboxes")
+            .pick("Alle chatdiensten en chatboxen", "All desks and chatboxes")
             .to_owned(),
     };
     let mut lines = vec![
@@ -1015,7 +1019,10 @@ fn theme(data: &ReportData, lang: Lang) -> Option<Section> {
 
 fn desks(data: &ReportData, options: &Options) -> Section {
     let lang = options.lang;
-    let title = lang.pick("Gebruik per desk en chatbox", "Use per desk and chatbox");
+    let title = lang.pick(
+        "Gebruik per chatdienst en chatbox",
+        "Use per desk and chatbox",
+    );
     Section {
         id: "desks",
         title: title.to_owned(),
@@ -1023,7 +1030,9 @@ fn desks(data: &ReportData, options: &Options) -> Section {
         tables: vec![Table {
             id: "desks".into(),
             caption: title.to_owned(),
-            first: lang.pick("Desk of chatbox", "Desk or chatbox").to_owned(),
+            first: lang
+                .pick("Chatdienst of chatbox", "Desk or chatbox")
+                .to_owned(),
             columns: vec![
                 col("chats", "Chats"),
                 col("mean_duration", lang.pick("Gem. duur", "Mean duration")),
@@ -1157,7 +1166,7 @@ fn coverage(data: &ReportData, options: &Options) -> Section {
         tables: vec![Table {
             id: "coverage".into(),
             caption: title.to_owned(),
-            first: lang.pick("Desk of chatbox", "Desk or chatbox").to_owned(),
+            first: lang.pick("Chatdienst of chatbox", "Desk or chatbox").to_owned(),
             columns: vec![
                 col("open_hours", lang.pick("Open", "Open")),
                 col("below_minimum_hours", lang.pick("Onder het minimum", "Below the minimum")),

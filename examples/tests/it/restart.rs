@@ -192,6 +192,10 @@ async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
     );
     assert!(logs.contains("TRACE"), "trace logging was on");
     assert!(
+        !logs.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal (a file, a journal)"
+    );
+    assert!(
         !logs.contains("deadline reached"),
         "the stop finished well within its deadline:\n{logs}"
     );
