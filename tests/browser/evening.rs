@@ -82,6 +82,10 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
     counsellor.shown("view-desk").await;
     counsellor.click("go-online").await;
 
+    // She looks at another window: a new chat must get her attention.
+    counsellor
+        .js("document.hasFocus = () => false; return true")
+        .await;
     // A student is served and the chat ends; the form is there, and she closes the tab.
     let desk = DeskId::new(DESK);
     let student = server
@@ -101,8 +105,17 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
         .await
         .unwrap();
     counsellor.shown("chat-pane").await;
+    let title = counsellor.js("return document.title").await;
+    assert!(
+        title.as_str().unwrap().contains("Nieuw gesprek"),
+        "the tab says a chat came in: {title}"
+    );
     let body = counsellor.text_of_body().await;
-    assert!(jargon(&body).is_empty(), "English on the Dutch page: {:?}", jargon(&body));
+    assert!(
+        jargon(&body).is_empty(),
+        "English on the Dutch page: {:?}",
+        jargon(&body)
+    );
     // Words, not codes, about who this is.
     let profile = counsellor
         .text_contains("client-profile", "meisje / vrouw")
@@ -672,7 +685,8 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     // Reading asks why first, and the reason is what the audit keeps.
     kris.click(&format!("flag-transcript-{}", flag.id)).await;
     kris.click(&format!("transcript-open-{}", flag.id)).await;
-    kris.text_contains("flag-list", "Geef eerst een reden").await;
+    kris.text_contains("flag-list", "Geef eerst een reden")
+        .await;
     kris.type_into(
         &format!("transcript-reason-{}", flag.id),
         "nakijken of het een grap was",
@@ -721,5 +735,63 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
         .expect("saved");
     assert_eq!(lotte.identity.discipline, Discipline::SocialWork);
     kris.close().await;
+    server.stop().await;
+}
+
+/// All counsellors busy: the start page and the waiting room say the same thing about the
+/// wait, in one wording, from the engine's estimate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_read_the_same_on_the_start_page_and_in_the_queue() {
+    if !tools_present("wait wording") {
+        return;
+    }
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
+        .await;
+    let desk = DeskId::new(DESK);
+    let mut sara = staff(&server, "sara").await;
+    sara.handle.go_online(&desk, None).await.unwrap();
+    // Two chats fill her two places.
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        busy.push(
+            server
+                .shared
+                .engine
+                .arrive(&desk, Default::default())
+                .await
+                .unwrap(),
+        );
+        next_chat(&mut sara).await;
+    }
+    let minutes = server
+        .shared
+        .engine
+        .availability(&desk)
+        .unwrap()
+        .estimated_wait_minutes
+        .expect("an estimate while she is there");
+    assert!(minutes > 1);
+    let driver = Driver::start().await;
+    let visitor = driver.browser("visitor-waits", PHONE.0, PHONE.1).await;
+    visitor.open(&server.url("/")).await;
+    let start = visitor
+        .text_contains("start-availability", "Er wacht nu niemand")
+        .await;
+    assert!(
+        start.contains(&format!("ongeveer {minutes} minuten")) && start.contains("in gesprek"),
+        "{start}"
+    );
+    visitor.click("client-student").await;
+    visitor.click("start").await;
+    visitor.text_contains("queue-position", "volgende").await;
+    let wait = visitor
+        .text_contains("wait-estimate", &format!("ongeveer {minutes} minuten"))
+        .await;
+    assert!(wait.contains("in gesprek"), "{wait}");
+    visitor.screenshot("visitor-waiting-busy").await;
+    visitor.close().await;
+    drop(busy);
     server.stop().await;
 }
