@@ -7,8 +7,9 @@
 //! # The wait estimate
 //!
 //! Honest means: computed from what is happening now, not promised. Each slot a counsellor
-//! can serve (capacity, for counsellors who are connected, available and not within the
-//! shift-end margin) frees at an expected time: a free slot now; a running chat after
+//! can serve (capacity, for counsellors who are connected, available, not within the
+//! shift-end margin and owing no registration where the desk requires one) frees at an
+//! expected time: a free slot now; a running chat after
 //! `max(mean − elapsed, mean / 10)`, but never later than its time limit. `mean` is the
 //! mean of the desk's last [`ESTIMATE_SAMPLES`] chat durations, starting from
 //! [`DEFAULT_MEAN_CHAT`] (18.5 min) until enough chats were seen. Client *p* in the queue
