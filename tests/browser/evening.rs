@@ -13,6 +13,25 @@ use serde_json::Value;
 use crate::support::*;
 use crate::{DESKTOP, PHONE};
 
+/// The reference server with these staff accounts.
+async fn server_with(
+    tune: impl FnOnce(&mut clbchat_server::settings::Settings, &std::path::Path),
+    accounts: &[(&str, StaffRole, Discipline)],
+) -> Server {
+    let server = Server::start(tune).await;
+    for (id, role, discipline) in accounts {
+        server.account(id, *role, *discipline).await;
+    }
+    server
+}
+
+/// A student opens the site and starts a chat.
+async fn student_starts(b: &Browser, server: &Server) {
+    b.open(&server.url("/")).await;
+    b.click("client-student").await;
+    b.click("start").await;
+}
+
 /// A staff member logged in through the engine (no browser needed for this side).
 async fn staff(server: &Server, id: &str) -> StaffSession {
     server
@@ -65,10 +84,11 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
     if !tools_present("registration after a closed tab") {
         return;
     }
-    let server = Server::start(|_, _| {}).await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::Medical)
-        .await;
+    let server = server_with(
+        |_, _| {},
+        &[("sara", StaffRole::Counsellor, Discipline::Medical)],
+    )
+    .await;
     server
         .account(
             "kris",
@@ -178,19 +198,12 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
     again
         .screenshot("counsellor-registration-after-login")
         .await;
-    for css in [
-        "[data-testid=\"reg-topic\"] input[value=\"olb.study_choice\"]",
-        "[data-testid=\"reg-result\"] input[value=\"information_advice\"]",
-    ] {
-        again
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap();
-    }
+    again
+        .click_css(&[
+            "[data-testid=\"reg-topic\"] input[value=\"olb.study_choice\"]",
+            "[data-testid=\"reg-result\"] input[value=\"information_advice\"]",
+        ])
+        .await;
     again.click("register").await;
     again.shown("registered").await;
     let reg = server
@@ -213,19 +226,18 @@ async fn the_quick_exit_during_a_chat_leaves_nothing_in_any_storage() {
     }
     let exit = crate::neutral_site().await;
     let exit_url = exit.clone();
-    let server = Server::start(move |s, _| s.server.quick_exit_url = exit_url).await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
-        .await;
+    let server = server_with(
+        move |s, _| s.server.quick_exit_url = exit_url,
+        &[("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)],
+    )
+    .await;
     let mut sara = staff(&server, "sara").await;
     let desk = DeskId::new(DESK);
     sara.handle.go_online(&desk, None).await.unwrap();
 
     let driver = Driver::start().await;
     let visitor = driver.browser("visitor-exit-chat", PHONE.0, PHONE.1).await;
-    visitor.open(&server.url("/")).await;
-    visitor.click("client-student").await;
-    visitor.click("start").await;
+    student_starts(&visitor, &server).await;
     let conversation = next_chat(&mut sara).await;
     sara.handle
         .send(conversation, ClientMsgId::new("s1"), "Hoi, ik ben Sara.")
@@ -309,9 +321,7 @@ async fn a_student_whose_counsellor_is_lost_is_told_and_served_by_the_next_one()
 
     let driver = Driver::start().await;
     let visitor = driver.browser("visitor-lost", PHONE.0, PHONE.1).await;
-    visitor.open(&server.url("/")).await;
-    visitor.click("client-student").await;
-    visitor.click("start").await;
+    student_starts(&visitor, &server).await;
     let conversation = next_chat(&mut sara).await;
     sara.handle
         .send(conversation, ClientMsgId::new("s1"), "Hoi, ik ben Sara.")
@@ -347,15 +357,14 @@ async fn a_waiting_student_notices_the_counsellor_without_watching_the_page() {
     if !tools_present("attention") {
         return;
     }
-    let server = Server::start(|_, _| {}).await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
-        .await;
+    let server = server_with(
+        |_, _| {},
+        &[("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)],
+    )
+    .await;
     let driver = Driver::start().await;
     let visitor = driver.browser("visitor-attention", PHONE.0, PHONE.1).await;
-    visitor.open(&server.url("/")).await;
-    visitor.click("client-student").await;
-    visitor.click("start").await;
+    student_starts(&visitor, &server).await;
     visitor.shown("view-waiting").await;
     visitor.shown("sound-toggle").await;
     visitor.text_contains("view-waiting", "zacht geluid").await;
@@ -444,10 +453,11 @@ async fn the_end_of_a_chat_is_in_view_on_a_phone_keeps_unsent_text_and_asks_firs
     if !tools_present("end of chat") {
         return;
     }
-    let server = Server::start(|s, _| s.desk.chat_limit_minutes = 30).await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)
-        .await;
+    let server = server_with(
+        |s, _| s.desk.chat_limit_minutes = 30,
+        &[("sara", StaffRole::Counsellor, Discipline::PsychoPedagogical)],
+    )
+    .await;
     let desk = DeskId::new(DESK);
     let mut sara = staff(&server, "sara").await;
     sara.handle.go_online(&desk, None).await.unwrap();
@@ -582,9 +592,7 @@ async fn the_start_page_says_who_what_and_when_and_crisis_numbers_are_always_the
     let visitor = driver
         .browser("visitor-crisis-chat", PHONE.0, PHONE.1)
         .await;
-    visitor.open(&server.url("/")).await;
-    visitor.click("client-student").await;
-    visitor.click("start").await;
+    student_starts(&visitor, &server).await;
     next_chat(&mut sara).await;
     visitor.shown("view-chat").await;
     assert!(displayed(&visitor, "crisis").await);
@@ -745,10 +753,11 @@ async fn waits_read_the_same_on_the_start_page_and_in_the_queue() {
     if !tools_present("wait wording") {
         return;
     }
-    let server = Server::start(|_, _| {}).await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
-        .await;
+    let server = server_with(
+        |_, _| {},
+        &[("sara", StaffRole::Counsellor, Discipline::SocialWork)],
+    )
+    .await;
     let desk = DeskId::new(DESK);
     let mut sara = staff(&server, "sara").await;
     sara.handle.go_online(&desk, None).await.unwrap();

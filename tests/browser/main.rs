@@ -114,21 +114,14 @@ async fn a_visitor_and_a_counsellor_complete_a_whole_chat_with_rating_and_regist
 
     counsellor.shown("registration-form").await;
     counsellor.assert_accessible("registration form").await;
-    for css in [
-        "[data-testid=\"reg-topic\"] input[value=\"psf.family\"]",
-        "[data-testid=\"reg-topic\"] input[value=\"olb.study_choice\"]",
-        "[data-testid=\"reg-result\"] input[value=\"emotional_support\"]",
-        "[data-testid=\"reg-found-via\"] option[value=\"smartschool\"]",
-    ] {
-        counsellor
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap();
-    }
+    counsellor
+        .click_css(&[
+            "[data-testid=\"reg-topic\"] input[value=\"psf.family\"]",
+            "[data-testid=\"reg-topic\"] input[value=\"olb.study_choice\"]",
+            "[data-testid=\"reg-result\"] input[value=\"emotional_support\"]",
+            "[data-testid=\"reg-found-via\"] option[value=\"smartschool\"]",
+        ])
+        .await;
     counsellor.screenshot("counsellor-4-registration").await;
     counsellor.click("register").await;
     counsellor.shown("registered").await;

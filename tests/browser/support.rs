@@ -281,6 +281,20 @@ impl Browser {
         );
     }
 
+    /// Clicks each element found by these CSS selectors, in order (checkboxes and options
+    /// that have no test id of their own).
+    pub async fn click_css(&self, selectors: &[&str]) {
+        for css in selectors {
+            self.client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("[{}] {css}: {e}", self.name))
+                .click()
+                .await
+                .unwrap();
+        }
+    }
+
     pub async fn type_into(&self, testid: &str, text: &str) {
         let e = self.shown(testid).await;
         e.clear().await.ok();

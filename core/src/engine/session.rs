@@ -133,6 +133,18 @@ impl VisitorHandle {
     }
 }
 
+/// A conversation's stored metadata, or [`Error::UnknownConversation`].
+async fn stored_meta(
+    shared: &Shared,
+    conversation: ConversationId,
+) -> Result<crate::store::ConversationMeta> {
+    shared
+        .store
+        .conversation(conversation)
+        .await?
+        .ok_or(Error::UnknownConversation(conversation))
+}
+
 /// Rating, shared by the handle and [`super::Engine::rate`].
 pub(crate) async fn rate(
     shared: &Shared,
@@ -142,10 +154,7 @@ pub(crate) async fn rate(
     comment: Option<String>,
 ) -> Result<()> {
     let store = &shared.store;
-    let meta = store
-        .conversation(conversation)
-        .await?
-        .ok_or(Error::UnknownConversation(conversation))?;
+    let meta = stored_meta(shared, conversation).await?;
     if meta.resume_token_hash != hash_secret(resume_token) {
         return Err(Error::NotYours(conversation));
     }
@@ -411,10 +420,7 @@ impl StaffHandle {
     ) -> Result<()> {
         form.validate()?;
         let store = &self.shared.store;
-        let meta = store
-            .conversation(conversation)
-            .await?
-            .ok_or(Error::UnknownConversation(conversation))?;
+        let meta = stored_meta(&self.shared, conversation).await?;
         let desk = self.shared.desk(&meta.desk)?;
         let owner = desk.lock_state().due_owner(conversation);
         let served_by = match owner {
@@ -477,12 +483,7 @@ impl StaffHandle {
     /// (they left, or the chat was too short to say anything): the counsellor may take
     /// chats again, and the chat stays unregistered in the statistics.
     pub async fn release_registration(&self, conversation: ConversationId) -> Result<()> {
-        let meta = self
-            .shared
-            .store
-            .conversation(conversation)
-            .await?
-            .ok_or(Error::UnknownConversation(conversation))?;
+        let meta = stored_meta(&self.shared, conversation).await?;
         self.require_coordinator(&meta.desk)?;
         let desk = self.shared.desk(&meta.desk)?;
         let released = desk.lock_state().clear_due(conversation);
@@ -557,12 +558,7 @@ impl StaffHandle {
         conversation: ConversationId,
         purpose: &str,
     ) -> Result<Vec<LoggedEvent>> {
-        let meta = self
-            .shared
-            .store
-            .conversation(conversation)
-            .await?
-            .ok_or(Error::UnknownConversation(conversation))?;
+        let meta = stored_meta(&self.shared, conversation).await?;
         self.require_coordinator(&meta.desk)?;
         let read = TranscriptRead {
             conversation,

@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
-use clbchat_core::auth::{Account, Credential, StaffRole};
+use clbchat_core::auth::{Credential, StaffRole};
 use clbchat_core::engine::logins::{
     LoginAttempts, ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY, CONNECTION_FAILURES_BEFORE_WAIT,
     CONNECTION_WAIT,
 };
 use clbchat_core::event::Discipline;
-use clbchat_core::store::Store;
 use clbchat_core::Error;
 use tokio::time::Instant;
 
@@ -119,16 +118,7 @@ async fn the_coordinator_sees_repeated_failures_of_the_desks_accounts_only() {
     let ann = world
         .login("ann", StaffRole::Counsellor, Discipline::Medical, 1)
         .await;
-    world
-        .store
-        .put_account(&Account {
-            username: "ann".into(),
-            password_hash: String::new(),
-            active: true,
-            identity: ann.identity.clone(),
-        })
-        .await
-        .unwrap();
+    world.keep_account(&ann.identity).await;
     drop(ann);
     for _ in 0..3 {
         let _ = timed(&world, &wrong("ann"), &mut LoginAttempts::default()).await;

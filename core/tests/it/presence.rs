@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use clbchat_core::auth::StaffRole;
 use clbchat_core::clock::TokioClock;
-use clbchat_core::config::{DeskConfig, DEFAULT_STAFF_RECONNECT_GRACE};
-use clbchat_core::engine::{Engine, StaffSession};
+use clbchat_core::config::DEFAULT_STAFF_RECONNECT_GRACE;
+use clbchat_core::engine::StaffSession;
 use clbchat_core::event::{
     CounsellorStatus, CoverageWarning, DeskBoard, Discipline, EventBody, PresenceStatus,
     ServerEvent,
 };
-use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, StaffId};
+use clbchat_core::ids::{ClientMsgId, ConversationId, StaffId};
 use clbchat_core::registration::{ChatResult, ClientType, RegistrationForm};
 use clbchat_core::store::memory::MemoryStore;
 use clbchat_core::store::Store;
@@ -360,46 +360,17 @@ async fn a_registration_due_survives_a_restart() {
     let store = Arc::new(MemoryStore::new());
     let auth = Arc::new(TestAuth::default());
     let clock = Arc::new(TokioClock::starting_at(brussels(2021, 10, 13, 15, 0)));
-    let build = |store: Arc<MemoryStore>| {
-        let auth = auth.clone();
-        let clock = clock.clone();
-        async move {
-            let engine = Engine::builder(store.clone())
-                .clock(clock)
-                .authenticator(auth.clone())
-                .build();
-            engine
-                .add_desk(DeskConfig::national(DESK, clbchat_calendar()))
-                .await
-                .unwrap();
-            World {
-                engine,
-                store,
-                auth,
-                desk: DeskId::new(DESK),
-                partner: clbchat_core::partner::RecordingPartner::new("p", "p", "p"),
-            }
-        }
-    };
-    let before = build(store.clone()).await;
+    let before = World::over(store.clone(), auth.clone(), clock.clone()).await;
     let mut ann = before.counsellor("ann", Discipline::Medical).await;
     // Accounts are what recovery knows staff by.
-    store
-        .put_account(&clbchat_core::auth::Account {
-            username: "ann".into(),
-            password_hash: String::new(),
-            active: true,
-            identity: ann.identity.clone(),
-        })
-        .await
-        .unwrap();
+    before.keep_account(&ann.identity).await;
     let first = chat_with(&before, &mut ann).await;
     first.handle.leave().await.unwrap();
     settle().await;
     before.engine.shutdown().await;
     drop(before);
 
-    let after = build(store.clone()).await;
+    let after = World::over(store.clone(), auth, clock).await;
     let recovered = after.engine.recover().await.unwrap();
     assert_eq!(recovered.registrations_due, 1);
     let mut ann = login_again(&after, "ann").await;

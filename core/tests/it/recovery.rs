@@ -5,30 +5,15 @@ use std::time::Duration;
 
 use clbchat_core::auth::StaffRole;
 use clbchat_core::clock::TokioClock;
-use clbchat_core::config::DeskConfig;
-use clbchat_core::engine::{Engine, Recovered};
+use clbchat_core::engine::Recovered;
 use clbchat_core::event::{Discipline, DisconnectKind, EndReason, EventBody, ServerEvent};
-use clbchat_core::ids::{ClientMsgId, DeskId};
+use clbchat_core::ids::ClientMsgId;
 use clbchat_core::store::memory::MemoryStore;
 
 use crate::support::*;
 
 async fn engine(store: Arc<MemoryStore>, auth: Arc<TestAuth>, clock: Arc<TokioClock>) -> World {
-    let engine = Engine::builder(store.clone())
-        .clock(clock)
-        .authenticator(auth.clone())
-        .build();
-    engine
-        .add_desk(DeskConfig::national(DESK, clbchat_calendar()))
-        .await
-        .unwrap();
-    World {
-        engine,
-        store,
-        auth,
-        desk: DeskId::new(DESK),
-        partner: clbchat_core::partner::RecordingPartner::new("p", "p", "p"),
-    }
+    World::over(store, auth, clock).await
 }
 
 #[tokio::test(start_paused = true)]

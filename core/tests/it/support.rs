@@ -98,6 +98,44 @@ impl World {
         }
     }
 
+    /// An engine over a given store, authenticator and clock (a restart is a second one
+    /// over the same three), with the national desk on the 2021-22 calendar.
+    pub async fn over(
+        store: Arc<MemoryStore>,
+        auth: Arc<TestAuth>,
+        clock: Arc<TokioClock>,
+    ) -> World {
+        let engine = Engine::builder(store.clone())
+            .clock(clock)
+            .authenticator(auth.clone())
+            .build();
+        engine
+            .add_desk(DeskConfig::national(DESK, clbchat_calendar()))
+            .await
+            .expect("desk is valid");
+        World {
+            engine,
+            store,
+            auth,
+            desk: DeskId::new(DESK),
+            partner: RecordingPartner::new("p", "p", "p"),
+        }
+    }
+
+    /// Stores an account for a logged-in staff member (what recovery and the login guard
+    /// look staff up by; [`TestAuth`] itself needs none).
+    pub async fn keep_account(&self, identity: &StaffIdentity) {
+        self.store
+            .put_account(&clbchat_core::auth::Account {
+                username: identity.id.0.clone(),
+                password_hash: String::new(),
+                active: true,
+                identity: identity.clone(),
+            })
+            .await
+            .expect("stored");
+    }
+
     /// Creates an account and logs in.
     pub async fn login(
         &self,
