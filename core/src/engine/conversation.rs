@@ -380,7 +380,9 @@ impl Conversation {
         let now = Instant::now();
         if self.grace_until.is_some_and(|g| now >= g) {
             self.grace_until = None;
-            let reason = if self.active() {
+            // A chat that was served (even one back in the queue after losing its
+            // counsellor) was broken off, not abandoned in the queue.
+            let reason = if self.meta.started_at.is_some() {
                 EndReason::BrokenOff
             } else {
                 EndReason::AbandonedInQueue
@@ -493,6 +495,7 @@ impl Conversation {
             ConvCmd::Typing { who } => self.typing(who),
             ConvCmd::Leave { reply } => {
                 let reason = if self.meta.state == ConversationState::Waiting
+                    && self.meta.started_at.is_none()
                     && self.desk.lock_state().is_waiting(self.id())
                 {
                     EndReason::AbandonedInQueue

@@ -267,6 +267,33 @@ async fn a_counsellor_whose_page_closed_is_disconnected_at_once_and_offline_afte
         .unwrap();
 }
 
+/// A student put back in the queue who then leaves ended a chat that was served: it counts
+/// as left by the client, not as abandoned in the queue.
+#[tokio::test(start_paused = true)]
+async fn leaving_after_being_put_back_counts_as_a_served_chat_left() {
+    let world = open_world().await;
+    let (mut student, ann) = running_chat(&world).await;
+    drop(ann);
+    settle().await;
+    wait_log(&mut student.events, |b| {
+        matches!(b, EventBody::CounsellorLost { .. })
+    })
+    .await;
+    student.handle.leave().await.unwrap();
+    let end = wait_log(&mut student.events, |b| {
+        matches!(b, EventBody::Ended { .. })
+    })
+    .await;
+    assert_eq!(
+        end.body,
+        EventBody::Ended {
+            reason: clbchat_core::event::EndReason::ClientLeft
+        }
+    );
+    let board = world.engine.board(&world.desk).unwrap();
+    assert_eq!(board.queue_length, 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn coming_back_within_the_grace_keeps_the_chat() {
     let world = open_world().await;
