@@ -1168,10 +1168,11 @@ impl Shared {
             }
         }
         if !reconnected.is_empty() {
+            // Back: the coverage and the waiting clients' estimates count them again.
             let shared = self.clone();
             tokio::spawn(async move {
                 for desk in reconnected {
-                    shared.note_coverage(&desk, false).await;
+                    shared.dispatch(&desk).await;
                 }
             });
         }
@@ -1181,8 +1182,14 @@ impl Shared {
         tokio::spawn(async move {
             watcher.closed().await;
             shared.staff_gone(&id, generation);
+            let stopping = *shared.shutdown.borrow();
             for desk in shared.all_desks() {
-                shared.note_coverage(&desk, false).await;
+                if stopping {
+                    shared.note_coverage(&desk, false).await;
+                } else {
+                    // Gone: waiting clients are told the estimate without them at once.
+                    shared.dispatch(&desk).await;
+                }
             }
         });
         StaffSession {

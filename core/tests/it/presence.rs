@@ -95,6 +95,7 @@ async fn a_registration_left_open_is_shown_again_at_the_next_login_and_blocks_no
     // The next student is not told "you are next, about a minute": nobody can take them.
     let mut next = world.student().await;
     assert_eq!(queue_estimate(&mut next).await, None);
+
     let availability = world.engine.availability(&world.desk).unwrap();
     assert_eq!(availability.estimated_wait_minutes, None);
 
@@ -144,6 +145,22 @@ async fn a_registration_left_open_is_shown_again_at_the_next_login_and_blocks_no
     assert!(!board
         .warnings
         .contains(&CoverageWarning::NoMedicalCounsellor));
+}
+
+/// A student already waiting when the only counsellor's page closes is told at once that
+/// nobody can say how long it takes (not the old "about 19 minutes").
+#[tokio::test(start_paused = true)]
+async fn a_waiting_student_hears_at_once_when_the_counsellor_is_gone() {
+    let world = open_world().await;
+    let (_running, bob) = running_chat(&world).await;
+    let mut waiting = world.student().await;
+    assert!(queue_estimate(&mut waiting).await.is_some());
+    drop(bob);
+    assert_eq!(
+        queue_estimate(&mut waiting).await,
+        None,
+        "the estimate without the counsellor who left"
+    );
 }
 
 #[tokio::test(start_paused = true)]
