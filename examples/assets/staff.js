@@ -497,7 +497,11 @@
         case 'log': {
           const c = this.chats.get(ev.conversation);
           if (!c) return false;
+          const fresh = !c.seen.has(ev.seq);
           this.onLog(c, ev);
+          // Live only (a rejoin's catch-up comes as an answer, not as events).
+          const b = ev.body || {};
+          if (fresh && b.type === 'message' && b.from === 'client') this.signal('att.new_message');
           return true;
         }
         case 'typing': {
@@ -942,11 +946,7 @@
       }
       const el = renderEntry(e, { isMine: (body) => this.isMine(c, body) });
       insertEntry(c.log, el, e.seq);
-      if (b.type === 'message' && b.from === 'client') {
-        this.hideTyping(c);
-        const at = Date.parse(e.at);
-        if (!Number.isFinite(at) || Date.now() - at < 120000) this.signal('att.new_message');
-      }
+      if (b.type === 'message' && b.from === 'client') this.hideTyping(c);
       if (this.selected !== c.id || document.hidden) {
         if (b.type === 'message' || b.type === 'whisper' || b.type === 'time_warning') {
           c.unread += 1;

@@ -40,6 +40,7 @@
     attempt: 0,
     reconnectTimer: null,
     attention: null,
+    replayUntil: 0, // entries before this moment are a reload's replay: no signal
     pollTimer: null,
     typingTimer: null,
     lastTypingSent: 0,
@@ -452,7 +453,7 @@
         break;
       case 'joined':
         if (b.role === 'counsellor' || b.role === 'coordinator') {
-          if (isLive(e)) S.attention.signal('att.counsellor_joined');
+          if (isLive()) S.attention.signal('att.counsellor_joined');
           S.joined = true;
           S.alias = b.alias;
           $('lost-note').hidden = true;
@@ -518,14 +519,14 @@
     I.clear($('wait-estimate'));
   }
 
-  // Whether an entry just happened (not history replayed after a reload).
-  function isLive(e) {
-    const at = Date.parse(e.at);
-    return !Number.isFinite(at) || Date.now() - at < 120000;
+  // Whether an entry is news to the visitor, not the history a reloaded page asks for
+  // again (that replay arrives right after the resume; the phone's clock is not trusted).
+  function isLive() {
+    return Date.now() > S.replayUntil;
   }
 
   function onMessage(e, b) {
-    if (b.from !== 'client' && isLive(e)) S.attention.signal('att.new_message');
+    if (b.from !== 'client' && isLive()) S.attention.signal('att.new_message');
     if (b.from === 'client') {
       const p = S.pending.get(b.client_msg_id);
       if (p) {
@@ -1118,7 +1119,8 @@
         I.set($('queue-position'), 'v.queue_joining');
       }
       setConn('connecting');
-      // A reload lost what was on screen: ask for the whole visible log again.
+      // A reload lost what was on screen: ask for the whole visible log again (quietly).
+      S.replayUntil = Date.now() + 2000;
       resume(true);
       return;
     }
