@@ -138,7 +138,7 @@ impl Metrics {
         );
         registry.register(
             "clbchat_staff_online",
-            "Counsellors and coordinators online at the desk",
+            "Counsellors and coordinators connected at the desk now",
             m.online.clone(),
         );
         registry.register(
@@ -194,9 +194,12 @@ impl Metrics {
                     .get_or_create(&label)
                     .set(i64::try_from(b.running.len()).unwrap_or(i64::MAX));
                 self.open.get_or_create(&label).set(i64::from(b.open));
+                // Connected only: the board also lists who is disconnected or offline with
+                // a registration still due, and those are not online.
+                let online = b.counsellors.iter().filter(|c| c.connected).count();
                 self.online
                     .get_or_create(&label)
-                    .set(i64::try_from(b.counsellors.len()).unwrap_or(i64::MAX));
+                    .set(i64::try_from(online).unwrap_or(i64::MAX));
                 self.warnings
                     .get_or_create(&label)
                     .set(i64::try_from(b.warnings.len()).unwrap_or(i64::MAX));

@@ -426,3 +426,22 @@ async fn a_registration_due_survives_a_restart() {
         .await
         .unwrap();
 }
+
+/// A counsellor logged in twice (the second replaces the first, 4009) who then closes the
+/// second page leaves nobody behind on the board.
+#[tokio::test(start_paused = true)]
+async fn a_replaced_session_leaves_no_ghost() {
+    let world = open_world().await;
+    let cora = world.coordinator("cora").await;
+    let first = world.counsellor("ann", Discipline::Medical).await;
+    let second = world.counsellor("ann", Discipline::Medical).await;
+    settle().await;
+    let board = cora.handle.board(&world.desk).unwrap();
+    assert_eq!(board.counsellors.iter().filter(|c| c.connected).count(), 1);
+    drop(second);
+    settle().await;
+    drop(first);
+    settle().await;
+    let board = cora.handle.board(&world.desk).unwrap();
+    assert!(status(&board, "ann").is_none(), "a ghost: {board:?}");
+}

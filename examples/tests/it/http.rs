@@ -231,3 +231,58 @@ async fn metrics_follow_connections_waits_messages_and_errors() {
     );
     server.stop().await;
 }
+
+/// A counsellor logged in on a second page (the first is replaced, 4009) who then closes
+/// that page leaves no ghost: `clbchat_staff_online` and the board go back to nobody.
+#[tokio::test]
+async fn a_replaced_staff_session_leaves_no_ghost_in_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(settings_in(dir.path())).await;
+    server
+        .account("ann", StaffRole::Counsellor, Discipline::Medical)
+        .await;
+    let online = |text: &str| metric(text, "clbchat_staff_online{desk=\"clbchat\"} ");
+    let scrape = || async {
+        reqwest::get(server.http("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let mut first = staff(&server.ws(), &server.origin(), "ann").await;
+    first
+        .request(ClientFrame::Online {
+            desk: desk(),
+            shift_ends_at: None,
+        })
+        .await
+        .unwrap();
+    let second = staff(&server.ws(), &server.origin(), "ann").await;
+    second
+        .request(ClientFrame::Online {
+            desk: desk(),
+            shift_ends_at: None,
+        })
+        .await
+        .unwrap();
+    // The first page is told it was replaced and closed.
+    while first.next_frame().await.is_some() {}
+    assert_eq!(online(&scrape().await), 1.0);
+    drop(second);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = scrape().await;
+        if online(&text) == 0.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a ghost stays online:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let board = server.shared.engine.board(&desk()).unwrap();
+    assert!(board.counsellors.is_empty(), "{board:?}");
+    server.stop().await;
+}
