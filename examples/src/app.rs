@@ -109,12 +109,7 @@ pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result
         .or_else(|| url.strip_prefix("sqlite:"))
     {
         let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        crate::files::create_parent(std::path::Path::new(path))?;
     }
     let store = SqlStore::connect(url, options)
         .await

@@ -19,26 +19,6 @@ use clbchat_core::store::Store;
 
 use crate::error::{Error, Result};
 
-/// Writes `text` to a file only its owner can read (created or replaced).
-pub fn write_secret_file(path: &std::path::Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let _ = std::fs::remove_file(path);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.write_all(b"\n"))
-        .map_err(|e| Error::io(path, e))
-}
-
 /// Whether `desk` has no active coordinator (so someone must create one).
 pub async fn needs_first_coordinator(store: &dyn Store, desk: &DeskId) -> Result<bool> {
     Ok(!store

@@ -245,6 +245,7 @@ async fn setup(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Respons
     match s.setup.complete(s.store.as_ref(), &s.desk.id, req).await {
         Ok(username) => {
             tracing::info!("the first coordinator account was created with the setup link");
+            crate::files::remove_setup_link(&s.settings);
             (StatusCode::CREATED, Json(json!({ "username": username }))).into_response()
         }
         Err(Error::Refused(m)) => json_error(StatusCode::FORBIDDEN, "setup_link", m),

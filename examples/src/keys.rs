@@ -47,22 +47,17 @@ fn fresh(id: &str) -> KeyEntry {
 }
 
 fn write(path: &Path, file: &KeyFile) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    crate::files::create_parent(path)?;
     let text = toml::to_string(file)
         .map_err(|e| Error::Refused(format!("cannot write the key file: {e}")))?;
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut f = crate::files::secret_options()
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
         f.write_all(HEADER.as_bytes())
             .and_then(|()| f.write_all(text.as_bytes()))
             .and_then(|()| f.sync_all())

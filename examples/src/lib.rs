@@ -23,6 +23,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod demo_data;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -52,6 +52,15 @@ pub(crate) enum Error {
     /// A value could not be written as JSON, or a stored value could not be read back.
     #[error("storage: {0}")]
     Data(String),
+    /// A file of the database could not be made.
+    #[error("storage: {context}: {source}")]
+    File {
+        /// What the store was doing.
+        context: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The thing asked for is not stored.
     #[error("{0}")]
     NotFound(String),
@@ -83,7 +92,7 @@ impl Error {
             },
             Error::NotFound(_) => StoreErrorKind::NotFound,
             Error::Conflict(_) => StoreErrorKind::Conflict,
-            Error::Closed => StoreErrorKind::Unavailable,
+            Error::Closed | Error::File { .. } => StoreErrorKind::Unavailable,
         }
     }
 }

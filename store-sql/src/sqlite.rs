@@ -49,6 +49,27 @@ const DIALECT: crate::report::Dialect = crate::report::Dialect {
 
 crate::report::report_queries!(SqliteBackend, sqlx::Sqlite);
 
+/// Creates a missing database file readable by its owner only: it holds every transcript.
+/// SQLite gives the WAL and shared-memory files it makes beside it the same mode. An
+/// existing file keeps the mode its owner gave it.
+fn create_owner_only(path: &std::path::Path) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::File {
+            context: format!("creating the SQLite database file `{}`", path.display()),
+            source,
+        }),
+    }
+}
+
 impl SqliteBackend {
     /// Opens (creating it if missing, unless the URL says `mode=`) and migrates the file.
     pub(crate) async fn connect(url: &str, options: &SqlOptions) -> Result<Self> {
@@ -65,6 +86,9 @@ impl SqliteBackend {
         }
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let opening = |what: &str| format!("opening the SQLite database `{url}` ({what})");
+        if !in_memory && !url.contains("mode=") {
+            create_owner_only(base.get_filename())?;
+        }
 
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

@@ -132,7 +132,7 @@ async fn serve(settings: Settings) -> clbchat_server::Result<()> {
     );
     // The link holds a secret: at a terminal it is printed; otherwise (a service manager
     // or container collecting stdout with the logs) it goes to a file only its owner reads.
-    let link_file = settings_dir(&app).join(SETUP_LINK_FILE);
+    let link_file = clbchat_server::files::setup_link_path(&app.shared().settings);
     match app.setup_link() {
         Some(link) if std::io::stdout().is_terminal() => {
             println!();
@@ -141,32 +141,17 @@ async fn serve(settings: Settings) -> clbchat_server::Result<()> {
             println!();
         }
         Some(link) => {
-            clbchat_server::bootstrap::write_secret_file(&link_file, link)?;
+            clbchat_server::files::write_secret_file(&link_file, link)?;
             println!(
                 "No coordinator account exists yet. A one-time link to create one is in {} \
                  (readable by this user only).",
                 link_file.display()
             );
         }
-        None => {
-            let _ = std::fs::remove_file(&link_file);
-        }
+        None => clbchat_server::files::remove_setup_link(&app.shared().settings),
     }
     app.run(stop_signal()).await;
     Ok(())
-}
-
-/// Where the setup link goes when stdout is not a terminal (beside the key file).
-const SETUP_LINK_FILE: &str = "setup-link.txt";
-
-fn settings_dir(app: &App) -> std::path::PathBuf {
-    app.shared()
-        .settings
-        .pseudonyms
-        .key_file
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 /// SIGTERM (service managers, containers) or Ctrl-C.

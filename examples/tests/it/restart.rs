@@ -177,6 +177,29 @@ async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "only the owner reads the link");
     }
+    // Every file at rest is the server user's only: the data folder, the database (every
+    // transcript) and what SQLite keeps beside it, the keys.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(d.join(p)).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode("data").unwrap(), 0o700, "the data folder");
+        for file in [
+            "data/clbchat.db",
+            "data/clbchat.db-wal",
+            "data/clbchat.db-shm",
+            "data/pseudonym-keys.toml",
+        ] {
+            if let Ok(m) = mode(file) {
+                assert_eq!(m, 0o600, "{file}");
+            } else {
+                assert!(
+                    file.ends_with("-wal") || file.ends_with("-shm"),
+                    "{file} exists"
+                );
+            }
+        }
+    }
     let printed = format!("{}\n{}", first.printed(), second.printed());
     assert!(printed.contains("setup-link.txt"), "{printed}");
     assert!(

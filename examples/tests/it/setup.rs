@@ -49,6 +49,9 @@ async fn the_setup_link_creates_the_first_coordinator_once() {
         .expect("a fresh install prints a link");
     assert!(link.starts_with(&format!("http://{}/setup#token=", server.addr)));
     let token = token_of(&link);
+    // As the binary does when stdout is not a terminal: the link in an owner-only file.
+    let link_file = clbchat_server::files::setup_link_path(&server.shared.settings);
+    clbchat_server::files::write_secret_file(&link_file, &link).unwrap();
 
     let (status, body) = post_setup(
         &server,
@@ -80,6 +83,7 @@ async fn the_setup_link_creates_the_first_coordinator_once() {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["username"], "kris");
+    assert!(!link_file.exists(), "the used link's file is removed");
 
     let (status, body) = post_setup(
         &server,

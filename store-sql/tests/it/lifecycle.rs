@@ -112,6 +112,35 @@ async fn sqlite_uses_wal_and_full_sync_by_default_and_normal_on_request() {
     fast.close().await;
 }
 
+/// The database holds every transcript: a new file, and the WAL and shared-memory files
+/// SQLite makes beside it, are readable by their owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_database_and_its_wal_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let m = meta();
+    store.put_conversation(&m).await.expect("put_conversation");
+    store.append(&event(m.id, 1)).await.expect("append");
+    let path = db.sqlite_path().expect("a file");
+    let mut seen = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file) {
+            seen += 1;
+            assert_eq!(
+                meta.permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                file.display()
+            );
+        }
+    }
+    assert!(seen >= 2, "the database and its WAL while open");
+    store.close().await;
+}
+
 #[tokio::test]
 async fn many_conversations_appending_at_once_all_get_their_answer() {
     // 64 conversations x 10 events, all at once: the group-commit writer batches them.
