@@ -13,6 +13,16 @@ use crate::flags::VisitorHistory;
 use crate::ids::{ClientMsgId, ConversationId, DeskId, StaffId};
 use crate::registration::{ClientType, Gender};
 
+/// For `#[serde(deserialize_with)]` on a field with a default: `null` reads as the default,
+/// as the wire protocol says of every optional field (`"profile": null`).
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// Who did something in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,7 +113,7 @@ pub struct ClientProfile {
     #[serde(default)]
     pub gender: Option<Gender>,
     /// The client signals a health question (routes to a medical counsellor when one is free).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub health_question: bool,
 }
 

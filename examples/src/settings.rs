@@ -58,6 +58,10 @@ pub struct ServerSettings {
     /// Browser origins allowed to open the WebSocket, e.g. `https://chat.clb.be`. Empty: the
     /// server's own address (`http://127.0.0.1:PORT` and `http://localhost:PORT`).
     pub allowed_origins: Vec<String>,
+    /// Whether clients that are not browsers (a partner's app, a load tester) may connect
+    /// without an `Origin` header. Browsers always send one, and it must be in
+    /// `allowed_origins`; `Origin: null` is always refused.
+    pub accept_clients_without_origin: bool,
     /// On SIGTERM or Ctrl-C: how long to wait for connections to close and the store to
     /// flush before exiting anyway.
     pub shutdown_deadline_secs: u64,
@@ -190,6 +194,7 @@ impl Default for ServerSettings {
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
             allowed_origins: Vec::new(),
+            accept_clients_without_origin: true,
             shutdown_deadline_secs: DEFAULT_SHUTDOWN_DEADLINE_SECS,
             quick_exit_url: DEFAULT_QUICK_EXIT_URL.into(),
             max_connections: clbchat_transport_ws::config::DEFAULT_MAX_CONNECTIONS,

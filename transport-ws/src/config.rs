@@ -41,7 +41,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub enum OriginPolicy {
     /// Any origin, and none (for tests and native clients only).
     Any,
-    /// Exactly these origins (e.g. `https://clbchat.be`); `null` and missing are refused.
+    /// Exactly these origins (e.g. `https://clbchat.be`); `null` is refused, and a missing
+    /// `Origin` unless [`WsConfig::accept_missing_origin`].
     AllowList(Vec<String>),
 }
 
@@ -76,6 +77,12 @@ pub struct WsConfig {
     pub max_connections: usize,
     /// Allowed origins.
     pub origins: OriginPolicy,
+    /// Whether a handshake without an `Origin` header (a native client: a partner's app, a
+    /// load tester) is let in under an [`OriginPolicy::AllowList`]. Browsers always send
+    /// `Origin` on a WebSocket handshake, so this opens nothing to other web pages: the
+    /// origin check protects a browser's user from pages of other sites, and a client that
+    /// is not a browser could send any `Origin` it likes. Off by default.
+    pub accept_missing_origin: bool,
     /// Writes reports in the formats coordinators ask for; `None`: only the figures.
     pub reports: Option<std::sync::Arc<dyn crate::reports::ReportRenderer>>,
 }
@@ -98,6 +105,7 @@ impl WsConfig {
             rate_per_sec: DEFAULT_RATE_PER_SEC,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             origins,
+            accept_missing_origin: false,
             reports: None,
         }
     }
@@ -117,7 +125,7 @@ impl WsConfig {
         match (&self.origins, origin) {
             (OriginPolicy::Any, _) => true,
             (OriginPolicy::AllowList(list), Some(o)) => o != "null" && list.iter().any(|a| a == o),
-            (OriginPolicy::AllowList(_), None) => false,
+            (OriginPolicy::AllowList(_), None) => self.accept_missing_origin,
         }
     }
 }

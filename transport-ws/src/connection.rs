@@ -140,6 +140,15 @@ where
                         let _ = conn.closer.send(Some((u16::from(CloseCode::Size), reason)));
                         break;
                     }
+                    Some(Err(WsError::Utf8(_))) => {
+                        // RFC 6455 §8.1: invalid UTF-8 in a text frame fails the connection
+                        // with 1007.
+                        let _ = conn.closer.send(Some((
+                            u16::from(CloseCode::Invalid),
+                            "a text frame must be UTF-8".into(),
+                        )));
+                        break;
+                    }
                     Some(Err(_)) => break,
                     Some(Ok(Message::Text(text))) => conn.on_text(text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => {

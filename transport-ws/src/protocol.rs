@@ -82,8 +82,8 @@ pub enum ClientFrame {
         /// The token the browser keeps (anonymous desks).
         #[serde(default)]
         visitor_token: Option<String>,
-        /// Self-report.
-        #[serde(default)]
+        /// Self-report (left out or `null`: nothing said).
+        #[serde(default, deserialize_with = "clbchat_core::event::null_as_default")]
         profile: ClientProfile,
         /// An appointment's join token (blended chat).
         #[serde(default)]
@@ -298,7 +298,7 @@ pub enum ClientFrame {
         /// Login name (the key).
         username: String,
         /// `true` for a new account (refused if the name exists); `false` to change one.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "clbchat_core::event::null_as_default")]
         create: bool,
         /// A new password; omit to keep the current one (required for a new account).
         #[serde(default)]
@@ -621,10 +621,19 @@ pub fn decode(text: &str) -> Result<ClientEnvelope, DecodeError> {
             req,
         });
     }
-    let frame = serde_json::from_value::<ClientFrame>(value).map_err(|e| DecodeError {
-        code: "malformed",
-        message: format!("`{kind}` frame: {e}"),
-        req,
+    let frame = serde_json::from_value::<ClientFrame>(value).map_err(|e| {
+        // A known frame with a value outside a field's choices (`profile.gender: "Q"`) is
+        // a refused value, `invalid`; any other shape problem is `malformed`.
+        let text = e.to_string();
+        DecodeError {
+            code: if text.contains("unknown variant") {
+                "invalid"
+            } else {
+                "malformed"
+            },
+            message: format!("`{kind}` frame: {text}"),
+            req,
+        }
     })?;
     Ok(ClientEnvelope { req, frame })
 }

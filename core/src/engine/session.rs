@@ -90,13 +90,14 @@ impl VisitorHandle {
     /// gets the same acknowledgement and stores nothing twice.
     pub async fn send(&self, id: ClientMsgId, text: impl Into<String>) -> Result<Ack> {
         let text = text.into();
-        ask(&self.tx, self.conversation, |reply| ConvCmd::Send {
+        let sent = ask(&self.tx, self.conversation, |reply| ConvCmd::Send {
             who: Party::Client,
             id,
             text,
             reply,
         })
-        .await
+        .await;
+        after_the_end(&self.shared, self.conversation, None, sent).await
     }
 
     /// The visitor is typing (shown to the counsellor, not logged).
@@ -130,6 +131,31 @@ impl VisitorHandle {
             comment,
         )
         .await
+    }
+}
+
+/// A message to a chat that is no longer live: if the store has it as ended, say so to
+/// whoever was in it (`invalid_state`: "the chat has ended") rather than "there is no such
+/// chat". `staff` is the sender when staff; a chat they did not hold stays unknown to them.
+async fn after_the_end<T>(
+    shared: &Shared,
+    conversation: ConversationId,
+    staff: Option<&StaffId>,
+    result: Result<T>,
+) -> Result<T> {
+    match result {
+        Err(Error::UnknownConversation(id)) => match shared.store.conversation(id).await {
+            Ok(Some(meta))
+                if meta.state == ConversationState::Ended
+                    && staff.is_none_or(|s| meta.counsellor.as_ref() == Some(s)) =>
+            {
+                Err(Error::InvalidState(
+                    "the chat has ended; the message was not sent".into(),
+                ))
+            }
+            _ => Err(Error::UnknownConversation(conversation)),
+        },
+        other => other,
     }
 }
 
@@ -288,15 +314,19 @@ impl StaffHandle {
     ) -> Result<Ack> {
         let text = text.into();
         let who = Party::Staff(self.id());
-        ask(&self.conv(conversation)?, conversation, |reply| {
-            ConvCmd::Send {
-                who,
-                id,
-                text,
-                reply,
+        let sent = match self.conv(conversation) {
+            Ok(tx) => {
+                ask(&tx, conversation, |reply| ConvCmd::Send {
+                    who,
+                    id,
+                    text,
+                    reply,
+                })
+                .await
             }
-        })
-        .await
+            Err(e) => Err(e),
+        };
+        after_the_end(&self.shared, conversation, Some(&self.identity.id), sent).await
     }
 
     /// Typing in a chat of theirs.

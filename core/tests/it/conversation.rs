@@ -311,3 +311,34 @@ async fn a_client_that_stops_reading_is_disconnected_and_resumes_without_loss() 
     }
     assert_eq!(got, acks.iter().map(|a| a.seq).collect::<Vec<_>>());
 }
+
+/// After the end, a message is refused as "the chat has ended" (`invalid_state`, as the
+/// protocol says) to whoever was in it; to anyone else the chat stays unknown.
+#[tokio::test(start_paused = true)]
+async fn a_message_after_the_end_says_the_chat_has_ended() {
+    let world = open_world().await;
+    let (v, c) = running_chat(&world).await;
+    let other = world
+        .counsellor("c2", clbchat_core::event::Discipline::Medical)
+        .await;
+    c.handle.end(v.conversation).await.unwrap();
+    settle().await;
+    let late = v.handle.send(ClientMsgId::new("late"), "nog iets").await;
+    assert!(
+        matches!(&late, Err(Error::InvalidState(m)) if m.contains("has ended")),
+        "{late:?}"
+    );
+    let late = c
+        .handle
+        .send(v.conversation, ClientMsgId::new("late"), "tot ziens")
+        .await;
+    assert!(matches!(&late, Err(Error::InvalidState(_))), "{late:?}");
+    let stranger = other
+        .handle
+        .send(v.conversation, ClientMsgId::new("x"), "hallo?")
+        .await;
+    assert!(
+        matches!(stranger, Err(Error::UnknownConversation(_))),
+        "{stranger:?}"
+    );
+}

@@ -80,7 +80,7 @@ async fn pages_assets_api_and_health_answer_on_one_port() {
 async fn a_foreign_origin_is_refused_and_the_own_origin_is_let_in() {
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(settings_in(dir.path())).await;
-    for origin in [Some("https://evil.example"), Some("null"), None] {
+    for origin in [Some("https://evil.example"), Some("null")] {
         match Client::connect(&server.ws(), origin).await {
             Err(clbchat_transport_ws::Error::WebSocket(tungstenite::Error::Http(resp))) => {
                 assert_eq!(resp.status(), 403, "{origin:?}");
@@ -100,6 +100,34 @@ async fn a_foreign_origin_is_refused_and_the_own_origin_is_let_in() {
         .unwrap();
     assert!(matches!(a, ServerFrame::Availability { availability, .. } if availability.open));
     server.stop().await;
+}
+
+/// A native client (no browser, so no `Origin`) connects to `/ws` as `docs/protocol.md` §2
+/// says; a deployment that wants browsers only turns that off.
+#[tokio::test]
+async fn a_native_client_without_origin_connects_unless_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(settings_in(dir.path())).await;
+    let c = Client::connect(&server.ws(), None)
+        .await
+        .expect("a native client is let in");
+    let a = c
+        .request(ClientFrame::Availability { desk: desk() })
+        .await
+        .unwrap();
+    assert!(matches!(a, ServerFrame::Availability { .. }));
+    server.stop().await;
+
+    let mut settings = settings_in(dir.path());
+    settings.server.accept_clients_without_origin = false;
+    let strict = InProcess::start(settings).await;
+    match Client::connect(&strict.ws(), None).await {
+        Err(clbchat_transport_ws::Error::WebSocket(tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status(), 403);
+        }
+        other => panic!("a missing origin must be refused when turned off, got {other:?}"),
+    }
+    strict.stop().await;
 }
 
 /// The value of one metric line (name with labels, exactly).

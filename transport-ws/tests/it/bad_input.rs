@@ -185,3 +185,61 @@ async fn a_silent_connection_that_never_starts_is_closed() {
     assert!(next_frame(&mut c).await.is_none());
     assert!(c.close_reason().unwrap().starts_with("4011"));
 }
+
+/// RFC 6455: a text frame that is not UTF-8 closes the connection with 1007, and says why;
+/// nobody else notices.
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    use clbchat_transport_ws::tokio_tungstenite::tungstenite::protocol::frame::{
+        coding::{Data, OpCode},
+        Frame,
+    };
+    let server = start(|_| {}).await;
+    let (mut bob, visitor, _) = bystanders(&server).await;
+    let mut c = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    c.send_raw(Message::Frame(Frame::message(
+        vec![b'{', 0xff, 0xfe, b'}'],
+        OpCode::Data(Data::Text),
+        true,
+    )))
+    .await
+    .unwrap();
+    assert!(next_frame(&mut c).await.is_none(), "the connection closes");
+    let reason = c.close_reason().expect("a close frame with a reason");
+    assert!(
+        reason.starts_with("1007") && reason.contains("UTF-8"),
+        "{reason}"
+    );
+    still_chatting(&mut bob, &visitor, 3).await;
+}
+
+/// Optional fields may be `null` (§1): `"profile": null` arrives like no profile; a value
+/// outside a field's choices is `invalid` and names the field's value.
+#[tokio::test]
+async fn null_optional_fields_are_accepted_and_an_unknown_choice_is_invalid() {
+    let server = start(|_| {}).await;
+    let c = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    c.send_raw(Message::text(
+        r#"{"type":"arrive","req":1,"desk":"clbchat","visitor_token":null,"profile":null,"appointment":null}"#,
+    ))
+    .await
+    .unwrap();
+    let mut c = c;
+    match next_frame(&mut c).await {
+        Some(ServerFrame::Welcome { req: Some(1), .. }) => {}
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    let d = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    d.send_raw(Message::text(
+        r#"{"type":"arrive","req":2,"desk":"clbchat","profile":{"gender":"Q","health_question":null}}"#,
+    ))
+    .await
+    .unwrap();
+    let mut d = d;
+    let (code, message) = error_code(&mut d).await;
+    assert_eq!(code, "invalid", "{message}");
+    assert!(
+        message.contains("`Q`") && message.contains("arrive"),
+        "{message}"
+    );
+}

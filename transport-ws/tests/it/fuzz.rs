@@ -1,7 +1,7 @@
 //! A fuzz-style test of the decoder on stable Rust, with proptest.
 //!
 //! Whatever text arrives, `protocol::decode` must not panic, and a refusal must be a
-//! `malformed` or `unknown_frame` error with a message. Inputs: arbitrary strings and bytes,
+//! `malformed`, `unknown_frame` or (a value outside a field's choices) `invalid` error with a message. Inputs: arbitrary strings and bytes,
 //! JSON-shaped noise, random objects built from the protocol's own `type`s and field names,
 //! and mutations of the golden client frames (byte flips, truncation at every length,
 //! inserted junk, duplicated keys, fields of the wrong type, huge numbers, 10,000-deep
@@ -32,7 +32,7 @@ fn check(text: &str) -> Result<ClientEnvelope, DecodeError> {
     let result = decode(text);
     if let Err(e) = &result {
         assert!(
-            e.code == "malformed" || e.code == "unknown_frame",
+            e.code == "malformed" || e.code == "unknown_frame" || e.code == "invalid",
             "code {:?} for {}",
             e.code,
             preview(text)
