@@ -394,9 +394,14 @@ impl Calendar {
         }
     }
 
-    /// When the opening containing `at` ends; `None` when closed at `at`.
+    /// When the opening containing `at` ends; `None` when closed at `at`, and when the
+    /// opening runs on past [`SEARCH_DAYS`] (a desk open around the clock has no closing
+    /// time to report, not one a year ahead).
     pub fn closes_at(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.current_opening(at).map(|o| o.end)
+        let horizon = at.checked_add_signed(Duration::days(SEARCH_DAYS))?;
+        self.current_opening(at)
+            .map(|o| o.end)
+            .filter(|end| *end < horizon)
     }
 
     /// The start of the first opening that starts strictly after `at`, at most
@@ -1178,6 +1183,7 @@ mod tests {
         let opening = cal.current_opening(at).expect("open");
         assert!(opening.start <= at - Duration::days(SEARCH_DAYS));
         assert!(opening.end >= at + Duration::days(SEARCH_DAYS));
+        assert_eq!(cal.closes_at(at), None, "no closing time a year ahead");
         assert_eq!(cal.next_opening(at), None);
         assert_eq!(cal.next_transition(at), None);
         assert_eq!(Calendar::default().next_opening(at), None);
