@@ -22,6 +22,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod cli;
 pub mod demo_data;
+pub mod edge;
 pub mod error;
 pub mod files;
 pub mod http;

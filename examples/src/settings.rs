@@ -69,6 +69,12 @@ pub struct ServerSettings {
     pub quick_exit_url: String,
     /// Most WebSocket connections at once; more get 503.
     pub max_connections: usize,
+    /// Most connections that have not sent a request yet; when full, the oldest of them is
+    /// closed to make room (see `clbchat_server::edge`).
+    pub max_pending_connections: usize,
+    /// How long a client may take to send a request's head before its connection is
+    /// closed.
+    pub request_head_timeout_secs: u64,
 }
 
 /// `[storage]`.
@@ -198,6 +204,8 @@ impl Default for ServerSettings {
             shutdown_deadline_secs: DEFAULT_SHUTDOWN_DEADLINE_SECS,
             quick_exit_url: DEFAULT_QUICK_EXIT_URL.into(),
             max_connections: clbchat_transport_ws::config::DEFAULT_MAX_CONNECTIONS,
+            max_pending_connections: crate::edge::DEFAULT_MAX_PENDING,
+            request_head_timeout_secs: crate::edge::DEFAULT_REQUEST_HEAD_TIMEOUT.as_secs(),
         }
     }
 }
@@ -346,6 +354,12 @@ impl Settings {
         }
         if self.server.max_connections == 0 {
             return bad("server.max_connections", "at least 1");
+        }
+        if self.server.max_pending_connections == 0 {
+            return bad("server.max_pending_connections", "at least 1");
+        }
+        if self.server.request_head_timeout_secs == 0 {
+            return bad("server.request_head_timeout_secs", "at least 1 second");
         }
         for o in &self.server.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {

@@ -120,6 +120,7 @@ async fn a_native_client_without_origin_connects_unless_turned_off() {
         matches!(&a, ServerFrame::Availability { availability, .. } if availability.open && availability.closes_at.is_none()),
         "{a:?}"
     );
+    drop(c);
     server.stop().await;
 
     let mut settings = settings_in(dir.path());
