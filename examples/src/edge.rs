@@ -15,10 +15,13 @@
 //!   serves the router itself.
 //! - **A cap on connections that have not yet sent a request**
 //!   ([`EdgeLimits::max_pending`]), separate from the WebSocket cap: when it is full, the
-//!   *oldest* such connection is closed to make room for the new one. A real visitor sends
-//!   its request head within milliseconds of connecting, so it is past this stage before a
-//!   flood can push it out; a flood only pushes out itself. Refusing the newest instead
-//!   would hand the door to whoever holds the slots.
+//!   *oldest* such connection is closed to make room for the new one, if it has waited
+//!   [`PENDING_GRACE`] already. A real visitor sends its request head within milliseconds of
+//!   connecting, so it is past this stage before a flood can push it out; a flood only
+//!   pushes out itself. Refusing the newest instead would hand the door to whoever holds
+//!   the slots. A burst of real clients (a connect storm) is younger than the grace and is
+//!   not pushed out: the cap may then be exceeded, up to [`HARD_CAP_FACTOR`] times, beyond
+//!   which the oldest goes whatever its age.
 //! - **A file-descriptor budget checked at start** ([`raise_fd_limit`]): the soft limit is
 //!   raised to the hard one, and a warning says when it is still below what the caps need.
 //!
@@ -45,6 +48,12 @@ pub const DEFAULT_REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections that have not sent a request yet, at most, by default.
 pub const DEFAULT_MAX_PENDING: usize = 1_024;
+
+/// A connection that has sent nothing for this long may be pushed out by a newer one.
+pub const PENDING_GRACE: Duration = Duration::from_secs(1);
+
+/// Past this many times [`EdgeLimits::max_pending`], the oldest goes whatever its age.
+pub const HARD_CAP_FACTOR: usize = 4;
 
 /// Descriptors kept free beside the caps (the database, log files, the listener, …).
 const FD_MARGIN: u64 = 256;
@@ -74,18 +83,36 @@ impl Default for EdgeLimits {
 struct Pending {
     next: u64,
     order: VecDeque<u64>,
-    live: HashMap<u64, oneshot::Sender<()>>,
+    live: HashMap<u64, (tokio::time::Instant, oneshot::Sender<()>)>,
 }
 
 impl Pending {
     /// Registers a new connection; when `max` are pending already, the oldest is told to
-    /// close. Returns the new one's id.
-    fn admit(&mut self, kill: oneshot::Sender<()>, max: usize) -> u64 {
-        while self.live.len() >= max.max(1) {
-            let Some(oldest) = self.order.pop_front() else {
+    /// close if it has waited [`PENDING_GRACE`] (at [`HARD_CAP_FACTOR`] × `max`, whatever
+    /// its age). Returns the new one's id.
+    fn admit(&mut self, kill: oneshot::Sender<()>, max: usize, now: tokio::time::Instant) -> u64 {
+        let max = max.max(1);
+        while self.live.len() >= max {
+            // Skip ids of connections that settled meanwhile.
+            while self
+                .order
+                .front()
+                .is_some_and(|id| !self.live.contains_key(id))
+            {
+                self.order.pop_front();
+            }
+            let Some(&oldest) = self.order.front() else {
                 break;
             };
-            if let Some(k) = self.live.remove(&oldest) {
+            let young = self
+                .live
+                .get(&oldest)
+                .is_some_and(|(since, _)| now.saturating_duration_since(*since) < PENDING_GRACE);
+            if young && self.live.len() < max.saturating_mul(HARD_CAP_FACTOR) {
+                break;
+            }
+            self.order.pop_front();
+            if let Some((_, k)) = self.live.remove(&oldest) {
                 let _ = k.send(());
             }
         }
@@ -96,7 +123,7 @@ impl Pending {
         }
         self.next += 1;
         self.order.push_back(self.next);
-        self.live.insert(self.next, kill);
+        self.live.insert(self.next, (now, kill));
         self.next
     }
 
@@ -140,10 +167,11 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let (kill_tx, kill) = oneshot::channel();
-        let id = pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .admit(kill_tx, limits.max_pending);
+        let id = pending.lock().unwrap_or_else(|p| p.into_inner()).admit(
+            kill_tx,
+            limits.max_pending,
+            tokio::time::Instant::now(),
+        );
         let settle = {
             let pending = pending.clone();
             move || {
@@ -227,31 +255,43 @@ pub fn raise_fd_limit(connections: usize, pending: usize) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn admit(p: &mut Pending, max: usize, now: tokio::time::Instant) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        p.admit(tx, max, now);
+        rx
+    }
+
     #[test]
     fn a_full_pending_list_pushes_out_the_oldest_not_the_newest() {
+        let t0 = tokio::time::Instant::now();
+        let later = t0 + PENDING_GRACE;
         let mut p = Pending::default();
-        let mut kills = Vec::new();
-        let mut ids = Vec::new();
-        for _ in 0..3 {
-            let (tx, rx) = oneshot::channel();
-            ids.push(p.admit(tx, 3));
-            kills.push(rx);
-        }
+        let mut first: Vec<_> = (0..3).map(|_| admit(&mut p, 3, t0)).collect();
         // The second settles (it sent its request): it is never pushed out.
-        p.settle(ids[1]);
-        let mut newer = Vec::new();
-        for _ in 0..3 {
-            let (tx, rx) = oneshot::channel();
-            p.admit(tx, 3);
-            newer.push(rx);
-        }
-        assert_eq!(kills[0].try_recv(), Ok(()), "the oldest pending was closed");
-        assert!(kills[1].try_recv().is_err(), "a settled one is left alone");
-        assert_eq!(kills[2].try_recv(), Ok(()), "then the next oldest");
+        p.settle(2);
+        let mut newer: Vec<_> = (0..3).map(|_| admit(&mut p, 3, later)).collect();
+        assert_eq!(first[0].try_recv(), Ok(()), "the oldest pending was closed");
+        assert!(first[1].try_recv().is_err(), "a settled one is left alone");
+        assert_eq!(first[2].try_recv(), Ok(()), "then the next oldest");
         assert!(
             newer.iter_mut().all(|k| k.try_recv().is_err()),
             "the newest stay"
         );
         assert_eq!(p.live.len(), 3);
+    }
+
+    #[test]
+    fn a_burst_younger_than_the_grace_is_not_pushed_out_below_the_hard_cap() {
+        let t0 = tokio::time::Instant::now();
+        let mut p = Pending::default();
+        let mut burst: Vec<_> = (0..3 * HARD_CAP_FACTOR)
+            .map(|_| admit(&mut p, 3, t0))
+            .collect();
+        assert!(burst.iter_mut().all(|k| k.try_recv().is_err()));
+        assert_eq!(p.live.len(), 3 * HARD_CAP_FACTOR);
+        // At the hard cap the oldest goes, young or not.
+        drop(admit(&mut p, 3, t0));
+        assert_eq!(burst[0].try_recv(), Ok(()));
+        assert_eq!(p.live.len(), 3 * HARD_CAP_FACTOR);
     }
 }
