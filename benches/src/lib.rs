@@ -14,6 +14,8 @@
 //!   server, reporting throughput, delivery latency percentiles, memory per connection and
 //!   connections per second as JSON and markdown; `clbchat-load compare` turns a set of
 //!   runs into the ratios and targets of issue 6.
+//! - `clbchat-hostile` ([`hostile`]): a million mutated protocol frames against a running
+//!   server while a canary chat goes on; `hostile.sh` runs it on a fresh server.
 //! - `clbchat-bare-relay` ([`relay`]): the ceiling: tokio-tungstenite alone, pairing two
 //!   sockets and forwarding raw frames.
 //! - `socketio-relay/`: what a user would pick instead, a minimal Node.js socket.io relay.
@@ -23,6 +25,7 @@
 
 pub mod error;
 pub mod fixtures;
+pub mod hostile;
 pub mod load;
 pub mod marker;
 pub mod procfs;

@@ -217,6 +217,8 @@ impl App {
         let mut ws_config = WsConfig::new(OriginPolicy::AllowList(origins));
         ws_config.max_connections = settings.server.max_connections;
         ws_config.accept_missing_origin = settings.server.accept_clients_without_origin;
+        ws_config.rate_per_sec = settings.server.frames_per_second;
+        ws_config.rate_burst = settings.server.frame_burst;
         ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
             desk_names: [(desk.id.clone(), desk.name.clone())].into_iter().collect(),
         }));

@@ -75,6 +75,11 @@ pub struct ServerSettings {
     /// How long a client may take to send a request's head before its connection is
     /// closed.
     pub request_head_timeout_secs: u64,
+    /// Frames one connection may send per second, on average; more are answered
+    /// `rate_limited` and dropped (the connection stays).
+    pub frames_per_second: u32,
+    /// Frames one connection may send at once above that rate.
+    pub frame_burst: u32,
 }
 
 /// `[storage]`.
@@ -206,6 +211,8 @@ impl Default for ServerSettings {
             max_connections: clbchat_transport_ws::config::DEFAULT_MAX_CONNECTIONS,
             max_pending_connections: crate::edge::DEFAULT_MAX_PENDING,
             request_head_timeout_secs: crate::edge::DEFAULT_REQUEST_HEAD_TIMEOUT.as_secs(),
+            frames_per_second: clbchat_transport_ws::config::DEFAULT_RATE_PER_SEC,
+            frame_burst: clbchat_transport_ws::config::DEFAULT_RATE_BURST,
         }
     }
 }
@@ -360,6 +367,12 @@ impl Settings {
         }
         if self.server.request_head_timeout_secs == 0 {
             return bad("server.request_head_timeout_secs", "at least 1 second");
+        }
+        if self.server.frames_per_second == 0 || self.server.frame_burst == 0 {
+            return bad(
+                "server.frames_per_second",
+                "frames_per_second and frame_burst: at least 1",
+            );
         }
         for o in &self.server.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
