@@ -155,10 +155,10 @@ impl DeskState {
     }
 
     /// Puts a running chat back at the head of the queue (its counsellor was lost); frees
-    /// the counsellor's slot. False if it was not running.
-    pub(crate) fn requeue_front(&mut self, conversation: ConversationId, now: Instant) -> bool {
+    /// the counsellor's slot. Nothing happens if it was not running.
+    fn requeue_front(&mut self, conversation: ConversationId, now: Instant) {
         let Some(running) = self.running.remove(&conversation) else {
-            return false;
+            return;
         };
         if let Some(p) = self.counsellors.get_mut(&running.counsellor) {
             p.load = p.load.saturating_sub(1);
@@ -177,7 +177,6 @@ impl DeskState {
             published: None,
         };
         self.insert_in_order(entry);
-        true
     }
 
     pub(crate) fn mark_ready(&mut self, conversation: ConversationId) {
@@ -398,7 +397,7 @@ impl DeskState {
         }
     }
 
-    /// The registrations a staff member owes here, oldest chat id order.
+    /// The registrations a staff member owes here, in id order.
     pub(crate) fn dues_of(&self, staff: &StaffId) -> Vec<ConversationId> {
         self.counsellors
             .get(staff)
@@ -502,15 +501,24 @@ impl DeskState {
 
     /// [`Self::eligible`] but for the load: whether they take clients when a slot frees.
     fn eligible_ignoring_load(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
-        let shift_ok = p.shift_ends_at.is_none_or(|end| {
+        p.connected
+            && p.available
+            && !Self::held_by_registration(p, rules)
+            && Self::before_shift_margin(p, wall, rules)
+    }
+
+    /// Owes a registration the desk wants before the next chat.
+    fn held_by_registration(p: &Presence, rules: &Rules) -> bool {
+        rules.require_registration && !p.registrations_due.is_empty()
+    }
+
+    /// Outside the shift-end margin (or no shift end given): new chats may still come.
+    fn before_shift_margin(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
+        p.shift_ends_at.is_none_or(|end| {
             end.signed_duration_since(wall)
                 .to_std()
                 .is_ok_and(|left| left > rules.shift_end_margin)
-        });
-        p.connected
-            && p.available
-            && (!rules.require_registration || p.registrations_due.is_empty())
-            && shift_ok
+        })
     }
 
     /// Finds a free counsellor of a discipline for a transfer.
@@ -724,8 +732,7 @@ impl DeskState {
         p.connected
             && !p.gone
             && p.identity.role == StaffRole::Counsellor
-            && (p.load > 0
-                || (p.available && (!rules.require_registration || p.registrations_due.is_empty())))
+            && (p.load > 0 || (p.available && !Self::held_by_registration(p, rules)))
     }
 
     /// Counsellors staffing the desk (see [`Self::counts_for_coverage`]), and of those of
@@ -749,20 +756,15 @@ impl DeskState {
 
     /// Where a staff member stands, in the order a coordinator needs to know it.
     fn presence_status(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> PresenceStatus {
-        let shift_ok = p.shift_ends_at.is_none_or(|end| {
-            end.signed_duration_since(wall)
-                .to_std()
-                .is_ok_and(|left| left > rules.shift_end_margin)
-        });
         if p.gone {
             PresenceStatus::Offline
         } else if !p.connected {
             PresenceStatus::Disconnected
-        } else if rules.require_registration && !p.registrations_due.is_empty() {
+        } else if Self::held_by_registration(p, rules) {
             PresenceStatus::Registering
         } else if !p.available {
             PresenceStatus::Paused
-        } else if !shift_ok {
+        } else if !Self::before_shift_margin(p, wall, rules) {
             PresenceStatus::ShiftEnding
         } else if p.load >= p.identity.capacity {
             PresenceStatus::Full

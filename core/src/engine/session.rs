@@ -144,8 +144,8 @@ async fn after_the_end<T>(
     result: Result<T>,
 ) -> Result<T> {
     match result {
-        Err(Error::UnknownConversation(id)) => match shared.store.conversation(id).await {
-            Ok(Some(meta))
+        Err(Error::UnknownConversation(id)) => match stored_meta(shared, id).await {
+            Ok(meta)
                 if meta.state == ConversationState::Ended
                     && staff.is_none_or(|s| meta.counsellor.as_ref() == Some(s)) =>
             {
