@@ -229,7 +229,8 @@
     I.set(td[1], 'disc.' + c.discipline);
     td[2].textContent = c.load + ' / ' + c.capacity;
     const status = c.status || (c.available ? 'available' : 'paused');
-    I.set(td[3], 'k.status_' + status, { m: Math.floor((c.away_secs || 0) / 60) });
+    const away = Math.floor((c.away_secs || 0) / 60);
+    I.set(td[3], status === 'disconnected' && away === 0 ? 'k.status_disconnected_now' : 'k.status_' + status, { m: away });
     td[3].dataset.status = status;
     tr.classList.toggle('row-away', status === 'disconnected' || status === 'offline');
     td[4].textContent = String(c.registrations_due || 0);

@@ -184,6 +184,9 @@ async fn a_counsellor_who_closed_the_tab_before_registering_gets_the_form_back()
     coordinator
         .assert_accessible("board with a lost counsellor")
         .await;
+    coordinator
+        .js("document.querySelector('[data-testid=board-counsellors]').scrollIntoView(); return true")
+        .await;
     coordinator.screenshot("coordinator-lost-counsellor").await;
 
     // She opens the page again and logs in: the form is back before anything else.
