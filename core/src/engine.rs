@@ -55,7 +55,7 @@ use crate::store::{ConversationMeta, ConversationState, Store};
 use conversation::{ConvCmd, Conversation, Start, COMMAND_CAPACITY};
 use desk::{DeskState, Rules};
 use outbox::Outbox;
-pub use outbox::{Disconnect, Events, TOO_SLOW};
+pub use outbox::{Disconnect, Events, RESTARTING, TOO_SLOW};
 pub use session::{StaffHandle, StaffSession, VisitorHandle, VisitorSession};
 
 /// How long before an appointment's start its client may join the waiting room.
@@ -264,6 +264,7 @@ pub struct EngineBuilder {
     pseudonyms: Option<Pseudonymizer>,
     outbox_capacity: usize,
     observer: Arc<dyn Observer>,
+    login_delay_unit: std::time::Duration,
 }
 
 impl EngineBuilder {
@@ -281,7 +282,17 @@ impl EngineBuilder {
             pseudonyms: None,
             outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
             observer: Arc::new(NoObserver),
+            login_delay_unit: logins::DEFAULT_DELAY_UNIT,
         }
+    }
+
+    /// The step of the delays after failed logins ([`logins`]; default
+    /// [`logins::DEFAULT_DELAY_UNIT`], one second). Only a test of the whole server has a
+    /// reason to shorten it: it reaches `too_many_attempts` in milliseconds instead of a
+    /// minute. Never shorten it in production: it is what holds a password guesser back.
+    pub fn login_delay_unit(mut self, unit: std::time::Duration) -> Self {
+        self.login_delay_unit = unit;
+        self
     }
 
     /// The wall clock.
@@ -352,7 +363,7 @@ impl EngineBuilder {
                 convs: Mutex::default(),
                 staff: Mutex::default(),
                 appointments: Mutex::default(),
-                logins: logins::LoginGuard::default(),
+                logins: logins::LoginGuard::new(self.login_delay_unit),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 shutdown,
             }),
@@ -446,9 +457,11 @@ impl Engine {
     }
 
     /// A client arrives. Refusals: [`Error::Closed`], [`Error::QueueFull`],
-    /// [`Error::NotAdmittedBeforeClosing`], [`Error::UnknownDesk`], [`Error::Invalid`].
+    /// [`Error::NotAdmittedBeforeClosing`], [`Error::UnknownDesk`], [`Error::Invalid`],
+    /// [`Error::ShuttingDown`] once [`Engine::shutdown`] began.
     pub async fn arrive(&self, desk_id: &DeskId, arrival: Arrival) -> Result<VisitorSession> {
         let shared = &self.shared;
+        shared.refuse_when_stopping()?;
         let desk = shared.desk(desk_id)?;
         let cfg = desk.config();
         validate_profile(&arrival.profile)?;
@@ -620,6 +633,7 @@ impl Engine {
         resume_token: &str,
         last_seq: u64,
     ) -> Result<VisitorSession> {
+        self.shared.refuse_when_stopping()?;
         let handle = self
             .shared
             .conv(conversation)
@@ -685,16 +699,21 @@ impl Engine {
         credential: &Credential,
         attempts: &mut logins::LoginAttempts,
     ) -> Result<StaffSession> {
+        self.shared.refuse_when_stopping()?;
         let Credential::Password { username, .. } = credential;
         if let Some(wait) = attempts.must_wait(Instant::now()) {
             return Err(Error::TooManyAttempts {
                 wait_secs: wait.as_secs().max(1),
             });
         }
-        let delay = logins::connection_delay(attempts.failures())
-            .max(self.shared.logins.delay_for(username, Instant::now()));
+        let delay = self
+            .shared
+            .logins
+            .delay_for(username, attempts, Instant::now());
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
+            // The server may have begun to stop meanwhile.
+            self.shared.refuse_when_stopping()?;
         }
         match self.shared.auth.authenticate(credential).await {
             Ok(identity) => {
@@ -746,6 +765,13 @@ impl Engine {
         Ok(token)
     }
 
+    /// Whether [`Engine::shutdown`] has begun, as a watch: a transport closes the
+    /// connections that have no session yet when it turns `true` (those with one are
+    /// disconnected by the engine).
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.shared.shutdown.subscribe()
+    }
+
     /// Stops the engine: every participant is told the server restarts and is disconnected;
     /// conversations stay in the store as they are.
     pub async fn shutdown(&self) {
@@ -770,10 +796,7 @@ impl Engine {
             .map(|(_, c)| c.outbox)
             .collect();
         for o in staff {
-            o.disconnect(
-                crate::event::DisconnectKind::Restart,
-                "the server restarts".into(),
-            );
+            o.disconnect(crate::event::DisconnectKind::Restart, RESTARTING.into());
         }
         // Everyone is told first; then the desks are recorded as closed (statistics: a
         // slow database must not keep the stop from reaching the clients).
@@ -941,6 +964,21 @@ fn validate_profile(p: &ClientProfile) -> Result<()> {
 }
 
 impl Shared {
+    /// Whether [`Engine::shutdown`] has begun.
+    pub(crate) fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// [`Error::ShuttingDown`] once the engine stops: no chat starts, resumes or logs in on
+    /// a server that is going away (the client reconnects in a moment, to the next one).
+    pub(crate) fn refuse_when_stopping(&self) -> Result<()> {
+        if self.stopping() {
+            Err(Error::ShuttingDown)
+        } else {
+            Ok(())
+        }
+    }
+
     pub(crate) fn desk(&self, id: &DeskId) -> Result<Arc<Desk>> {
         self.desks
             .read()

@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clbchat_core::clock::Clock;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::Engine;
+use clbchat_core::partner::PartnerLine;
 use clbchat_core::store::memory::MemoryStore;
 use clbchat_core::store::Store;
 use clbchat_store_sql::{SqlOptions, SqlStore};
@@ -118,17 +120,54 @@ pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result
     Ok(store)
 }
 
+/// What a program that embeds the server (or a test of the whole server) may put in place
+/// beyond the settings: the parts a deployer never sets. Each `None` is the default.
+#[derive(Default)]
+pub struct Parts {
+    /// The desk; `None`: the national desk of the settings ([`desk_config`]). Another
+    /// service's binary passes its own (`DeskConfig::chatbox`, `DeskConfig::blended`).
+    pub desk: Option<DeskConfig>,
+    /// The wall clock the calendar reads; `None`: the system's.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Partner lines besides the settings' link partners (a partner reached by an API).
+    pub partners: Vec<Arc<dyn PartnerLine>>,
+    /// The step of the delays after failed logins (see
+    /// [`clbchat_core::engine::EngineBuilder::login_delay_unit`]); `None`: one second.
+    pub login_delay_unit: Option<Duration>,
+    /// Changes to the WebSocket limits once the settings are applied: the timeouts of
+    /// `docs/protocol.md` §9 that a test shortens to see them happen.
+    pub transport: Option<TransportChange>,
+}
+
+/// A change to the WebSocket limits ([`Parts::transport`]).
+pub type TransportChange = Box<dyn FnOnce(&mut WsConfig) + Send>;
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("desk", &self.desk.as_ref().map(|d| &d.id))
+            .field("clock", &self.clock.is_some())
+            .field("partners", &self.partners.len())
+            .field("login_delay_unit", &self.login_delay_unit)
+            .field("transport", &self.transport.is_some())
+            .finish()
+    }
+}
+
 impl App {
     /// The national desk of these settings (see [`desk_config`]); see [`App::start_with`].
     pub async fn start(settings: Settings) -> Result<App> {
-        let desk = desk_config(&settings)?;
-        Self::start_with(settings, desk).await
+        Self::start_with(settings, Parts::default()).await
     }
 
-    /// Opens the store, builds the engine with `desk` (another service's binary passes its
-    /// own: `DeskConfig::chatbox`, `DeskConfig::blended`), recovers live conversations, and
-    /// binds the listener. Nothing is served until [`App::run`].
-    pub async fn start_with(settings: Settings, desk: DeskConfig) -> Result<App> {
+    /// Opens the store, builds the engine with the desk of `parts` (or the settings'),
+    /// recovers live conversations, and binds the listener. Nothing is served until
+    /// [`App::run`].
+    pub async fn start_with(settings: Settings, parts: Parts) -> Result<App> {
+        let desk = match parts.desk {
+            Some(desk) => desk,
+            None => desk_config(&settings)?,
+        };
         let (store, sql): (Arc<dyn Store>, Option<Arc<SqlStore>>) =
             if settings.storage.url == MEMORY_STORAGE_URL {
                 tracing::warn!(
@@ -153,6 +192,15 @@ impl App {
             .observer(metrics.clone());
         for p in &settings.partners {
             builder = builder.partner(Arc::new(LinkPartner::new(p.clone())));
+        }
+        for p in parts.partners {
+            builder = builder.partner(p);
+        }
+        if let Some(clock) = parts.clock {
+            builder = builder.clock(clock);
+        }
+        if let Some(unit) = parts.login_delay_unit {
+            builder = builder.login_delay_unit(unit);
         }
         let engine = builder.build();
         engine.add_desk(desk.clone()).await?;
@@ -222,6 +270,9 @@ impl App {
         ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
             desk_names: [(desk.id.clone(), desk.name.clone())].into_iter().collect(),
         }));
+        if let Some(change) = parts.transport {
+            change(&mut ws_config);
+        }
         let ws = WsServer::new(engine.clone(), ws_config);
 
         let setup = Setup::default();

@@ -24,7 +24,9 @@
 use std::sync::Arc;
 
 use clbchat_core::auth::{AccountChange, Credential};
-use clbchat_core::engine::{Arrival, Engine, Events, StaffHandle, VisitorHandle, TOO_SLOW};
+use clbchat_core::engine::{
+    Arrival, Engine, Events, StaffHandle, VisitorHandle, RESTARTING, TOO_SLOW,
+};
 use clbchat_core::event::{DisconnectKind, ServerEvent};
 use clbchat_core::statistics::ReportRequest;
 use clbchat_core::Error as CoreError;
@@ -111,6 +113,7 @@ where
     let start_deadline = Instant::now() + config.start_timeout;
     let mut last_heard = Instant::now();
     let mut close_watch = closer.subscribe();
+    let mut stopping = conn.engine.stopping();
     loop {
         let idle_deadline = last_heard + config.idle_timeout;
         let (deadline, code, why) = match conn.session {
@@ -125,7 +128,11 @@ where
                 "nothing heard from you for too long",
             ),
         };
+        // In this order: a close already decided wins; then a frame already received is
+        // answered before the stop closes a connection without a session.
         tokio::select! {
+            biased;
+            _ = close_watch.changed() => break,
             msg = stream.next() => {
                 last_heard = Instant::now();
                 match msg {
@@ -165,11 +172,23 @@ where
                 let _ = conn.closer.send(Some((code, why.into())));
                 break;
             }
-            _ = close_watch.changed() => break,
+            // The server stops: a connection with a session hears it from the engine; one
+            // without is closed here, so the stop does not wait for it.
+            () = stopped(&mut stopping), if matches!(conn.session, Session::None) => {
+                let _ = conn.closer.send(Some((u16::from(CloseCode::Restart), RESTARTING.into())));
+                break;
+            }
         }
     }
     drop(conn);
     let _ = writer.await;
+}
+
+/// Completes once the engine stops (never, if it is gone without stopping).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    if stopping.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 impl Conn {
@@ -617,6 +636,10 @@ async fn writer<K>(
             _ = close.changed() => {
                 let what = close.borrow().clone();
                 if let Some((code, reason)) = what {
+                    // Let go of the events first: the engine learns at once that this
+                    // participant is gone (the counsellor sees the visitor's connection
+                    // drop now, not after the close below has had its time).
+                    drop(events.take());
                     // Frames queued before the close still go out first (if the peer
                     // takes them in time).
                     let drained = tokio::time::timeout(slow_timeout, async {

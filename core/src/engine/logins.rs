@@ -112,9 +112,24 @@ struct NameFailures {
 }
 
 /// Failed logins per user name, engine-wide.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LoginGuard {
     names: Mutex<HashMap<String, NameFailures>>,
+    unit: Duration,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        Self::new(DEFAULT_DELAY_UNIT)
+    }
+}
+
+/// The step of the delays: [`account_delay`] and [`connection_delay`] count in it.
+pub const DEFAULT_DELAY_UNIT: Duration = Duration::from_secs(1);
+
+/// `delay` (whole seconds, as the rules above give it) counted in `unit` instead.
+fn in_unit(delay: Duration, unit: Duration) -> Duration {
+    unit.saturating_mul(u32::try_from(delay.as_secs()).unwrap_or(u32::MAX))
 }
 
 fn key(username: &str) -> String {
@@ -122,13 +137,33 @@ fn key(username: &str) -> String {
 }
 
 impl LoginGuard {
-    /// The wait before an attempt for `username` is checked.
-    pub(crate) fn delay_for(&self, username: &str, now: Instant) -> Duration {
+    /// A guard whose delays step by `unit` instead of [`DEFAULT_DELAY_UNIT`] (a test of the
+    /// whole server that must reach `too_many_attempts` in milliseconds; the wait of
+    /// [`CONNECTION_WAIT`] a connection is told about stays as it is).
+    pub(crate) fn new(unit: Duration) -> Self {
+        Self {
+            names: Mutex::default(),
+            unit,
+        }
+    }
+
+    /// The wait before an attempt for `username` on a connection with `attempts` is
+    /// checked: the longer of the account's and the connection's delay.
+    pub(crate) fn delay_for(
+        &self,
+        username: &str,
+        attempts: &LoginAttempts,
+        now: Instant,
+    ) -> Duration {
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        names
+        let account = names
             .get(&key(username))
             .filter(|f| now.saturating_duration_since(f.last) < FAILURE_MEMORY)
-            .map_or(Duration::ZERO, |f| account_delay(f.in_a_row))
+            .map_or(Duration::ZERO, |f| account_delay(f.in_a_row));
+        in_unit(
+            account.max(connection_delay(attempts.failures())),
+            self.unit,
+        )
     }
 
     /// Records a failure; `desks` are the desks of the account of that name (none for a

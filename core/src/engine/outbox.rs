@@ -18,7 +18,9 @@ use crate::event::{DisconnectKind, ServerEvent};
 /// even when the `disconnecting` event could not be read before the queue closed.
 pub type Disconnect = (DisconnectKind, String);
 
-/// The reason given when a consumer is disconnected for not keeping up.
+/// Why a participant is disconnected when the server stops.
+pub const RESTARTING: &str = "the server restarts";
+/// Why a participant whose queue filled up is disconnected.
 pub const TOO_SLOW: &str = "too slow to keep up; resume from your last sequence number";
 
 /// The engine's end of a participant's queue.

@@ -136,7 +136,8 @@ impl VisitorHandle {
 
 /// A message to a chat that is no longer live: if the store has it as ended, say so to
 /// whoever was in it (`invalid_state`: "the chat has ended") rather than "there is no such
-/// chat". `staff` is the sender when staff; a chat they did not hold stays unknown to them.
+/// chat"; while the server stops, say that (`shutting_down`: resume in a moment). `staff`
+/// is the sender when staff; a chat they did not hold stays unknown to them.
 async fn after_the_end<T>(
     shared: &Shared,
     conversation: ConversationId,
@@ -144,6 +145,8 @@ async fn after_the_end<T>(
     result: Result<T>,
 ) -> Result<T> {
     match result {
+        // The server stops: the chat's task is gone but the chat is not over.
+        Err(Error::UnknownConversation(_)) if shared.stopping() => Err(Error::ShuttingDown),
         Err(Error::UnknownConversation(id)) => match stored_meta(shared, id).await {
             Ok(meta)
                 if meta.state == ConversationState::Ended

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod cli;
+mod conformance;
 mod document;
 mod edge;
 mod http;

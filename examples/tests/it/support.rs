@@ -49,6 +49,16 @@ impl InProcess {
         InProcess(App::start(settings).await.expect("server starts").spawn())
     }
 
+    /// With parts in place of the defaults (a clock, shorter timeouts…).
+    pub async fn start_with(settings: Settings, parts: clbchat_server::app::Parts) -> InProcess {
+        InProcess(
+            App::start_with(settings, parts)
+                .await
+                .expect("server starts")
+                .spawn(),
+        )
+    }
+
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
