@@ -191,6 +191,14 @@ impl Lab {
         v
     }
 
+    /// A connection of its own to the server's database file, as another process has.
+    async fn database(&self) -> sqlx::SqliteConnection {
+        let file = self.dir.path().join("clbchat.db");
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .expect("the database file opens beside the server")
+    }
+
     async fn stop(self) {
         self.server.stop().await;
         drop(self.dir);
@@ -403,12 +411,7 @@ async fn produce_error(code: &str) -> (String, String) {
             let lab = Lab::start(|_, _| {}).await;
             let mut ann = lab.counsellor("ann").await;
             let (mut v, _, _) = lab.chat_with(&mut ann).await;
-            let mut other = sqlx::SqliteConnection::connect(&format!(
-                "sqlite://{}",
-                lab.dir.path().join("clbchat.db").display()
-            ))
-            .await
-            .unwrap();
+            let mut other = lab.database().await;
             sqlx::query("BEGIN EXCLUSIVE")
                 .execute(&mut other)
                 .await
@@ -426,12 +429,7 @@ async fn produce_error(code: &str) -> (String, String) {
             let lab = Lab::start(|_, _| {}).await;
             let mut ann = lab.counsellor("ann").await;
             let (mut v, _, _) = lab.chat_with(&mut ann).await;
-            let mut other = sqlx::SqliteConnection::connect(&format!(
-                "sqlite://{}",
-                lab.dir.path().join("clbchat.db").display()
-            ))
-            .await
-            .unwrap();
+            let mut other = lab.database().await;
             sqlx::query(
                 "CREATE TRIGGER conformance_refuses BEFORE INSERT ON events \
                  BEGIN SELECT RAISE(ABORT, 'refused for the conformance test'); END",
