@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use clbchat_core::auth::{Authenticator, Credential, StaffIdentity, StaffRole};
+use clbchat_core::account::{StaffIdentity, StaffRole};
+use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::config::{Anonymity, DeskConfig};
 use clbchat_core::engine::{Arrival, Engine, Events, StaffSession, VisitorSession};

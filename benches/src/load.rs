@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clbchat_core::auth::{StaffIdentity, StaffRole};
+use clbchat_core::account::{StaffIdentity, StaffRole};
 use clbchat_core::event::{ClientProfile, Discipline};
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_core::registration::ClientType;

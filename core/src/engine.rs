@@ -33,7 +33,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
-use crate::auth::{AccountAuthenticator, Authenticator, Credential, StaffIdentity};
+use crate::account::StaffIdentity;
+use crate::auth::{AccountAuthenticator, Authenticator, Credential};
 use crate::calendar::Calendar;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
@@ -849,10 +850,10 @@ impl Engine {
                         .unwrap_or_else(|| StaffIdentity {
                             id: id.clone(),
                             alias: "Medewerker".into(),
-                            role: crate::auth::StaffRole::Counsellor,
+                            role: crate::account::StaffRole::Counsellor,
                             discipline: crate::event::Discipline::SocialWork,
                             desks: vec![cfg.id.clone()],
-                            capacity: crate::auth::DEFAULT_CAPACITY,
+                            capacity: crate::account::DEFAULT_CAPACITY,
                         })
                 });
                 let id = meta.id;

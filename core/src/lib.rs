@@ -12,6 +12,7 @@
 //! - [`config`]: engine and desk settings, every default a documented `const`.
 //! - [`calendar`]: opening hours, holidays, closures and event windows in Europe/Brussels time.
 //! - [`event`]: the conversation log entries and the events pushed to participants.
+//! - [`account`]: staff accounts as data (identity, role, the desks they serve).
 //! - [`registration`], [`flags`], [`pseudonym`]: what is recorded after a chat, the flags
 //!   that follow a returning visitor, and the keyed hash that lets them follow without
 //!   identifying anyone.
@@ -26,6 +27,7 @@
 //! Adapters depend on this crate, never the reverse: `clbchat-transport-ws` turns a WebSocket
 //! into session calls, `clbchat-store-sql` implements [`store::Store`] on SQLite and PostgreSQL.
 
+pub mod account;
 pub mod auth;
 pub mod calendar;
 pub mod clock;

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::auth::StaffIdentity;
+use crate::account::StaffIdentity;
 use crate::event::Discipline;
 use crate::ids::{ConversationId, StaffId};
 
@@ -78,7 +78,7 @@ impl Router for DefaultRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::StaffRole;
+    use crate::account::StaffRole;
 
     fn staff(id: &str, d: Discipline) -> StaffIdentity {
         StaffIdentity {

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Account;
+use crate::account::Account;
 use crate::calendar::Calendar;
 use crate::error::Result;
 #[allow(unused_imports)]

@@ -9,9 +9,8 @@
 
 use std::sync::Mutex;
 
-use clbchat_core::auth::{
-    hash_password_async, Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY,
-};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY};
+use clbchat_core::auth::hash_password_async;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_core::pseudonym::{hash_secret, random_token};

@@ -5,7 +5,8 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole, DEFAULT_CAPACITY};
+use clbchat_core::auth::hash_password;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_core::store::Store;

@@ -41,7 +41,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
-use clbchat_core::auth::{Account, Authenticator, Credential, StaffIdentity, StaffRole};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole};
+use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::{Calendar, EventWindow, Opening};
 use clbchat_core::clock::{Clock, TokioClock};
 use clbchat_core::config::DeskConfig;

@@ -34,7 +34,7 @@ pub(crate) use col;
 macro_rules! shared_queries {
     ($backend:ty, $db:ty) => {
         use chrono::{DateTime, Utc};
-        use clbchat_core::auth::Account;
+        use clbchat_core::account::Account;
         use clbchat_core::calendar::Calendar;
         use clbchat_core::event::{EndReason, LoggedEvent};
         use clbchat_core::flags::{Flag, FlagStatus};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clbchat_core::auth::Account;
+use clbchat_core::account::Account;
 use clbchat_core::calendar::Calendar;
 use clbchat_core::error::Result;
 use clbchat_core::event::LoggedEvent;

@@ -2,7 +2,8 @@
 //! tab, a coordinator looking at the board and a student on a phone see when things go
 //! wrong, in the real pages.
 
-use clbchat_core::auth::{Credential, StaffRole};
+use clbchat_core::account::StaffRole;
+use clbchat_core::auth::Credential;
 use clbchat_core::engine::StaffSession;
 use clbchat_core::event::{Discipline, EndReason, ServerEvent};
 use clbchat_core::ids::{ClientMsgId, DeskId};

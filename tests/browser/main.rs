@@ -9,7 +9,7 @@ mod evening;
 mod support;
 
 use chrono::{Duration as Days, Utc};
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::calendar::{Calendar, EventWindow};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::DeskId;

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole};
+use clbchat_core::auth::hash_password;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_server::settings::Settings;

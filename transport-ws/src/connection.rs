@@ -23,7 +23,8 @@
 
 use std::sync::Arc;
 
-use clbchat_core::auth::{AccountChange, Credential};
+use clbchat_core::account::AccountChange;
+use clbchat_core::auth::Credential;
 use clbchat_core::engine::{
     Arrival, Engine, Events, StaffHandle, VisitorHandle, RESTARTING, TOO_SLOW,
 };

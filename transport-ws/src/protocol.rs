@@ -8,7 +8,7 @@
 //! golden files in `tests/golden/` keep the format stable.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use clbchat_core::auth::{AccountView, StaffIdentity};
+use clbchat_core::account::{AccountView, StaffIdentity};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::event::{

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::desk::Position;
 use super::outbox::{Outbox, Pushed};
 use super::{Desk, Shared};
-use crate::auth::StaffIdentity;
+use crate::account::StaffIdentity;
 use crate::config::Limits;
 use crate::error::{Error, Result, StoreErrorKind};
 use crate::event::{

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use crate::auth::{StaffIdentity, StaffRole};
+use crate::account::{StaffIdentity, StaffRole};
 use crate::config::{DEFAULT_MEAN_CHAT, ESTIMATE_SAMPLES};
 use crate::error::{Error, Result};
 use crate::event::{CounsellorStatus, CoverageWarning, Discipline, PresenceStatus, RunningChat};

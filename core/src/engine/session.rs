@@ -10,7 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conversation::{ConvCmd, Party};
 use super::{board, Events, Shared};
-use crate::auth::{hash_password_async, Account, AccountChange, AccountView, StaffIdentity};
+use crate::account::{Account, AccountChange, AccountView, StaffIdentity};
+use crate::auth::hash_password_async;
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::event::{Ack, DeskBoard, LoggedEvent, ServerEvent, TransferTarget};

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, 
 use super::{
     ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
 };
-use crate::auth::{Account, StaffIdentity, StaffRole};
+use crate::account::{Account, StaffIdentity, StaffRole};
 use crate::calendar::{Calendar, Closure, EventWindow, HolidayPeriod, WeeklyHours};
 use crate::error::{Error, StoreErrorKind};
 use crate::event::{

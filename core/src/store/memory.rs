@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::{
     ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
 };
-use crate::auth::Account;
+use crate::account::Account;
 use crate::calendar::Calendar;
 use crate::error::{Error, Result, StoreErrorKind};
 use crate::event::{EndReason, LoggedEvent};

@@ -1,8 +1,9 @@
 //! Coordinators manage staff accounts: create, change, deactivate; the rules that keep a
 //! desk manageable; password hashes never leave the engine.
 
-use clbchat_core::auth::{AccountAuthenticator, AccountChange, Authenticator, Credential};
-use clbchat_core::auth::{StaffIdentity, StaffRole};
+use clbchat_core::account::AccountChange;
+use clbchat_core::account::{StaffIdentity, StaffRole};
+use clbchat_core::auth::{AccountAuthenticator, Authenticator, Credential};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
 use clbchat_core::store::Store;

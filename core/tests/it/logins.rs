@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use clbchat_core::auth::{Credential, StaffRole};
+use clbchat_core::account::StaffRole;
+use clbchat_core::auth::Credential;
 use clbchat_core::engine::logins::{
     LoginAttempts, ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY, CONNECTION_FAILURES_BEFORE_WAIT,
     CONNECTION_WAIT,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::clock::TokioClock;
 use clbchat_core::config::DEFAULT_STAFF_RECONNECT_GRACE;
 use clbchat_core::engine::StaffSession;

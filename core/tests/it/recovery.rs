@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::clock::TokioClock;
 use clbchat_core::engine::Recovered;
 use clbchat_core::event::{Discipline, DisconnectKind, EndReason, EventBody, ServerEvent};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::clock::TokioClock;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::{Arrival, Engine};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::calendar::{Calendar, EventWindow};
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::{Appointment, Arrival};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::engine::{Arrival, StaffSession};
 use clbchat_core::event::{
     ClientProfile, Discipline, EndReason, EventBody, ServerEvent, TransferTarget,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Europe::Brussels;
-use clbchat_core::auth::{Authenticator, Credential, StaffIdentity, StaffRole};
+use clbchat_core::account::{StaffIdentity, StaffRole};
+use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::clock::TokioClock;
 use clbchat_core::config::DeskConfig;
@@ -126,7 +127,7 @@ impl World {
     /// look staff up by; [`TestAuth`] itself needs none).
     pub async fn keep_account(&self, identity: &StaffIdentity) {
         self.store
-            .put_account(&clbchat_core::auth::Account {
+            .put_account(&clbchat_core::account::Account {
                 username: identity.id.0.clone(),
                 password_hash: String::new(),
                 active: true,

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, TimeZone, Utc};
-use clbchat_core::auth::{Authenticator, Credential, StaffIdentity, StaffRole};
+use clbchat_core::account::{StaffIdentity, StaffRole};
+use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::{Calendar, WeeklyHours};
 use clbchat_core::clock::TokioClock;
 use clbchat_core::config::DeskConfig;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::clock::ManualClock;
 use clbchat_core::event::{Discipline, EventBody, ServerEvent};
 use clbchat_core::ids::ConversationId;

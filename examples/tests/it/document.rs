@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::event::Discipline;
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::protocol::ServerFrame;

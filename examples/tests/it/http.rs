@@ -1,7 +1,7 @@
 //! The HTTP surface: pages with their security headers and every asset they link, the API
 //! the pages read, health and readiness, origins, and metrics that follow a chat.
 
-use clbchat_core::auth::StaffRole;
+use clbchat_core::account::StaffRole;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::ClientMsgId;
 use clbchat_core::registration::TOPICS;

@@ -1,6 +1,6 @@
 //! The first coordinator: a one-time link, then account management over the socket.
 
-use clbchat_core::auth::{StaffIdentity, StaffRole};
+use clbchat_core::account::{StaffIdentity, StaffRole};
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::StaffId;
 use clbchat_transport_ws::client::Client;

@@ -424,7 +424,7 @@ fn the_report_and_demo_data_commands_work_on_the_configured_database() {
 
 #[tokio::test]
 async fn over_the_socket_a_coordinator_gets_the_report_and_a_counsellor_does_not() {
-    use clbchat_core::auth::StaffRole;
+    use clbchat_core::account::StaffRole;
     use clbchat_core::event::Discipline;
     use clbchat_core::ids::DeskId;
     use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole};
+use clbchat_core::auth::hash_password;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{ConversationId, DeskId, StaffId};
 use clbchat_core::store::Store;

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use clbchat_core::auth::{AccountView, StaffIdentity, StaffRole};
+use clbchat_core::account::{AccountView, StaffIdentity, StaffRole};
 use clbchat_core::calendar::{
     Calendar, CalendarMode, Closure, EventWindow, HolidayPeriod, WeeklyHours,
 };

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clbchat_core::auth::{hash_password, Account, StaffIdentity, StaffRole};
+use clbchat_core::account::{Account, StaffIdentity, StaffRole};
+use clbchat_core::auth::hash_password;
 use clbchat_core::calendar::Calendar;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::Engine;
