@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --locked -p clbchat-examples --bin clbchat -p clbchat-benches --bin clbchat-hostile
+cargo build --release --locked -p clbchat --bin clbchat -p clbchat-benches --bin clbchat-hostile
 
 CLBCHAT_SERVER__LISTEN=127.0.0.1:0 \
 CLBCHAT_STORAGE__URL="sqlite://$WORK/clbchat.db" \

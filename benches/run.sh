@@ -127,7 +127,7 @@ clbchat_run() { # LABEL STORAGE_URL DURABILITY [load args]
 }
 
 log "build (release)"
-cargo build --release --locked -p clbchat-examples --bin clbchat -p clbchat-benches --bins
+cargo build --release --locked -p clbchat --bin clbchat -p clbchat-benches --bins
 mkdir -p "$RAW"
 rm -f "$RAW"/*.json "$RAW"/*.md
 

@@ -65,11 +65,11 @@ async fn every_message_crosses_the_bare_relay_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_reaches_a_counsellor_of_a_real_server_once_and_is_acknowledged() {
     let dir = std::env::temp_dir().join(format!("clbchat-load-test-{}", std::process::id()));
-    let mut settings = clbchat_server::Settings::default();
+    let mut settings = clbchat_assembly::Settings::default();
     settings.server.listen = "127.0.0.1:0".parse().expect("an address");
     settings.storage.url = "memory:".into();
     settings.pseudonyms.key_file = dir.join("pseudonym-keys.toml");
-    let app = clbchat_server::App::start(settings)
+    let app = clbchat_assembly::App::start(settings)
         .await
         .expect("the server starts");
     let running = app.spawn();

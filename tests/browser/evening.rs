@@ -16,7 +16,7 @@ use crate::{DESKTOP, PHONE};
 
 /// The reference server with these staff accounts.
 async fn server_with(
-    tune: impl FnOnce(&mut clbchat_server::settings::Settings, &std::path::Path),
+    tune: impl FnOnce(&mut clbchat_assembly::settings::Settings, &std::path::Path),
     accounts: &[(&str, StaffRole, Discipline)],
 ) -> Server {
     let server = Server::start(tune).await;

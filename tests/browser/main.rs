@@ -423,9 +423,9 @@ async fn the_coordinator_reads_the_annual_report_on_the_page_and_downloads_it() 
     let server = Server::start(|settings, _| {
         let settings = settings.clone();
         std::thread::spawn(move || {
-            clbchat_server::cli::demo_data(
+            clbchat_assembly::cli::demo_data(
                 &settings,
-                &clbchat_server::cli::DemoDataArgs {
+                &clbchat_assembly::cli::DemoDataArgs {
                     school_year: 2021,
                     chats: 80,
                     seed: 3,
@@ -463,7 +463,7 @@ async fn the_coordinator_reads_the_annual_report_on_the_page_and_downloads_it() 
     coordinator
         .text_contains("report-view", "Jaarverslag 2021-2022")
         .await;
-    let chats = clbchat_server::report::Lang::Nl.count(figures.totals.chats);
+    let chats = clbchat_assembly::report::Lang::Nl.count(figures.totals.chats);
     coordinator
         .text_contains("report-status", &format!("{chats} chatgesprekken"))
         .await;

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use clbchat_assembly::settings::Settings;
+use clbchat_assembly::App;
 use clbchat_core::account::{Account, StaffIdentity, StaffRole};
 use clbchat_core::auth::hash_password;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{DeskId, StaffId};
-use clbchat_server::settings::Settings;
-use clbchat_server::App;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -378,13 +378,13 @@ impl Browser {
 
 /// The reference server, in this process, on port 0, over its own data folder.
 pub struct Server {
-    running: clbchat_server::app::Running,
+    running: clbchat_assembly::app::Running,
     settings: Settings,
     dir: tempfile::TempDir,
 }
 
 impl std::ops::Deref for Server {
-    type Target = clbchat_server::app::Running;
+    type Target = clbchat_assembly::app::Running;
     fn deref(&self) -> &Self::Target {
         &self.running
     }
@@ -398,7 +398,7 @@ impl Server {
         s.storage.url = format!("sqlite://{}", dir.path().join("clbchat.db").display());
         s.pseudonyms.key_file = dir.path().join("keys.toml");
         tune(&mut s, dir.path());
-        let running = App::start(s.clone())
+        let running = App::start_with(s.clone(), clbchat::SERVICE.parts(&s).expect("desk"))
             .await
             .expect("the server starts")
             .spawn();
@@ -440,10 +440,13 @@ impl Server {
         let mut settings = self.settings.clone();
         settings.server.listen = self.running.addr;
         self.running.stop().await;
-        let running = App::start(settings.clone())
-            .await
-            .expect("the server starts again")
-            .spawn();
+        let running = App::start_with(
+            settings.clone(),
+            clbchat::SERVICE.parts(&settings).expect("desk"),
+        )
+        .await
+        .expect("the server starts again")
+        .spawn();
         Server {
             running,
             settings,

@@ -5,4 +5,4 @@
 //! a whole chat between a visitor and a counsellor, the closed desk, the quick exit,
 //! keyboard use, the setup and coordinator pages, each checked with axe-core and
 //! photographed into `test-artifacts/screenshots/`. The engine's own tests live in
-//! `core/tests`, the transport's in `transport-ws/tests`, the server's in `examples/tests`.
+//! `core/tests`, the transport's in `transport-ws/tests`, the server's in `examples/clbchat/tests`.

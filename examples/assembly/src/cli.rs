@@ -23,7 +23,7 @@ use crate::settings::Settings;
 #[command(name = "clbchat", version, about, long_about)]
 pub struct Cli {
     /// The configuration file (default: ./clbchat.toml when it exists). Every setting is
-    /// listed, with its default, in examples/config/clbchat.toml; CLBCHAT_SECTION__KEY
+    /// listed, with its default, in examples/clbchat/config/clbchat.toml; CLBCHAT_SECTION__KEY
     /// environment variables override the file (e.g. CLBCHAT_SERVER__LISTEN=0.0.0.0:8080).
     #[arg(long, short, env = "CLBCHAT_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -198,7 +198,7 @@ pub async fn report(settings: &Settings, args: &ReportArgs) -> Result<String> {
 }
 
 /// The 2021-2022 CLBch@t calendar, with its holidays and closures (the demo's default year).
-const CALENDAR_2021_2022: &str = include_str!("../../core/tests/data/clbchat-2021-2022.toml");
+const CALENDAR_2021_2022: &str = include_str!("../../../core/tests/data/clbchat-2021-2022.toml");
 
 /// Runs `demo-data` on a runtime of its own (a current-thread runtime on paused time, see
 /// [`crate::demo_data`]); returns what to print.

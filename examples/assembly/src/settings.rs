@@ -1,7 +1,7 @@
 //! The server's settings: a TOML file, then `CLBCHAT_SECTION__KEY` environment variables on
 //! top, then the built-in defaults for whatever neither names.
 //!
-//! Every setting, its default and its meaning are listed in `examples/config/clbchat.toml`;
+//! Every setting, its default and its meaning are listed in `examples/clbchat/config/clbchat.toml`;
 //! a test keeps that file and [`Settings::default`] in step. Durations carry their unit in
 //! the key (`_secs`, `_minutes`, `_days`), so a file never leaves a unit to guess.
 //!
@@ -70,7 +70,7 @@ pub struct ServerSettings {
     /// Most WebSocket connections at once; more get 503.
     pub max_connections: usize,
     /// Most connections that have not sent a request yet; when full, the oldest of them is
-    /// closed to make room (see `clbchat_server::edge`).
+    /// closed to make room (see `clbchat_assembly::edge`).
     pub max_pending_connections: usize,
     /// How long a client may take to send a request's head before its connection is
     /// closed.
@@ -134,7 +134,7 @@ pub struct DeskSettings {
     pub id: String,
     /// Public name.
     pub name: String,
-    /// A calendar file (TOML, see `examples/config/calendar.toml`). Empty: open around the
+    /// A calendar file (TOML, see `examples/clbchat/config/calendar.toml`). Empty: open around the
     /// clock, so a first try works at any hour. A calendar a coordinator saved in the
     /// pages replaces this one.
     pub calendar_file: Option<PathBuf>,
@@ -157,7 +157,7 @@ pub struct DeskSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
-    /// A `tracing` filter: `info`, `debug`, `clbchat_server=debug,info`… (`RUST_LOG` wins).
+    /// A `tracing` filter: `info`, `debug`, `clbchat_assembly=debug,info`… (`RUST_LOG` wins).
     pub level: String,
     /// `text` for people, `json` for a log collector.
     pub format: LogFormat,
@@ -288,7 +288,7 @@ impl Settings {
                 if !path.exists() {
                     return Err(Error::Config(format!(
                         "the configuration file {} does not exist (write one from \
-                         examples/config/clbchat.toml, or leave out --config to run on defaults)",
+                         examples/clbchat/config/clbchat.toml, or leave out --config to run on defaults)",
                         path.display()
                     )));
                 }

@@ -6,18 +6,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
+use clbchat_assembly::demo_data::{play_school_year, DemoOptions, Ledger, StoreRuntime};
+use clbchat_assembly::report::{render, Format, Lang, Options};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::registration::{ChatResult, ClientType, FoundVia, Gender};
 use clbchat_core::statistics::{ReportData, ReportQuery, REPORT_TIME_ZONE};
 use clbchat_core::store::Store;
-use clbchat_server::demo_data::{play_school_year, DemoOptions, Ledger, StoreRuntime};
-use clbchat_server::report::{render, Format, Lang, Options};
 use clbchat_store_sql::{Durability, SqlOptions, SqlStore};
 
 use crate::support::{run_binary, DESK};
 
-const CALENDAR_2021_2022: &str = include_str!("../../../core/tests/data/clbchat-2021-2022.toml");
+const CALENDAR_2021_2022: &str = include_str!("../../../../core/tests/data/clbchat-2021-2022.toml");
 
 /// A counted thing per client type, from the ledger.
 type PerType<K> = BTreeMap<(u8, K), u64>;

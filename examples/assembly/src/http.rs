@@ -3,8 +3,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `/` | the visitor page |
-//! | `/counsellor`, `/coordinator` | the staff pages |
+//! | the service's pages ([`Pages`]) | e.g. `/` (visitor), `/counsellor`, `/coordinator` |
 //! | `/setup` | the one-time creation of the first coordinator |
 //! | `/assets/{file}` | CSS and JavaScript |
 //! | `/api/info` | desk, partner lines, topic taxonomy, quick-exit address |
@@ -38,8 +37,27 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
      connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'self'";
 
-/// The pages and assets, compiled in: (file name, content type, content).
-const ASSETS: &[(&str, &str, &str)] = &[
+/// A service's pages and assets, compiled into its binary; the assembly serves them beside
+/// its own ([`SHARED_ASSETS`] and the setup page).
+#[derive(Debug, Clone, Copy)]
+pub struct Pages {
+    /// Pages: (path, HTML), e.g. `("/", VISITOR_HTML)`.
+    pub pages: &'static [(&'static str, &'static str)],
+    /// Assets under `/assets/`: (file name, content type, content).
+    pub assets: &'static [(&'static str, &'static str, &'static str)],
+}
+
+impl Pages {
+    /// No pages: the socket, the API, health and metrics only (an embedding program with
+    /// pages of its own elsewhere).
+    pub const NONE: Pages = Pages {
+        pages: &[],
+        assets: &[],
+    };
+}
+
+/// The assets every service's pages use: (file name, content type, content).
+pub const SHARED_ASSETS: &[(&str, &str, &str)] = &[
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -66,24 +84,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/attention.js"),
     ),
     (
-        "visitor.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/visitor.js"),
-    ),
-    (
         "staff.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/staff.js"),
-    ),
-    (
-        "counsellor.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/counsellor.js"),
-    ),
-    (
-        "coordinator.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/coordinator.js"),
     ),
     (
         "setup.js",
@@ -92,17 +95,15 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const VISITOR_HTML: &str = include_str!("../assets/visitor.html");
-const COUNSELLOR_HTML: &str = include_str!("../assets/counsellor.html");
-const COORDINATOR_HTML: &str = include_str!("../assets/coordinator.html");
 const SETUP_HTML: &str = include_str!("../assets/setup.html");
 
 /// The router over the shared state.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/", get(|| async { page(VISITOR_HTML) }))
-        .route("/counsellor", get(|| async { page(COUNSELLOR_HTML) }))
-        .route("/coordinator", get(|| async { page(COORDINATOR_HTML) }))
+    let mut router = Router::new();
+    for &(path, html) in shared.pages.pages {
+        router = router.route(path, get(move || async move { page(html) }));
+    }
+    router
         .route("/setup", get(|| async { page(SETUP_HTML) }))
         .route("/assets/{file}", get(asset))
         .route("/api/info", get(info))
@@ -144,8 +145,12 @@ fn page(html: &'static str) -> Response {
     r
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+async fn asset(State(s): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
+    match SHARED_ASSETS
+        .iter()
+        .chain(s.pages.assets)
+        .find(|(name, _, _)| *name == file)
+    {
         Some((_, kind, body)) => (
             [
                 (header::CONTENT_TYPE, *kind),

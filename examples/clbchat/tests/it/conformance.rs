@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use clbchat_assembly::app::Parts;
+use clbchat_assembly::settings::Settings;
 use clbchat_core::account::StaffRole;
 use clbchat_core::clock::ManualClock;
 use clbchat_core::event::{Discipline, EventBody, ServerEvent};
 use clbchat_core::ids::ConversationId;
 use clbchat_core::partner::RecordingPartner;
-use clbchat_server::app::Parts;
-use clbchat_server::settings::Settings;
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::protocol::ServerFrame;
 use clbchat_transport_ws::tokio_tungstenite::tungstenite::Message;
@@ -32,7 +32,7 @@ use sqlx::Connection;
 use crate::support::*;
 
 fn document() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/protocol.md");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

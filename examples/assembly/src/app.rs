@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 
 use crate::bootstrap::Setup;
 use crate::error::{Error, Result};
+use crate::http::Pages;
 use crate::metrics::Metrics;
 use crate::partner::LinkPartner;
 use crate::settings::Settings;
@@ -54,6 +55,8 @@ pub struct Shared {
     pub setup: Setup,
     /// Set when stopping: `/readyz` answers 503.
     pub draining: AtomicBool,
+    /// The service's pages.
+    pub pages: Pages,
 }
 
 impl std::fmt::Debug for Shared {
@@ -137,6 +140,8 @@ pub struct Parts {
     /// Changes to the WebSocket limits once the settings are applied: the timeouts of
     /// `docs/protocol.md` §9 that a test shortens to see them happen.
     pub transport: Option<TransportChange>,
+    /// The service's pages; default: none (socket, API, health and metrics only).
+    pub pages: Option<Pages>,
 }
 
 /// A change to the WebSocket limits ([`Parts::transport`]).
@@ -150,6 +155,7 @@ impl std::fmt::Debug for Parts {
             .field("partners", &self.partners.len())
             .field("login_delay_unit", &self.login_delay_unit)
             .field("transport", &self.transport.is_some())
+            .field("pages", &self.pages.map_or(0, |p| p.pages.len()))
             .finish()
     }
 }
@@ -300,6 +306,7 @@ impl App {
                 metrics,
                 setup,
                 draining: AtomicBool::new(false),
+                pages: parts.pages.unwrap_or(Pages::NONE),
             }),
             listener,
             addr,

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod metrics;
 pub mod partner;
 pub mod report;
+pub mod service;
 pub mod settings;
 
 pub use app::App;

@@ -50,8 +50,8 @@ async fn the_setup_link_creates_the_first_coordinator_once() {
     assert!(link.starts_with(&format!("http://{}/setup#token=", server.addr)));
     let token = token_of(&link);
     // As the binary does when stdout is not a terminal: the link in an owner-only file.
-    let link_file = clbchat_server::files::setup_link_path(&server.shared.settings);
-    clbchat_server::files::write_secret_file(&link_file, &link).unwrap();
+    let link_file = clbchat_assembly::files::setup_link_path(&server.shared.settings);
+    clbchat_assembly::files::write_secret_file(&link_file, &link).unwrap();
 
     let (status, body) = post_setup(
         &server,

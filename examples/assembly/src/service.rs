@@ -1,21 +1,69 @@
-//! `clbchat`: the national anonymous desk (CLBch@t). See `clbchat --help`.
+//! A service's binary, whole: each service (`clbchat`, and the ones to come) is a
+//! [`Service`] (its name, its pages, its desk) and a `main` that calls [`main`]. The command
+//! line, the settings, logging, the one-time setup link, serving and the graceful stop are
+//! here, once, so the services cannot drift apart.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use clbchat_server::cli::{Cli, Command, ConfigCommand, KeysCommand};
-use clbchat_server::{App, Error, Settings};
+use clap::{CommandFactory, FromArgMatches};
+use clbchat_core::config::DeskConfig;
+
+use crate::app::{App, Parts};
+use crate::cli::{Cli, Command, ConfigCommand, KeysCommand};
+use crate::error::{Error, Result};
+use crate::http::Pages;
+use crate::settings::Settings;
 
 /// Exit code for a configuration problem (as sysexits' EX_CONFIG).
-const EXIT_CONFIG: u8 = 78;
+pub const EXIT_CONFIG: u8 = 78;
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// What one service adds to the assembly.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    /// The binary's name, as messages and `--help` say it.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// What `--help` says about it beyond that line.
+    pub long_about: &'static str,
+    /// Said after the address when it starts, e.g. where the staff pages are.
+    pub greeting: &'static str,
+    /// Its pages and their assets.
+    pub pages: Pages,
+    /// Its desk, from the settings.
+    pub desk: fn(&Settings) -> Result<DeskConfig>,
+}
+
+impl Service {
+    /// The parts [`App::start_with`] needs for this service (its desk and pages); a test
+    /// or an embedding program adds its own to them.
+    pub fn parts(&self, settings: &Settings) -> Result<Parts> {
+        Ok(Parts {
+            desk: Some((self.desk)(settings)?),
+            pages: Some(self.pages),
+            ..Parts::default()
+        })
+    }
+}
+
+/// The whole binary: parses the command line, loads the settings, and serves or runs the
+/// command asked for. The exit code says how it went (78 for a configuration problem).
+pub fn main(service: &Service) -> ExitCode {
+    let name = service.name;
+    let command = Cli::command()
+        .name(name)
+        .bin_name(name)
+        .about(service.about)
+        .long_about(service.long_about);
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("clbchat: {e}");
+            eprintln!("{name}: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -23,21 +71,21 @@ fn main() -> ExitCode {
         // A year of chats would log every arrival: only the monthly progress and problems.
         let mut log = settings.log.clone();
         if log.level == "info" {
-            log.level = "warn,clbchat_server::demo_data=info".into();
+            log.level = "warn,clbchat_assembly::demo_data=info".into();
         }
-        clbchat_server::init_logging(&log);
+        crate::init_logging(&log);
     } else {
-        clbchat_server::init_logging(&settings.log);
+        crate::init_logging(&settings.log);
     }
     if let Some(Command::DemoData(args)) = &cli.command {
-        // On a paused clock of its own (see clbchat_server::demo_data).
-        return match clbchat_server::cli::demo_data(&settings, args) {
+        // On a paused clock of its own (see clbchat_assembly::demo_data).
+        return match crate::cli::demo_data(&settings, args) {
             Ok(out) => {
                 print!("{out}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("clbchat: {e}");
+                eprintln!("{name}: {e}");
                 ExitCode::from(if matches!(e, Error::Config(_)) {
                     EXIT_CONFIG
                 } else {
@@ -52,41 +100,45 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("clbchat: cannot start the runtime: {e}");
+            eprintln!("{name}: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+    match runtime.block_on(run(
+        service,
+        cli.command.unwrap_or(Command::Serve),
+        settings,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ Error::Config(_)) => {
-            eprintln!("clbchat: {e}");
+            eprintln!("{name}: {e}");
             ExitCode::from(EXIT_CONFIG)
         }
         Err(e) => {
-            eprintln!("clbchat: {e}");
+            eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()> {
+async fn run(service: &Service, command: Command, settings: Settings) -> Result<()> {
     match command {
-        Command::Serve => serve(settings).await,
+        Command::Serve => serve(service, settings).await,
         Command::Migrate => {
-            let store = clbchat_server::app::open_store(&settings).await?;
+            let store = crate::app::open_store(&settings).await?;
             store.close().await;
             println!(
                 "the database at {} is up to date",
-                clbchat_server::settings::redact_url(&settings.storage.url)
+                crate::settings::redact_url(&settings.storage.url)
             );
             Ok(())
         }
         Command::Accounts(cmd) => {
-            print!("{}", clbchat_server::cli::accounts(&settings, cmd).await?);
+            print!("{}", crate::cli::accounts(&settings, cmd).await?);
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate) => {
-            let id = clbchat_server::keys::rotate(&settings.pseudonyms.key_file)?;
+            let id = crate::keys::rotate(&settings.pseudonyms.key_file)?;
             println!(
                 "new pseudonym key `{id}` in {}; restart the server to use it",
                 settings.pseudonyms.key_file.display()
@@ -99,11 +151,11 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
             Ok(())
         }
         Command::Report(args) => {
-            let text = clbchat_server::cli::report(&settings, &args).await?;
+            let text = crate::cli::report(&settings, &args).await?;
             match &args.output {
                 Some(path) => {
                     std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
-                    eprintln!("clbchat: the report is in {}", path.display());
+                    eprintln!("{}: the report is in {}", service.name, path.display());
                 }
                 None => print!("{text}"),
             }
@@ -114,7 +166,7 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
         )),
         Command::Config(ConfigCommand::Show) => {
             let mut settings = settings;
-            settings.storage.url = clbchat_server::settings::redact_url(&settings.storage.url);
+            settings.storage.url = crate::settings::redact_url(&settings.storage.url);
             let text = toml::to_string_pretty(&settings)
                 .map_err(|e| Error::Refused(format!("cannot print the settings: {e}")))?;
             print!("{text}");
@@ -123,16 +175,18 @@ async fn run(command: Command, settings: Settings) -> clbchat_server::Result<()>
     }
 }
 
-async fn serve(settings: Settings) -> clbchat_server::Result<()> {
-    let app = App::start(settings).await?;
+async fn serve(service: &Service, settings: Settings) -> Result<()> {
+    let parts = service.parts(&settings)?;
+    let app = App::start_with(settings, parts).await?;
     let addr = app.local_addr();
     // The address goes to stdout for people (and for tests that start on port 0).
     println!(
-        "clbchat listens on http://{addr}/  (counsellors: /counsellor, coordinators: /coordinator)"
+        "{} listens on http://{addr}/  {}",
+        service.name, service.greeting
     );
     // The link holds a secret: at a terminal it is printed; otherwise (a service manager
     // or container collecting stdout with the logs) it goes to a file only its owner reads.
-    let link_file = clbchat_server::files::setup_link_path(&app.shared().settings);
+    let link_file = crate::files::setup_link_path(&app.shared().settings);
     match app.setup_link() {
         Some(link) if std::io::stdout().is_terminal() => {
             println!();
@@ -141,14 +195,14 @@ async fn serve(settings: Settings) -> clbchat_server::Result<()> {
             println!();
         }
         Some(link) => {
-            clbchat_server::files::write_secret_file(&link_file, link)?;
+            crate::files::write_secret_file(&link_file, link)?;
             println!(
                 "No coordinator account exists yet. A one-time link to create one is in {} \
                  (readable by this user only).",
                 link_file.display()
             );
         }
-        None => clbchat_server::files::remove_setup_link(&app.shared().settings),
+        None => crate::files::remove_setup_link(&app.shared().settings),
     }
     app.run(stop_signal()).await;
     Ok(())

@@ -79,7 +79,7 @@ async fn thousands_of_half_open_connections_do_not_shut_the_door() {
 
     // The server let go of the flood's descriptors: it holds at most the hard cap of
     // connections that sent nothing (a burst younger than the grace may exceed the cap).
-    let holds_at_most = PENDING * clbchat_server::edge::HARD_CAP_FACTOR;
+    let holds_at_most = PENDING * clbchat_assembly::edge::HARD_CAP_FACTOR;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let closed = flood.iter().filter(|s| closed_by_server(s)).count();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use clbchat_server::settings::Settings;
+use clbchat_assembly::settings::Settings;
 
 use crate::support::*;
 
@@ -107,7 +107,7 @@ fn the_example_configuration_lists_every_setting_at_its_default() {
         let key = line.split(" = ").next().unwrap();
         assert!(
             text.lines().any(|l| l.starts_with(&format!("{key} = "))),
-            "examples/config/clbchat.toml lacks `{key}`"
+            "examples/clbchat/config/clbchat.toml lacks `{key}`"
         );
     }
     // And the example calendar is valid.

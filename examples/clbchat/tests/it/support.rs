@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use clbchat_assembly::settings::Settings;
+use clbchat_assembly::App;
 use clbchat_core::account::{Account, StaffIdentity, StaffRole};
 use clbchat_core::auth::hash_password;
 use clbchat_core::event::Discipline;
 use clbchat_core::ids::{ConversationId, DeskId, StaffId};
 use clbchat_core::store::Store;
-use clbchat_server::settings::Settings;
-use clbchat_server::App;
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};
 
@@ -36,10 +36,10 @@ pub fn settings_in(dir: &Path) -> Settings {
 }
 
 /// A server running in this process.
-pub struct InProcess(clbchat_server::app::Running);
+pub struct InProcess(clbchat_assembly::app::Running);
 
 impl std::ops::Deref for InProcess {
-    type Target = clbchat_server::app::Running;
+    type Target = clbchat_assembly::app::Running;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
@@ -47,11 +47,19 @@ impl std::ops::Deref for InProcess {
 
 impl InProcess {
     pub async fn start(settings: Settings) -> InProcess {
-        InProcess(App::start(settings).await.expect("server starts").spawn())
+        let parts = clbchat::SERVICE
+            .parts(&settings)
+            .expect("the desk's settings");
+        Self::start_with(settings, parts).await
     }
 
-    /// With parts in place of the defaults (a clock, shorter timeouts…).
-    pub async fn start_with(settings: Settings, parts: clbchat_server::app::Parts) -> InProcess {
+    /// With parts in place of the defaults (a clock, shorter timeouts…); the pages are
+    /// clbchat's.
+    pub async fn start_with(
+        settings: Settings,
+        mut parts: clbchat_assembly::app::Parts,
+    ) -> InProcess {
+        parts.pages.get_or_insert(clbchat::PAGES);
         InProcess(
             App::start_with(settings, parts)
                 .await
