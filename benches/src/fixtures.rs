@@ -95,6 +95,7 @@ impl World {
             discipline: Discipline::SocialWork,
             desks: vec![self.desk.clone()],
             capacity,
+            centre: None,
         };
         self.auth
             .staff

@@ -604,6 +604,7 @@ async fn open_counsellors(shared: &Arc<Shared>) -> Result<Vec<Task<Received>>> {
             discipline: Discipline::SocialWork,
             desks: vec![desk.clone()],
             capacity,
+            centre: None,
         };
         let frame = |create| ClientFrame::SaveAccount {
             username: username.clone(),

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::Discipline;
-use crate::ids::{DeskId, StaffId};
+use crate::ids::{CentreId, DeskId, StaffId};
 
 /// What a staff member may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,6 +36,10 @@ pub struct StaffIdentity {
     pub desks: Vec<DeskId>,
     /// Concurrent chats (default [`DEFAULT_CAPACITY`]).
     pub capacity: u32,
+    /// The centre they work for (blended chat: their trajectories belong to it). Accounts
+    /// made before centres existed have none.
+    #[serde(default)]
+    pub centre: Option<CentreId>,
 }
 
 impl StaffIdentity {

@@ -168,6 +168,7 @@ mod tests {
                 discipline: Discipline::Medical,
                 desks: vec![DeskId::new("clbchat")],
                 capacity: DEFAULT_CAPACITY,
+                centre: None,
             },
         }
     }

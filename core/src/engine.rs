@@ -854,6 +854,7 @@ impl Engine {
                             discipline: crate::event::Discipline::SocialWork,
                             desks: vec![cfg.id.clone()],
                             capacity: crate::account::DEFAULT_CAPACITY,
+                            centre: None,
                         })
                 });
                 let id = meta.id;

@@ -12,7 +12,8 @@
 //! - [`config`]: engine and desk settings, every default a documented `const`.
 //! - [`calendar`]: opening hours, holidays, closures and event windows in Europe/Brussels time.
 //! - [`event`]: the conversation log entries and the events pushed to participants.
-//! - [`account`]: staff accounts as data (identity, role, the desks they serve).
+//! - [`account`]: staff accounts as data (identity, role, the desks they serve, the centre).
+//! - [`appointment`]: blended chat's planned sessions, their links and trajectories.
 //! - [`registration`], [`flags`], [`pseudonym`]: what is recorded after a chat, the flags
 //!   that follow a returning visitor, and the keyed hash that lets them follow without
 //!   identifying anyone.
@@ -28,6 +29,7 @@
 //! into session calls, `clbchat-store-sql` implements [`store::Store`] on SQLite and PostgreSQL.
 
 pub mod account;
+pub mod appointment;
 pub mod auth;
 pub mod calendar;
 pub mod clock;

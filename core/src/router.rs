@@ -88,6 +88,7 @@ mod tests {
             discipline: d,
             desks: vec![],
             capacity: 1,
+            centre: None,
         }
     }
 

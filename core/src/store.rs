@@ -34,13 +34,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
+use crate::appointment::{Appointment, AppointmentFilter};
 use crate::calendar::Calendar;
 use crate::error::Result;
 #[allow(unused_imports)]
 use crate::error::StoreErrorKind;
 use crate::event::{ClientProfile, EndReason, LoggedEvent};
 use crate::flags::Flag;
-use crate::ids::{ConversationId, DeskId, FlagId, StaffId};
+use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 use crate::statistics::{CoverageSample, ReportData, ReportQuery};
@@ -217,6 +218,18 @@ pub trait Store: Send + Sync + 'static {
     async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> Result<()>;
     /// A desk's saved calendar.
     async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>>;
+
+    // --- appointments (blended chat) ---
+
+    /// Inserts or replaces an appointment (by id). A second appointment with the same
+    /// `token_hash` is a [`StoreErrorKind::Conflict`].
+    async fn put_appointment(&self, appointment: &Appointment) -> Result<()>;
+    /// An appointment by id.
+    async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>>;
+    /// The appointment whose join token hashes to `token_hash`.
+    async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>>;
+    /// The appointments that pass `filter`, by start (then id).
+    async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<Appointment>>;
 
     // --- statistics ---
 

@@ -20,6 +20,11 @@ pub(crate) const FLAG_COLUMNS: &str = "id, pseudonym, desk, kind, status, conver
 pub(crate) const REGISTRATION_COLUMNS: &str = "conversation, desk, counsellor, client_type, age, \
      gender, topics, results, found_via, fake_call, registered_at_ns";
 
+/// Columns of `appointments`.
+pub(crate) const APPOINTMENT_COLUMNS: &str = "id, desk, centre, trajectory, counsellor, stand_in, \
+     client_name, note, starts_at_ns, length_minutes, status, token_hash, conversation, \
+     created_at_ns";
+
 /// Reads one column of a row, saying which one failed (`?` inside).
 macro_rules! col {
     ($row:expr, $name:literal) => {
@@ -35,10 +40,13 @@ macro_rules! shared_queries {
     ($backend:ty, $db:ty) => {
         use chrono::{DateTime, Utc};
         use clbchat_core::account::Account;
+        use clbchat_core::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
         use clbchat_core::calendar::Calendar;
         use clbchat_core::event::{EndReason, LoggedEvent};
         use clbchat_core::flags::{Flag, FlagStatus};
-        use clbchat_core::ids::{ConversationId, DeskId, FlagId, StaffId};
+        use clbchat_core::ids::{
+            AppointmentId, CentreId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
+        };
         use clbchat_core::pseudonym::Pseudonym;
         use clbchat_core::registration::{Rating, Registration};
         use clbchat_core::store::{
@@ -49,7 +57,9 @@ macro_rules! shared_queries {
 
         use crate::codec::{self, EventRow};
         use crate::error::{Context as _, Error, Result};
-        use crate::queries::{CONVERSATION_COLUMNS, FLAG_COLUMNS, REGISTRATION_COLUMNS};
+        use crate::queries::{
+            APPOINTMENT_COLUMNS, CONVERSATION_COLUMNS, FLAG_COLUMNS, REGISTRATION_COLUMNS,
+        };
 
         type DbRow = <$db as sqlx::Database>::Row;
 
@@ -144,6 +154,35 @@ macro_rules! shared_queries {
                     .map(StaffId),
                 created_at: codec::instant(col!(row, "created_at_ns")),
                 expires_at: codec::instant(col!(row, "expires_at_ns")),
+            })
+        }
+
+        fn appointment_from_row(row: &DbRow) -> Result<Appointment> {
+            let status: String = col!(row, "status");
+            let length: i32 = col!(row, "length_minutes");
+            Ok(Appointment {
+                id: AppointmentId(col!(row, "id")),
+                desk: DeskId(col!(row, "desk")),
+                centre: CentreId(col!(row, "centre")),
+                trajectory: TrajectoryId(col!(row, "trajectory")),
+                counsellor: StaffId(col!(row, "counsellor")),
+                stand_in: row
+                    .try_get::<Option<String>, _>("stand_in")
+                    .context("reading column `stand_in`")?
+                    .map(StaffId),
+                client_name: col!(row, "client_name"),
+                note: col!(row, "note"),
+                starts_at: codec::instant(col!(row, "starts_at_ns")),
+                length_minutes: u32::try_from(length)
+                    .map_err(|_| Error::Data(format!("appointment length {length}")))?,
+                status: AppointmentStatus::parse(&status)
+                    .ok_or_else(|| Error::Data(format!("appointment status `{status}`")))?,
+                token_hash: col!(row, "token_hash"),
+                conversation: row
+                    .try_get::<Option<Uuid>, _>("conversation")
+                    .context("reading column `conversation`")?
+                    .map(ConversationId),
+                created_at: codec::instant(col!(row, "created_at_ns")),
             })
         }
 
@@ -550,6 +589,92 @@ macro_rules! shared_queries {
                         .await
                         .context("reading a calendar")?;
                 text.map(|t| codec::from_json(&t, "calendar")).transpose()
+            }
+
+            pub(crate) async fn put_appointment(&self, a: &Appointment) -> Result<()> {
+                let length = i32::try_from(a.length_minutes)
+                    .map_err(|_| Error::Data(format!("appointment length {}", a.length_minutes)))?;
+                sqlx::query(
+                    "INSERT INTO appointments (id, desk, centre, trajectory, counsellor, stand_in, \
+                     client_name, note, starts_at_ns, length_minutes, status, token_hash, \
+                     conversation, created_at_ns) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     ON CONFLICT (id) DO UPDATE SET desk = excluded.desk, \
+                     centre = excluded.centre, trajectory = excluded.trajectory, \
+                     counsellor = excluded.counsellor, stand_in = excluded.stand_in, \
+                     client_name = excluded.client_name, note = excluded.note, \
+                     starts_at_ns = excluded.starts_at_ns, \
+                     length_minutes = excluded.length_minutes, status = excluded.status, \
+                     token_hash = excluded.token_hash, conversation = excluded.conversation, \
+                     created_at_ns = excluded.created_at_ns",
+                )
+                .bind(a.id.0)
+                .bind(a.desk.0.as_str())
+                .bind(a.centre.0.as_str())
+                .bind(a.trajectory.0)
+                .bind(a.counsellor.0.as_str())
+                .bind(a.stand_in.as_ref().map(|s| s.0.as_str()))
+                .bind(a.client_name.as_str())
+                .bind(a.note.as_deref())
+                .bind(codec::ns(a.starts_at, "appointment start")?)
+                .bind(length)
+                .bind(a.status.as_str())
+                .bind(a.token_hash.as_str())
+                .bind(a.conversation.map(|c| c.0))
+                .bind(codec::ns(a.created_at, "appointment planned")?)
+                .execute(&self.write)
+                .await
+                .context("storing an appointment")?;
+                Ok(())
+            }
+
+            pub(crate) async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
+                let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading an appointment")?;
+                row.as_ref().map(appointment_from_row).transpose()
+            }
+
+            pub(crate) async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>> {
+                let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE token_hash = $1");
+                let row = sqlx::query(&sql)
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading an appointment by its link")?;
+                row.as_ref().map(appointment_from_row).transpose()
+            }
+
+            pub(crate) async fn appointments(&self, f: &AppointmentFilter) -> Result<Vec<Appointment>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE 1 = 1"
+                ));
+                if let Some(s) = &f.staff {
+                    qb.push(" AND (counsellor = ").push_bind(s.0.as_str());
+                    qb.push(" OR stand_in = ").push_bind(s.0.as_str()).push(")");
+                }
+                if let Some(c) = &f.centre {
+                    qb.push(" AND centre = ").push_bind(c.0.as_str());
+                }
+                if let Some(t) = f.trajectory {
+                    qb.push(" AND trajectory = ").push_bind(t.0);
+                }
+                if let Some(t) = f.ending_after {
+                    qb.push(" AND starts_at_ns + length_minutes * 60000000000 > ")
+                        .push_bind(codec::ns(t, "filter start")?);
+                }
+                if let Some(t) = f.starting_before {
+                    qb.push(" AND starts_at_ns < ").push_bind(codec::ns(t, "filter end")?);
+                }
+                if !f.include_cancelled {
+                    qb.push(" AND status = 'planned'");
+                }
+                qb.push(" ORDER BY starts_at_ns ASC, id ASC");
+                let rows = qb.build().fetch_all(&self.read).await.context("listing appointments")?;
+                rows.iter().map(appointment_from_row).collect()
             }
 
             pub(crate) async fn summary(

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clbchat_core::account::Account;
+use clbchat_core::appointment::{Appointment, AppointmentFilter};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::error::Result;
 use clbchat_core::event::LoggedEvent;
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{ConversationId, DeskId, FlagId};
+use clbchat_core::ids::{AppointmentId, ConversationId, DeskId, FlagId};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{Rating, Registration};
 use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
@@ -232,6 +233,22 @@ impl Store for SqlStore {
 
     async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>> {
         Ok(on_db!(self.calendar(desk))?)
+    }
+
+    async fn put_appointment(&self, appointment: &Appointment) -> Result<()> {
+        Ok(on_db!(self.put_appointment(appointment))?)
+    }
+
+    async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
+        Ok(on_db!(self.appointment(id))?)
+    }
+
+    async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>> {
+        Ok(on_db!(self.appointment_by_token(token_hash))?)
+    }
+
+    async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<Appointment>> {
+        Ok(on_db!(self.appointments(filter))?)
     }
 
     async fn summary(

@@ -428,6 +428,7 @@ impl Server {
                     discipline,
                     desks: vec![DeskId::new(DESK)],
                     capacity: 2,
+                    centre: None,
                 },
             })
             .await

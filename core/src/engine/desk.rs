@@ -1011,7 +1011,7 @@ mod tests {
                         Op::Online { discipline, capacity, shift_minutes } => {
                             let id = StaffId::new(format!("s{n}"));
                             let discipline = [Discipline::Medical, Discipline::Paramedical, Discipline::SocialWork, Discipline::PsychoPedagogical][discipline as usize];
-                            let identity = StaffIdentity { id: id.clone(), alias: id.0.clone(), role: StaffRole::Counsellor, discipline, desks: vec![], capacity };
+                            let identity = StaffIdentity { id: id.clone(), alias: id.0.clone(), role: StaffRole::Counsellor, discipline, desks: vec![], capacity, centre: None };
                             st.online(identity, shift_minutes.map(|m| wall + chrono::Duration::minutes(i64::from(m))), now);
                             staff.push(id);
                         }
@@ -1081,6 +1081,7 @@ mod tests {
                     discipline: Discipline::Medical,
                     desks: vec![],
                     capacity: 2,
+                    centre: None,
                 },
                 None,
                 now,

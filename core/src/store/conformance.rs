@@ -20,13 +20,16 @@ use super::{
     ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
 };
 use crate::account::{Account, StaffIdentity, StaffRole};
+use crate::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
 use crate::calendar::{Calendar, Closure, EventWindow, HolidayPeriod, WeeklyHours};
 use crate::error::{Error, StoreErrorKind};
 use crate::event::{
     ClientProfile, Discipline, EndReason, EventBody, LoggedEvent, Role, TransferTarget,
 };
 use crate::flags::{Flag, FlagKind, FlagStatus};
-use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use crate::ids::{
+    AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
+};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{ChatResult, ClientType, FoundVia, Gender, Rating, Registration};
 use crate::statistics::{
@@ -75,6 +78,7 @@ checks! {
     rekey_pseudonym,
     accounts,
     calendars,
+    appointments,
     summary,
     report,
     report_of_one_desk,
@@ -252,6 +256,7 @@ fn account(username: &str) -> Account {
             discipline: Discipline::Medical,
             desks: vec![desk("national"), desk("clb-gent")],
             capacity: 2,
+            centre: None,
         },
     }
 }
@@ -1226,6 +1231,144 @@ pub async fn accounts<S: Store + ?Sized>(store: &S) {
     assert_eq!(
         all[2], changed,
         "accounts: the list has the replaced account"
+    );
+}
+
+/// Appointments round-trip whole (with and without the optional fields, to the
+/// nanosecond), are replaced by id, found by token hash, and listed by start with every
+/// filter (staff as counsellor or stand-in, centre, trajectory, time, cancelled); a second
+/// appointment with the same token hash is a conflict.
+pub async fn appointments<S: Store + ?Sized>(store: &S) {
+    let trajectory = TrajectoryId::random();
+    let make =
+        |counsellor: &str, stand_in: Option<&str>, centre: &str, h: u32, token: &str| Appointment {
+            id: AppointmentId::random(),
+            desk: DeskId::new("blended"),
+            centre: CentreId::new(centre),
+            trajectory,
+            counsellor: StaffId::new(counsellor),
+            stand_in: stand_in.map(StaffId::new),
+            client_name: "Lotte Peeters".into(),
+            note: Some("tweede gesprek; over de studiekeuze".into()),
+            starts_at: base()
+                + chrono::Duration::hours(i64::from(h))
+                + chrono::Duration::nanoseconds(123_456_789),
+            length_minutes: 45,
+            status: AppointmentStatus::Planned,
+            token_hash: token.into(),
+            conversation: None,
+            created_at: base(),
+        };
+    let first = make("ann", Some("bob"), "clb-gent", 2, "h1");
+    let mut second = make("ann", None, "clb-gent", 1, "h2");
+    second.trajectory = TrajectoryId::random();
+    second.note = None;
+    let other_centre = make("cas", None, "clb-brugge", 3, "h3");
+    for a in [&first, &second, &other_centre] {
+        store
+            .put_appointment(a)
+            .await
+            .unwrap_or_else(|e| panic!("appointments: put: {e}"));
+    }
+    let got = store
+        .appointment(first.id)
+        .await
+        .unwrap_or_else(|e| panic!("appointments: get: {e}"));
+    assert_eq!(got.as_ref(), Some(&first), "appointments: round trip");
+    let by_token = store
+        .appointment_by_token("h2")
+        .await
+        .unwrap_or_else(|e| panic!("appointments: by token: {e}"));
+    assert_eq!(by_token.as_ref(), Some(&second), "appointments: by token");
+    assert_eq!(
+        store.appointment_by_token("nope").await.ok().flatten(),
+        None,
+        "appointments: an unknown token finds nothing"
+    );
+    let mut clash = make("dirk", None, "clb-gent", 5, "h1");
+    clash.client_name = "Someone else".into();
+    match store.put_appointment(&clash).await {
+        Err(e) => assert_eq!(
+            e.store_kind(),
+            Some(StoreErrorKind::Conflict),
+            "appointments: a repeated token hash: {e}"
+        ),
+        Ok(()) => panic!("appointments: a repeated token hash was accepted"),
+    }
+    let ids = |v: Vec<Appointment>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let list = |f: AppointmentFilter| async move {
+        store
+            .appointments(&f)
+            .await
+            .unwrap_or_else(|e| panic!("appointments: list: {e}"))
+    };
+    assert_eq!(
+        ids(list(AppointmentFilter::default()).await),
+        vec![second.id, first.id, other_centre.id],
+        "appointments: all, by start"
+    );
+    let staff = |s: &str| AppointmentFilter {
+        staff: Some(StaffId::new(s)),
+        ..AppointmentFilter::default()
+    };
+    assert_eq!(ids(list(staff("ann")).await), vec![second.id, first.id]);
+    assert_eq!(
+        ids(list(staff("bob")).await),
+        vec![first.id],
+        "appointments: a stand-in sees the appointments they may hold"
+    );
+    let centre = AppointmentFilter {
+        centre: Some(CentreId::new("clb-brugge")),
+        ..AppointmentFilter::default()
+    };
+    assert_eq!(ids(list(centre).await), vec![other_centre.id]);
+    let of_trajectory = AppointmentFilter {
+        trajectory: Some(trajectory),
+        ..AppointmentFilter::default()
+    };
+    assert_eq!(
+        ids(list(of_trajectory).await),
+        vec![first.id, other_centre.id]
+    );
+    let window = AppointmentFilter {
+        ending_after: Some(second.ends_at()),
+        starting_before: Some(other_centre.starts_at),
+        ..AppointmentFilter::default()
+    };
+    assert_eq!(
+        ids(list(window).await),
+        vec![first.id],
+        "appointments: ending after and starting before are strict"
+    );
+    // Moved, cancelled, and held: replaced whole.
+    let mut moved = first.clone();
+    moved.starts_at = base() + chrono::Duration::hours(6);
+    moved.length_minutes = 30;
+    moved.stand_in = None;
+    moved.status = AppointmentStatus::Cancelled;
+    moved.conversation = Some(ConversationId::random());
+    store
+        .put_appointment(&moved)
+        .await
+        .unwrap_or_else(|e| panic!("appointments: replace: {e}"));
+    assert_eq!(
+        store.appointment(first.id).await.ok().flatten().as_ref(),
+        Some(&moved),
+        "appointments: replaced by id"
+    );
+    assert_eq!(
+        ids(list(staff("ann")).await),
+        vec![second.id],
+        "appointments: cancelled ones are left out…"
+    );
+    let with_cancelled = AppointmentFilter {
+        include_cancelled: true,
+        ..staff("ann")
+    };
+    assert_eq!(
+        ids(list(with_cancelled).await),
+        vec![second.id, first.id],
+        "appointments: …unless asked for"
     );
 }
 

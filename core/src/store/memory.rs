@@ -13,11 +13,12 @@ use super::{
     ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
 };
 use crate::account::Account;
+use crate::appointment::{Appointment, AppointmentFilter};
 use crate::calendar::Calendar;
 use crate::error::{Error, Result, StoreErrorKind};
 use crate::event::{EndReason, LoggedEvent};
 use crate::flags::{Flag, FlagStatus};
-use crate::ids::{ConversationId, DeskId, FlagId};
+use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 use crate::statistics::reference::{self, Records};
@@ -33,6 +34,7 @@ struct Inner {
     flags: BTreeMap<FlagId, Flag>,
     accounts: BTreeMap<String, Account>,
     calendars: HashMap<DeskId, Calendar>,
+    appointments: BTreeMap<AppointmentId, Appointment>,
     coverage: BTreeMap<(DeskId, DateTime<Utc>), CoverageSample>,
     /// Arrivals per pseudonym, so counting a returning visitor's visits reads only theirs.
     visits: HashMap<Pseudonym, BTreeSet<(DateTime<Utc>, ConversationId)>>,
@@ -345,6 +347,49 @@ impl Store for MemoryStore {
 
     async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>> {
         Ok(self.lock()?.calendars.get(desk).cloned())
+    }
+
+    async fn put_appointment(&self, appointment: &Appointment) -> Result<()> {
+        let mut inner = self.lock()?;
+        if inner
+            .appointments
+            .values()
+            .any(|a| a.token_hash == appointment.token_hash && a.id != appointment.id)
+        {
+            return Err(Error::store(
+                StoreErrorKind::Conflict,
+                "another appointment has this join token",
+            ));
+        }
+        inner
+            .appointments
+            .insert(appointment.id, appointment.clone());
+        Ok(())
+    }
+
+    async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
+        Ok(self.lock()?.appointments.get(&id).cloned())
+    }
+
+    async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>> {
+        Ok(self
+            .lock()?
+            .appointments
+            .values()
+            .find(|a| a.token_hash == token_hash)
+            .cloned())
+    }
+
+    async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<Appointment>> {
+        let mut out: Vec<Appointment> = self
+            .lock()?
+            .appointments
+            .values()
+            .filter(|a| filter.matches(a))
+            .cloned()
+            .collect();
+        out.sort_by_key(|a| (a.starts_at, a.id));
+        Ok(out)
     }
 
     async fn summary(

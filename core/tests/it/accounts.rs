@@ -19,6 +19,7 @@ fn identity(id: &str, role: StaffRole, desks: &[&str]) -> StaffIdentity {
         discipline: Discipline::Medical,
         desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
         capacity: 2,
+        centre: None,
     }
 }
 

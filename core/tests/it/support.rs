@@ -164,6 +164,7 @@ impl World {
             discipline,
             desks,
             capacity,
+            centre: None,
         };
         self.auth
             .staff

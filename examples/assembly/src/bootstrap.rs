@@ -130,6 +130,7 @@ impl Setup {
                 discipline: Discipline::PsychoPedagogical,
                 desks: vec![desk.clone()],
                 capacity: DEFAULT_CAPACITY,
+                centre: None,
             },
         };
         if let Err(e) = store.put_account(&account).await {

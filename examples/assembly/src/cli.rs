@@ -347,6 +347,9 @@ pub struct AddAccount {
     /// Chats at the same time.
     #[arg(long, default_value_t = DEFAULT_CAPACITY)]
     pub capacity: u32,
+    /// The centre they work for (e.g. `clb-gent`): blended-chat trajectories belong to it.
+    #[arg(long)]
+    pub centre: Option<String>,
     /// Desks (default: this server's desk). Repeat for more.
     #[arg(long = "desk")]
     pub desks: Vec<String>,
@@ -500,6 +503,7 @@ async fn accounts_on(
                     discipline: discipline(add.discipline),
                     desks,
                     capacity: add.capacity,
+                    centre: add.centre.map(clbchat_core::ids::CentreId::new),
                 },
             };
             store.put_account(&account).await?;

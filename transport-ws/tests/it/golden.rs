@@ -137,6 +137,7 @@ fn sara_identity() -> StaffIdentity {
         discipline: Discipline::PsychoPedagogical,
         desks: vec![desk()],
         capacity: 1,
+        centre: None,
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn start(tune: impl FnOnce(&mut WsConfig)) -> TestServer {
                     discipline,
                     desks: vec![desk()],
                     capacity: 1,
+                    centre: None,
                 },
             })
             .await

@@ -50,6 +50,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use clbchat_core::account::{Account, StaffIdentity, StaffRole};
+use clbchat_core::appointment::{Appointment, AppointmentFilter};
 use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::{Calendar, EventWindow, Opening};
 use clbchat_core::clock::{Clock, TokioClock};
@@ -57,7 +58,7 @@ use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::{Arrival, Engine, StaffSession, VisitorSession};
 use clbchat_core::event::{ClientProfile, Discipline, EventBody, LoggedEvent, Role, ServerEvent};
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::ids::{AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{
     ChatResult, ClientType, FoundVia, Gender, Rating, Registration, RegistrationForm,
@@ -486,6 +487,7 @@ pub async fn play_school_year(
                     desks: vec![desk.clone()],
                     // Some experienced counsellors take two chats at a time.
                     capacity: if rng.gen_bool(0.35) { 2 } else { 1 },
+                    centre: None,
                 };
                 lock(&staff.0).insert(id.clone(), identity);
                 let session = engine

@@ -258,6 +258,35 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.calendar(&desk).await })
             .await
     }
+
+    async fn put_appointment(&self, appointment: &Appointment) -> clbchat_core::Result<()> {
+        let appointment = appointment.to_owned();
+        self.call(move |s| async move { s.put_appointment(&appointment).await })
+            .await
+    }
+
+    async fn appointment(&self, id: AppointmentId) -> clbchat_core::Result<Option<Appointment>> {
+        self.call(move |s| async move { s.appointment(id).await })
+            .await
+    }
+
+    async fn appointment_by_token(
+        &self,
+        token_hash: &str,
+    ) -> clbchat_core::Result<Option<Appointment>> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |s| async move { s.appointment_by_token(&token_hash).await })
+            .await
+    }
+
+    async fn appointments(
+        &self,
+        filter: &AppointmentFilter,
+    ) -> clbchat_core::Result<Vec<Appointment>> {
+        let filter = filter.to_owned();
+        self.call(move |s| async move { s.appointments(&filter).await })
+            .await
+    }
     async fn summary(
         &self,
         desk: Option<&DeskId>,

@@ -46,6 +46,7 @@ fn staff(id: &str, discipline: Discipline) -> StaffIdentity {
         discipline,
         desks: vec![DeskId::new("clbchat")],
         capacity: 1,
+        centre: None,
     }
 }
 

@@ -118,6 +118,7 @@ async fn the_setup_link_creates_the_first_coordinator_once() {
                 discipline: Discipline::Medical,
                 desks: vec![desk()],
                 capacity: 2,
+                centre: None,
             },
         })
         .await

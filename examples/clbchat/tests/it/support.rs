@@ -127,6 +127,7 @@ pub async fn add_account(store: &dyn Store, id: &str, role: StaffRole, disciplin
                 discipline,
                 desks: vec![desk()],
                 capacity: 2,
+                centre: None,
             },
         })
         .await
