@@ -18,6 +18,7 @@
 //!
 //! Nothing here knows about sockets or SQL.
 
+pub mod appointments;
 pub(crate) mod conversation;
 pub(crate) mod desk;
 pub mod logins;
@@ -34,6 +35,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 use crate::account::StaffIdentity;
+use crate::appointment::{Appointment, LinkState};
 use crate::auth::{AccountAuthenticator, Authenticator, Credential};
 use crate::calendar::Calendar;
 use crate::clock::{Clock, SystemClock};
@@ -59,9 +61,6 @@ use outbox::Outbox;
 pub use outbox::{Disconnect, Events, RESTARTING, TOO_SLOW};
 pub use session::{StaffHandle, StaffSession, VisitorHandle, VisitorSession};
 
-/// How long before an appointment's start its client may join the waiting room.
-pub const APPOINTMENT_EARLY_JOIN: Duration = Duration::from_secs(15 * 60);
-
 /// Arrival at a desk.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Arrival {
@@ -85,21 +84,6 @@ pub struct Recovered {
     pub active: u32,
     /// Registrations still due for chats that ended before the restart.
     pub registrations_due: u32,
-}
-
-/// A planned blended-chat session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Appointment {
-    /// The desk.
-    pub desk: DeskId,
-    /// The counsellor.
-    pub counsellor: StaffId,
-    /// The client's name, as the counsellor knows them.
-    pub client_name: String,
-    /// Start.
-    pub starts_at: DateTime<Utc>,
-    /// End.
-    pub ends_at: DateTime<Utc>,
 }
 
 /// Whether a desk is open and what a visitor can expect.
@@ -249,7 +233,6 @@ pub(crate) struct Shared {
     desks: RwLock<HashMap<DeskId, Arc<Desk>>>,
     convs: Mutex<HashMap<ConversationId, ConvHandle>>,
     staff: Mutex<HashMap<StaffId, StaffConn>>,
-    appointments: Mutex<HashMap<String, Appointment>>,
     logins: logins::LoginGuard,
     generation: std::sync::atomic::AtomicU64,
     shutdown: watch::Sender<bool>,
@@ -363,7 +346,6 @@ impl EngineBuilder {
                 desks: RwLock::default(),
                 convs: Mutex::default(),
                 staff: Mutex::default(),
-                appointments: Mutex::default(),
                 logins: logins::LoginGuard::new(self.login_delay_unit),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 shutdown,
@@ -474,21 +456,36 @@ impl Engine {
             });
         }
         let mut profile = arrival.profile.clone();
-        let mut reserved_for = None;
+        let mut reserved_for = Vec::new();
+        let mut appointment = None;
         if cfg.admission == Admission::Appointment {
             let token = arrival.appointment.as_deref().ok_or_else(|| {
                 Error::Invalid("this desk works by appointment: open the link you were sent".into())
             })?;
-            let appt = shared.appointment(token, &cfg.id)?;
-            let early = chrono::Duration::from_std(APPOINTMENT_EARLY_JOIN).unwrap_or_default();
-            if now < appt.starts_at - early || now >= appt.ends_at {
-                return Err(Error::Closed {
-                    desk: cfg.id.clone(),
-                    next_opening: Some(appt.starts_at - early),
-                });
+            let appt = shared.appointment_by_link(token, &cfg.id).await?;
+            match appt.link_state(now) {
+                LinkState::Open => {}
+                LinkState::TooEarly => {
+                    return Err(Error::Closed {
+                        desk: cfg.id.clone(),
+                        next_opening: Some(appt.opens_at()),
+                    })
+                }
+                LinkState::Over => {
+                    return Err(Error::InvalidState(
+                        "this appointment is over; ask your counsellor for a new one".into(),
+                    ))
+                }
+                LinkState::Cancelled => {
+                    return Err(Error::InvalidState(
+                        "this appointment was cancelled; ask your counsellor for a new one".into(),
+                    ))
+                }
             }
             profile.nickname = Some(appt.client_name.clone());
-            reserved_for = Some(appt.counsellor);
+            reserved_for.push(appt.counsellor.clone());
+            reserved_for.extend(appt.stand_in.clone());
+            appointment = Some(appt);
         }
 
         // Who is this, without knowing who: pseudonym, visits and flags.
@@ -529,7 +526,7 @@ impl Engine {
                 let margin =
                     chrono::Duration::from_std(cfg.limits.closing_margin).unwrap_or_default();
                 let late = match (closes_at, wait) {
-                    (Some(close), Some(wait)) if reserved_for.is_none() => {
+                    (Some(close), Some(wait)) if reserved_for.is_empty() => {
                         let wait_c = chrono::Duration::from_std(wait).unwrap_or_default();
                         (now + wait_c + margin > close).then_some((close, wait))
                     }
@@ -592,6 +589,14 @@ impl Engine {
         if let Err(e) = shared.store.put_conversation(&meta).await {
             desk.lock_state().remove_waiting(conversation);
             return Err(e);
+        }
+        if let Some(mut appt) = appointment {
+            // The session's chat, so the trajectory finds it.
+            appt.conversation = Some(conversation);
+            if let Err(e) = shared.store.put_appointment(&appt).await {
+                desk.lock_state().remove_waiting(conversation);
+                return Err(e);
+            }
         }
 
         let (client, events) = outbox::outbox(shared.outbox_capacity);
@@ -737,35 +742,6 @@ impl Engine {
         }
     }
 
-    /// Plans a blended-chat appointment; returns the join token for the client's link.
-    /// Appointments are kept in memory for now (see `docs/` for the plan to store them).
-    pub fn book_appointment(&self, appointment: Appointment) -> Result<String> {
-        let desk = self.shared.desk(&appointment.desk)?;
-        if desk.config().admission != Admission::Appointment {
-            return Err(Error::Invalid(format!(
-                "desk `{}` does not take appointments",
-                appointment.desk
-            )));
-        }
-        if appointment.ends_at <= appointment.starts_at {
-            return Err(Error::Invalid(
-                "appointment: the end must be after the start".into(),
-            ));
-        }
-        if appointment.client_name.trim().is_empty() {
-            return Err(Error::Invalid(
-                "appointment: the client's name is missing".into(),
-            ));
-        }
-        let token = random_token(24);
-        self.shared
-            .appointments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(hash_secret(&token), appointment);
-        Ok(token)
-    }
-
     /// Whether [`Engine::shutdown`] has begun, as a watch: a transport closes the
     /// connections that have no session yet when it turns `true` (those with one are
     /// disconnected by the engine).
@@ -836,6 +812,26 @@ impl Engine {
             };
             let mut live = shared.store.conversations(&filter).await?;
             live.sort_by_key(|m| m.arrived_at);
+            // Waiting clients of appointments wait for their own counsellor again.
+            let reserved = if cfg.admission == Admission::Appointment && !live.is_empty() {
+                let since = shared.clock.now() - chrono::Duration::days(1);
+                shared
+                    .store
+                    .appointments(&crate::appointment::AppointmentFilter {
+                        ending_after: Some(since),
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_iter()
+                    .filter_map(|a| {
+                        let mut who = vec![a.counsellor];
+                        who.extend(a.stand_in);
+                        a.conversation.map(|c| (c, who))
+                    })
+                    .collect::<HashMap<_, _>>()
+            } else {
+                HashMap::new()
+            };
             for meta in live {
                 if shared.conv(meta.id).is_some() {
                     continue;
@@ -880,7 +876,7 @@ impl Engine {
                                 Instant::now(),
                                 meta.profile.health_question,
                                 Duration::ZERO,
-                                None,
+                                reserved.get(&id).cloned().unwrap_or_default(),
                             );
                             st.mark_ready(id);
                             st.set_waiting_connected(id, false);
@@ -1005,15 +1001,17 @@ impl Shared {
             .remove(&id);
     }
 
-    fn appointment(&self, token: &str, desk: &DeskId) -> Result<Appointment> {
-        self.appointments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&hash_secret(token))
+    /// The appointment of a join token on `desk`; a token that matches none (mistyped,
+    /// or of another desk) is refused the same way.
+    async fn appointment_by_link(&self, token: &str, desk: &DeskId) -> Result<Appointment> {
+        self.store
+            .appointment_by_token(&hash_secret(token))
+            .await?
             .filter(|a| &a.desk == desk)
-            .cloned()
             .ok_or_else(|| {
-                Error::Invalid("this appointment link is not valid (or was cancelled)".into())
+                Error::Invalid(
+                    "this appointment link is not valid; check that it was copied whole".into(),
+                )
             })
     }
 

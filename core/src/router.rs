@@ -23,8 +23,9 @@ pub struct WaitingClient<'a> {
     pub waited: Duration,
     /// They signalled a health question.
     pub health_question: bool,
-    /// An appointment reserved for this counsellor only.
-    pub reserved_for: Option<&'a StaffId>,
+    /// An appointment: only these may take it, the first (its counsellor) before the
+    /// second (the stand-in). Empty: anyone.
+    pub reserved_for: &'a [StaffId],
 }
 
 /// An eligible counsellor.
@@ -44,7 +45,8 @@ pub trait Router: Send + Sync + 'static {
     fn choose(&self, client: &WaitingClient<'_>, candidates: &[Candidate<'_>]) -> Option<usize>;
 }
 
-/// The default policy: an appointment goes to its counsellor only; a health question to a
+/// The default policy: an appointment goes to its counsellor (or, when they are not there,
+/// the stand-in) only; a health question to a
 /// medical counsellor when one is eligible; other clients preferably to a non-medical one
 /// (keeping the medical counsellor free for health questions) when there is a choice; then
 /// the least loaded; then the one idle longest.
@@ -53,8 +55,11 @@ pub struct DefaultRouter;
 
 impl Router for DefaultRouter {
     fn choose(&self, client: &WaitingClient<'_>, candidates: &[Candidate<'_>]) -> Option<usize> {
-        if let Some(reserved) = client.reserved_for {
-            return candidates.iter().position(|c| &c.staff.id == reserved);
+        if !client.reserved_for.is_empty() {
+            return client
+                .reserved_for
+                .iter()
+                .find_map(|r| candidates.iter().position(|c| &c.staff.id == r));
         }
         let medical = |c: &Candidate<'_>| c.staff.discipline == Discipline::Medical;
         let preferred: Vec<usize> = (0..candidates.len())
@@ -114,7 +119,7 @@ mod tests {
             conversation: ConversationId::random(),
             waited: Duration::ZERO,
             health_question: true,
-            reserved_for: None,
+            reserved_for: &[],
         };
         assert_eq!(DefaultRouter.choose(&client, &c), Some(0));
         client.health_question = false;
@@ -146,13 +151,18 @@ mod tests {
             conversation: ConversationId::random(),
             waited: Duration::ZERO,
             health_question: false,
-            reserved_for: None,
+            reserved_for: &[],
         };
         assert_eq!(DefaultRouter.choose(&client, &c), Some(1));
-        client.reserved_for = Some(&id);
+        let own = [id.clone()];
+        client.reserved_for = &own;
         assert_eq!(DefaultRouter.choose(&client, &c), Some(0));
-        let other = StaffId::new("z");
-        client.reserved_for = Some(&other);
+        let other = [StaffId::new("z")];
+        client.reserved_for = &other;
         assert_eq!(DefaultRouter.choose(&client, &c), None);
+        // The counsellor first; the stand-in when the counsellor is not there.
+        let both = [StaffId::new("z"), id.clone()];
+        client.reserved_for = &both;
+        assert_eq!(DefaultRouter.choose(&client, &c), Some(0));
     }
 }

@@ -41,7 +41,8 @@ pub(crate) struct QueueEntry {
     /// Put back at the head of the queue (their counsellor was lost): before everyone.
     front: bool,
     health_question: bool,
-    reserved_for: Option<StaffId>,
+    /// An appointment: its counsellor, then its stand-in (empty: anyone).
+    reserved_for: Vec<StaffId>,
     /// Stored and its conversation task running; only then can it be assigned.
     ready: bool,
     /// A disconnected client keeps its place during the grace period but is skipped.
@@ -129,7 +130,7 @@ impl DeskState {
         now: Instant,
         health_question: bool,
         delay: Duration,
-        reserved_for: Option<StaffId>,
+        reserved_for: Vec<StaffId>,
     ) {
         self.next_number += 1;
         let entry = QueueEntry {
@@ -171,7 +172,7 @@ impl DeskState {
             priority_at: now,
             front: true,
             health_question: running.health_question,
-            reserved_for: None,
+            reserved_for: Vec::new(),
             ready: true,
             connected: !running.reconnecting,
             published: None,
@@ -582,7 +583,7 @@ impl DeskState {
                 conversation: entry.conversation,
                 waited: now.saturating_duration_since(entry.arrived),
                 health_question: entry.health_question,
-                reserved_for: entry.reserved_for.as_ref(),
+                reserved_for: &entry.reserved_for,
             };
             let Some(chosen) = router.choose(&client, &candidates) else {
                 i += 1;
@@ -1001,7 +1002,7 @@ mod tests {
                         Op::Arrive { health, prank } => {
                             let c = ConversationId::random();
                             let delay = if prank { Duration::from_secs(600) } else { Duration::ZERO };
-                            st.enqueue(c, now, health, delay, None);
+                            st.enqueue(c, now, health, delay, Vec::new());
                             st.mark_ready(c);
                         }
                         Op::Leave(i) => {
@@ -1092,7 +1093,7 @@ mod tests {
             );
             for _ in 0..2 {
                 let c = ConversationId::random();
-                st.enqueue(c, now, false, Duration::ZERO, None);
+                st.enqueue(c, now, false, Duration::ZERO, Vec::new());
                 st.mark_ready(c);
             }
             assert_eq!(st.assign(now, wall, &rules, &DefaultRouter).len(), 2);

@@ -228,8 +228,8 @@ pub struct StaffSession {
 /// A staff member's commands. Cloneable.
 #[derive(Clone)]
 pub struct StaffHandle {
-    shared: Arc<Shared>,
-    identity: StaffIdentity,
+    pub(super) shared: Arc<Shared>,
+    pub(super) identity: StaffIdentity,
 }
 
 impl std::fmt::Debug for StaffHandle {

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod after_chat;
+mod appointments;
 mod arrival;
 mod conversation;
 mod coordinators;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clbchat_core::account::StaffRole;
+use clbchat_core::appointment::Booking;
 use clbchat_core::calendar::{Calendar, EventWindow};
 use clbchat_core::config::DeskConfig;
-use clbchat_core::engine::{Appointment, Arrival};
+use clbchat_core::engine::Arrival;
 use clbchat_core::event::{Discipline, EventBody, ServerEvent};
-use clbchat_core::ids::{ConversationId, DeskId, StaffId};
+use clbchat_core::ids::{ConversationId, DeskId};
 use clbchat_core::Error;
 
 use crate::support::*;
@@ -196,16 +197,22 @@ async fn a_blended_appointment_goes_only_to_its_counsellor_and_is_not_anonymous(
     let desk = DeskConfig::blended("blended", "Blended chat");
     let start = brussels(2022, 3, 10, 9, 50);
     let world = World::with_desk(start, desk).await;
-    let mut other = world.counsellor("other", Discipline::SocialWork).await;
-    let token = world
-        .engine
-        .book_appointment(Appointment {
-            desk: world.desk.clone(),
-            counsellor: StaffId::new("own"),
-            client_name: "Lotte Peeters".into(),
-            starts_at: brussels(2022, 3, 10, 10, 0),
-            ends_at: brussels(2022, 3, 10, 10, 45),
-        })
+    let mut other = world.centre_counsellor("other", "clb-gent", true).await;
+    let planner = world.centre_counsellor("own", "clb-gent", false).await;
+    let (_, token) = planner
+        .handle
+        .plan_appointment(
+            &world.desk,
+            &Booking {
+                client_name: "Lotte Peeters".into(),
+                note: None,
+                starts_at: brussels(2022, 3, 10, 10, 0),
+                length_minutes: 45,
+                stand_in: None,
+                trajectory: None,
+            },
+        )
+        .await
         .unwrap();
     let bad = Arrival {
         appointment: Some("forged".into()),
@@ -232,7 +239,8 @@ async fn a_blended_appointment_goes_only_to_its_counsellor_and_is_not_anonymous(
     assert!(drain(&mut other.events)
         .iter()
         .all(|e| assigned(e).is_none()));
-    let mut own = world.counsellor("own", Discipline::SocialWork).await;
+    let mut own = planner;
+    own.handle.go_online(&world.desk, None).await.unwrap();
     let got = wait_for(&mut own.events, |e| match e {
         ServerEvent::ChatAssigned {
             conversation,

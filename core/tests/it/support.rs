@@ -180,6 +180,38 @@ impl World {
             .expect("login")
     }
 
+    /// A counsellor of `centre` on this (blended) desk, logged in, with a stored account
+    /// (the engine finds a stand-in's centre by their account); online when `online`.
+    pub async fn centre_counsellor(&self, id: &str, centre: &str, online: bool) -> StaffSession {
+        let identity = StaffIdentity {
+            id: StaffId::new(id),
+            alias: format!("Medewerker {id}"),
+            role: StaffRole::Counsellor,
+            discipline: Discipline::PsychoPedagogical,
+            desks: vec![self.desk.clone()],
+            capacity: 1,
+            centre: Some(clbchat_core::ids::CentreId::new(centre)),
+        };
+        self.keep_account(&identity).await;
+        self.auth
+            .staff
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), identity);
+        let s = self
+            .engine
+            .login(&Credential::Password {
+                username: id.into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("login");
+        if online {
+            s.handle.go_online(&self.desk, None).await.expect("online");
+        }
+        s
+    }
+
     /// A counsellor logged in and online at the desk.
     pub async fn counsellor(&self, id: &str, discipline: Discipline) -> StaffSession {
         let s = self.login(id, StaffRole::Counsellor, discipline, 1).await;
