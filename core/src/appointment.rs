@@ -148,8 +148,76 @@ pub enum LinkState {
     Cancelled,
 }
 
+/// An appointment as staff see it: everything but the token's hash, with its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    /// Its id.
+    pub id: AppointmentId,
+    /// The blended-chat desk.
+    pub desk: DeskId,
+    /// The centre the trajectory belongs to.
+    pub centre: CentreId,
+    /// The trajectory (all sessions with this client).
+    pub trajectory: TrajectoryId,
+    /// The counsellor.
+    pub counsellor: StaffId,
+    /// The colleague who may stand in.
+    pub stand_in: Option<StaffId>,
+    /// The client's name.
+    pub client_name: String,
+    /// The counsellor's note.
+    pub note: Option<String>,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Length in minutes.
+    pub length_minutes: u32,
+    /// Planned or cancelled.
+    pub status: AppointmentStatus,
+    /// The chat held for it, once the client joined.
+    pub conversation: Option<ConversationId>,
+}
+
+impl From<&Appointment> for AppointmentView {
+    fn from(a: &Appointment) -> Self {
+        Self {
+            id: a.id,
+            desk: a.desk.clone(),
+            centre: a.centre.clone(),
+            trajectory: a.trajectory,
+            counsellor: a.counsellor.clone(),
+            stand_in: a.stand_in.clone(),
+            client_name: a.client_name.clone(),
+            note: a.note.clone(),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at(),
+            length_minutes: a.length_minutes,
+            status: a.status,
+            conversation: a.conversation,
+        }
+    }
+}
+
+/// What a client's link shows before they join: no name, no note, only when and with whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// Where the link stands now.
+    pub state: LinkState,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// When the waiting room opens.
+    pub opens_at: DateTime<Utc>,
+    /// The counsellor's name as clients see it (their alias); `None` if their account is
+    /// gone.
+    pub counsellor: Option<String>,
+}
+
 /// What a counsellor asks for when planning or moving a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Booking {
     /// The client's name, as the counsellor wants to see it.
     pub client_name: String,

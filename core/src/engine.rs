@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 use crate::account::StaffIdentity;
-use crate::appointment::{Appointment, LinkState};
+use crate::appointment::{Appointment, LinkInfo, LinkState};
 use crate::auth::{AccountAuthenticator, Authenticator, Credential};
 use crate::calendar::Calendar;
 use crate::clock::{Clock, SystemClock};
@@ -628,6 +628,26 @@ impl Engine {
             visitor_token: visitor_token.map(|t| t.expose().to_owned()),
             handle: VisitorHandle::new(shared.clone(), conversation, tx, resume_token),
             events,
+        })
+    }
+
+    /// What a client's appointment link shows before they join (blended chat): where it
+    /// stands, when, and their counsellor's alias. A mistyped or replaced link is refused
+    /// as [`Error::Invalid`], like at arrival.
+    pub async fn appointment_link(&self, desk: &DeskId, token: &str) -> Result<LinkInfo> {
+        let shared = &self.shared;
+        let a = shared.appointment_by_link(token, desk).await?;
+        let counsellor = shared
+            .store
+            .account(&a.counsellor.0)
+            .await?
+            .map(|acc| acc.identity.alias);
+        Ok(LinkInfo {
+            state: a.link_state(shared.clock.now()),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at(),
+            opens_at: a.opens_at(),
+            counsellor,
         })
     }
 

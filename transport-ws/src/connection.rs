@@ -571,6 +571,58 @@ impl Conn {
                     document: Some(document.map_err(CoreError::Invalid)?),
                 }))
             }
+            ClientFrame::AppointmentLink { desk, token } => Ok(Some(ServerFrame::AppointmentLink {
+                req,
+                link: self.engine.appointment_link(&desk, &token).await?,
+            })),
+            ClientFrame::PlanAppointment { desk, booking } => {
+                let (a, token) = self.staff()?.plan_appointment(&desk, &booking).await?;
+                Ok(Some(ServerFrame::Appointment {
+                    req,
+                    appointment: (&a).into(),
+                    token: Some(token),
+                }))
+            }
+            ClientFrame::RescheduleAppointment {
+                appointment,
+                booking,
+            } => {
+                let a = self
+                    .staff()?
+                    .reschedule_appointment(appointment, &booking)
+                    .await?;
+                Ok(Some(ServerFrame::Appointment {
+                    req,
+                    appointment: (&a).into(),
+                    token: None,
+                }))
+            }
+            ClientFrame::CancelAppointment { appointment } => {
+                let a = self.staff()?.cancel_appointment(appointment).await?;
+                Ok(Some(ServerFrame::Appointment {
+                    req,
+                    appointment: (&a).into(),
+                    token: None,
+                }))
+            }
+            ClientFrame::NewAppointmentLink { appointment } => {
+                let (a, token) = self.staff()?.new_appointment_link(appointment).await?;
+                Ok(Some(ServerFrame::Appointment {
+                    req,
+                    appointment: (&a).into(),
+                    token: Some(token),
+                }))
+            }
+            ClientFrame::Appointments { which } => Ok(Some(ServerFrame::Appointments {
+                req,
+                appointments: self
+                    .staff()?
+                    .appointments(which)
+                    .await?
+                    .iter()
+                    .map(Into::into)
+                    .collect(),
+            })),
             ClientFrame::SaveAccount {
                 username,
                 create,

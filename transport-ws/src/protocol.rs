@@ -9,13 +9,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clbchat_core::account::{AccountView, StaffIdentity};
+use clbchat_core::appointment::{AppointmentView, Booking, LinkInfo};
 use clbchat_core::calendar::Calendar;
+use clbchat_core::engine::appointments::Which;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::event::{
     Ack, ClientProfile, DeskBoard, LoggedEvent, ServerEvent, TransferTarget,
 };
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::ids::{AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use clbchat_core::registration::RegistrationForm;
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
@@ -293,6 +295,42 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lang: Option<String>,
     },
+    /// Blended chat, no session needed: what the client's link shows before they join.
+    AppointmentLink {
+        /// The blended-chat desk.
+        desk: DeskId,
+        /// The join token from the link's fragment.
+        token: String,
+    },
+    /// Staff (blended chat): plan a session for themself.
+    PlanAppointment {
+        /// The blended-chat desk.
+        desk: DeskId,
+        /// What, when, with whom.
+        booking: Booking,
+    },
+    /// Staff: move their session (new time, length, name, note or stand-in); the link stays.
+    RescheduleAppointment {
+        /// The session.
+        appointment: AppointmentId,
+        /// Its new details.
+        booking: Booking,
+    },
+    /// Staff: call their session off; its link then says so.
+    CancelAppointment {
+        /// The session.
+        appointment: AppointmentId,
+    },
+    /// Staff: a new link for their session; the old one stops working.
+    NewAppointmentLink {
+        /// The session.
+        appointment: AppointmentId,
+    },
+    /// Staff: their coming or past sessions (as counsellor or stand-in).
+    Appointments {
+        /// `coming` or `past`.
+        which: Which,
+    },
     /// Coordinator: create an account or change one.
     SaveAccount {
         /// Login name (the key).
@@ -346,6 +384,12 @@ impl ClientFrame {
         "accounts",
         "save_account",
         "report",
+        "appointment_link",
+        "plan_appointment",
+        "reschedule_appointment",
+        "cancel_appointment",
+        "new_appointment_link",
+        "appointments",
     ];
 
     /// The frame's `type`, for logs and metrics.
@@ -384,6 +428,12 @@ impl ClientFrame {
             ClientFrame::Accounts {} => "accounts",
             ClientFrame::SaveAccount { .. } => "save_account",
             ClientFrame::Report { .. } => "report",
+            ClientFrame::AppointmentLink { .. } => "appointment_link",
+            ClientFrame::PlanAppointment { .. } => "plan_appointment",
+            ClientFrame::RescheduleAppointment { .. } => "reschedule_appointment",
+            ClientFrame::CancelAppointment { .. } => "cancel_appointment",
+            ClientFrame::NewAppointmentLink { .. } => "new_appointment_link",
+            ClientFrame::Appointments { .. } => "appointments",
         }
     }
 }
@@ -508,6 +558,34 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         document: Option<RenderedReport>,
     },
+    /// One blended-chat session: planned, moved, cancelled or relinked. `token` (only when
+    /// planned or relinked) is the join token for the client's link, shown this once.
+    Appointment {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The session.
+        appointment: AppointmentView,
+        /// The join token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// A staff member's sessions.
+    Appointments {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The sessions: coming ones soonest first, past ones latest first.
+        appointments: Vec<AppointmentView>,
+    },
+    /// What a client's link shows.
+    AppointmentLink {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// Where it stands, when, and with whom.
+        link: LinkInfo,
+    },
     /// Something the engine pushes.
     Event {
         /// The event.
@@ -542,6 +620,9 @@ impl ServerFrame {
             | ServerFrame::Calendar { req, .. }
             | ServerFrame::Accounts { req, .. }
             | ServerFrame::Report { req, .. }
+            | ServerFrame::Appointment { req, .. }
+            | ServerFrame::Appointments { req, .. }
+            | ServerFrame::AppointmentLink { req, .. }
             | ServerFrame::Error { req, .. } => *req,
             ServerFrame::Event { .. } => None,
         }

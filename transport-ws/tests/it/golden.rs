@@ -29,6 +29,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use clbchat_core::account::{AccountView, StaffIdentity, StaffRole};
+use clbchat_core::appointment::{
+    AppointmentStatus, AppointmentView, Booking, LinkInfo, LinkState,
+};
 use clbchat_core::calendar::{
     Calendar, CalendarMode, Closure, EventWindow, HolidayPeriod, WeeklyHours,
 };
@@ -38,6 +41,7 @@ use clbchat_core::config::{
     DEFAULT_OUTBOX_CAPACITY, DEFAULT_RECONNECT_GRACE, DEFAULT_WARNINGS_BEFORE_END,
     MAX_NICKNAME_CHARS,
 };
+use clbchat_core::engine::appointments::Which;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{
@@ -45,7 +49,9 @@ use clbchat_core::event::{
     LoggedEvent, LoginFailures, PresenceStatus, Role, RunningChat, ServerEvent, TransferTarget,
 };
 use clbchat_core::flags::{Flag, FlagKind, FlagStatus, FlagSummary, VisitorHistory};
-use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::ids::{
+    AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
+};
 use clbchat_core::pseudonym::{Pseudonym, MAX_TOKEN_CHARS, MIN_TOKEN_CHARS};
 use clbchat_core::registration::{
     ChatResult, ClientType, FoundVia, Gender, RegistrationForm, MAX_RATING_COMMENT_CHARS,
@@ -84,6 +90,45 @@ fn conv() -> ConversationId {
 
 fn other_conv() -> ConversationId {
     uuid(0x0c7b_2f94_1e3a_4d58_8f26_b1a9_e07c_3d52)
+}
+
+fn appointment_id() -> AppointmentId {
+    uuid(0x3e9a_71c4_0b5d_4f86_a2e7_54c1_9d08_b6f3)
+}
+
+fn trajectory_id() -> TrajectoryId {
+    uuid(0x81d2_5a6e_c94f_4b03_8e17_2fa6_0c5b_d749)
+}
+
+const JOIN_TOKEN: &str = "jQ4vN8sK2wZ7pL1xR5tY9bC3mF6hD0gA";
+
+fn booking() -> Booking {
+    Booking {
+        client_name: "Lotte Peeters".into(),
+        note: Some("Tweede gesprek: de overstap naar het vijfde jaar.".into()),
+        starts_at: day(2022, 3, 16, 15, 0),
+        length_minutes: 45,
+        stand_in: Some(StaffId::new("bram.wouters")),
+        trajectory: Some(trajectory_id()),
+    }
+}
+
+fn appointment_view() -> AppointmentView {
+    AppointmentView {
+        id: appointment_id(),
+        desk: DeskId::new("blended"),
+        centre: CentreId::new("clb-gent"),
+        trajectory: trajectory_id(),
+        counsellor: sara(),
+        stand_in: Some(StaffId::new("bram.wouters")),
+        client_name: "Lotte Peeters".into(),
+        note: Some("Tweede gesprek: de overstap naar het vijfde jaar.".into()),
+        starts_at: day(2022, 3, 16, 15, 0),
+        ends_at: day(2022, 3, 16, 15, 45),
+        length_minutes: 45,
+        status: AppointmentStatus::Planned,
+        conversation: None,
+    }
 }
 
 fn flag_id() -> FlagId {
@@ -354,6 +399,30 @@ fn client_frames() -> Vec<ClientFrame> {
             }),
             format: Some("markdown".into()),
             lang: Some("nl".into()),
+        },
+        F::AppointmentLink {
+            desk: DeskId::new("blended"),
+            token: JOIN_TOKEN.into(),
+        },
+        F::PlanAppointment {
+            desk: DeskId::new("blended"),
+            booking: booking(),
+        },
+        F::RescheduleAppointment {
+            appointment: appointment_id(),
+            booking: Booking {
+                starts_at: day(2022, 3, 17, 16, 0),
+                ..booking()
+            },
+        },
+        F::CancelAppointment {
+            appointment: appointment_id(),
+        },
+        F::NewAppointmentLink {
+            appointment: appointment_id(),
+        },
+        F::Appointments {
+            which: Which::Coming,
         },
     ]
 }
@@ -630,6 +699,25 @@ fn server_events() -> Vec<ServerEvent> {
 /// One sample of every `ServerFrame` variant but `Event`, plus an `event` frame per event.
 fn server_frames() -> Vec<ServerFrame> {
     let mut frames = vec![
+        ServerFrame::Appointment {
+            req: Some(21),
+            appointment: appointment_view(),
+            token: Some(JOIN_TOKEN.into()),
+        },
+        ServerFrame::Appointments {
+            req: Some(22),
+            appointments: vec![appointment_view()],
+        },
+        ServerFrame::AppointmentLink {
+            req: Some(20),
+            link: LinkInfo {
+                state: LinkState::TooEarly,
+                starts_at: day(2022, 3, 16, 15, 0),
+                ends_at: day(2022, 3, 16, 15, 45),
+                opens_at: day(2022, 3, 16, 14, 45),
+                counsellor: Some("Sara".into()),
+            },
+        },
         ServerFrame::Report {
             req: Some(9),
             data: Box::new(report_data()),
@@ -854,6 +942,12 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Accounts {} => "accounts",
         F::SaveAccount { .. } => "save_account",
         F::Report { .. } => "report",
+        F::AppointmentLink { .. } => "appointment_link",
+        F::PlanAppointment { .. } => "plan_appointment",
+        F::RescheduleAppointment { .. } => "reschedule_appointment",
+        F::CancelAppointment { .. } => "cancel_appointment",
+        F::NewAppointmentLink { .. } => "new_appointment_link",
+        F::Appointments { .. } => "appointments",
     };
     format!("client_{kind}")
 }
@@ -875,6 +969,9 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Calendar { .. } => "calendar",
         F::Accounts { .. } => "accounts",
         F::Report { .. } => "report",
+        F::Appointment { .. } => "appointment",
+        F::Appointments { .. } => "appointments",
+        F::AppointmentLink { .. } => "appointment_link",
         F::Error { .. } => "error",
         F::Event { event } => return event_file(event),
     };
