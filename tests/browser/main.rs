@@ -5,6 +5,7 @@
 //! critical violation) and saved as a screenshot in `test-artifacts/screenshots/`.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod blended;
 mod evening;
 mod support;
 

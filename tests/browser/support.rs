@@ -380,6 +380,7 @@ impl Browser {
 pub struct Server {
     running: clbchat_assembly::app::Running,
     settings: Settings,
+    service: &'static clbchat_assembly::service::Service,
     dir: tempfile::TempDir,
 }
 
@@ -391,20 +392,30 @@ impl std::ops::Deref for Server {
 }
 
 impl Server {
+    /// The national desk's server (clbchat).
     pub async fn start(tune: impl FnOnce(&mut Settings, &Path)) -> Server {
+        Self::start_service(&clbchat::SERVICE, tune).await
+    }
+
+    /// A service's server on its defaults, on port 0 with its data in a fresh folder.
+    pub async fn start_service(
+        service: &'static clbchat_assembly::service::Service,
+        tune: impl FnOnce(&mut Settings, &Path),
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Settings::default();
+        let mut s = (service.defaults.settings)();
         s.server.listen = "127.0.0.1:0".parse().unwrap();
         s.storage.url = format!("sqlite://{}", dir.path().join("clbchat.db").display());
         s.pseudonyms.key_file = dir.path().join("keys.toml");
         tune(&mut s, dir.path());
-        let running = App::start_with(s.clone(), clbchat::SERVICE.parts(&s).expect("desk"))
+        let running = App::start_with(s.clone(), service.parts(&s).expect("desk"))
             .await
             .expect("the server starts")
             .spawn();
         Server {
             running,
             settings: s,
+            service,
             dir,
         }
     }
@@ -415,6 +426,17 @@ impl Server {
     }
 
     pub async fn account(&self, id: &str, role: StaffRole, discipline: Discipline) {
+        self.account_of(id, role, discipline, None).await;
+    }
+
+    /// An account on this server's desk, of `centre`.
+    pub async fn account_of(
+        &self,
+        id: &str,
+        role: StaffRole,
+        discipline: Discipline,
+        centre: Option<&str>,
+    ) {
         self.shared
             .store
             .put_account(&Account {
@@ -426,9 +448,9 @@ impl Server {
                     alias: format!("{}{}", id[..1].to_uppercase(), &id[1..]),
                     role,
                     discipline,
-                    desks: vec![DeskId::new(DESK)],
+                    desks: vec![DeskId::new(self.settings.desk.id.clone())],
                     capacity: 2,
-                    centre: None,
+                    centre: centre.map(clbchat_core::ids::CentreId::new),
                 },
             })
             .await
@@ -443,7 +465,7 @@ impl Server {
         self.running.stop().await;
         let running = App::start_with(
             settings.clone(),
-            clbchat::SERVICE.parts(&settings).expect("desk"),
+            self.service.parts(&settings).expect("desk"),
         )
         .await
         .expect("the server starts again")
@@ -451,6 +473,7 @@ impl Server {
         Server {
             running,
             settings,
+            service: self.service,
             dir: self.dir,
         }
     }

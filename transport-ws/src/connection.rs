@@ -571,10 +571,12 @@ impl Conn {
                     document: Some(document.map_err(CoreError::Invalid)?),
                 }))
             }
-            ClientFrame::AppointmentLink { desk, token } => Ok(Some(ServerFrame::AppointmentLink {
-                req,
-                link: self.engine.appointment_link(&desk, &token).await?,
-            })),
+            ClientFrame::AppointmentLink { desk, token } => {
+                Ok(Some(ServerFrame::AppointmentLink {
+                    req,
+                    link: self.engine.appointment_link(&desk, &token).await?,
+                }))
+            }
             ClientFrame::PlanAppointment { desk, booking } => {
                 let (a, token) = self.staff()?.plan_appointment(&desk, &booking).await?;
                 Ok(Some(ServerFrame::Appointment {

@@ -32,6 +32,8 @@ pub mod partner;
 pub mod report;
 pub mod service;
 pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::App;
 pub use error::{Error, Result};

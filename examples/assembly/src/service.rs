@@ -13,7 +13,7 @@ use crate::app::{App, Parts};
 use crate::cli::{Cli, Command, ConfigCommand, KeysCommand};
 use crate::error::{Error, Result};
 use crate::http::Pages;
-use crate::settings::Settings;
+use crate::settings::{Defaults, Settings};
 
 /// Exit code for a configuration problem (as sysexits' EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
@@ -33,6 +33,8 @@ pub struct Service {
     pub pages: Pages,
     /// Its desk, from the settings.
     pub desk: fn(&Settings) -> Result<DeskConfig>,
+    /// Where its settings start (its desk, database file and port by default).
+    pub defaults: Defaults,
 }
 
 impl Service {
@@ -60,7 +62,7 @@ pub fn main(service: &Service) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let settings = match Settings::load_for(cli.config.as_deref(), &service.defaults) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{name}: {e}");

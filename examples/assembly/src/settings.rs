@@ -278,25 +278,54 @@ impl Default for Settings {
     }
 }
 
+/// Where a service's settings start: its defaults, the configuration file it reads when
+/// `--config` is not given, and the example file that lists every setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// The defaults.
+    pub settings: fn() -> Settings,
+    /// The file read from the working folder when present (e.g. `clbchat.toml`).
+    pub file: &'static str,
+    /// The example file, named in messages.
+    pub example: &'static str,
+}
+
+impl Defaults {
+    /// The national desk's: [`Settings::default`], `clbchat.toml`.
+    pub const CLBCHAT: Defaults = Defaults {
+        settings: Settings::default,
+        file: DEFAULT_CONFIG_FILE,
+        example: "examples/clbchat/config/clbchat.toml",
+    };
+}
+
 impl Settings {
-    /// Loads the defaults, then `file` (if given, it must exist; if not given,
-    /// [`DEFAULT_CONFIG_FILE`] is read when present), then the `CLBCHAT_SECTION__KEY` environment variables.
+    /// Loads clbchat's defaults, then `file` (if given, it must exist; if not given,
+    /// [`DEFAULT_CONFIG_FILE`] is read when present), then the `CLBCHAT_SECTION__KEY`
+    /// environment variables. See [`Settings::load_for`] for another service.
     pub fn load(file: Option<&Path>) -> Result<Settings> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        Self::load_for(file, &Defaults::CLBCHAT)
+    }
+
+    /// As [`Settings::load`], starting from a service's [`Defaults`] and reading its own
+    /// configuration file when none is given.
+    pub fn load_for(file: Option<&Path>, defaults: &Defaults) -> Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults((defaults.settings)()));
         match file {
             Some(path) => {
                 if !path.exists() {
                     return Err(Error::Config(format!(
                         "the configuration file {} does not exist (write one from \
-                         examples/clbchat/config/clbchat.toml, or leave out --config to run on defaults)",
-                        path.display()
+                         {}, or leave out --config to run on defaults)",
+                        path.display(),
+                        defaults.example
                     )));
                 }
                 figment = figment.merge(Toml::file_exact(path));
             }
             None => {
-                if Path::new(DEFAULT_CONFIG_FILE).exists() {
-                    figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+                if Path::new(defaults.file).exists() {
+                    figment = figment.merge(Toml::file_exact(defaults.file));
                 }
             }
         }
@@ -402,8 +431,14 @@ impl Settings {
     /// The national desk these settings describe, with `calendar`; checked, with errors that
     /// name the `desk.*` setting.
     pub fn desk_with(&self, calendar: Calendar) -> Result<DeskConfig> {
+        self.apply_desk(DeskConfig::national(self.desk.id.clone(), calendar))
+    }
+
+    /// `desk` (a service's kind of desk) with the `[desk]` section's name and limits,
+    /// checked; an error names the setting.
+    pub fn apply_desk(&self, mut desk: DeskConfig) -> Result<DeskConfig> {
         let d = &self.desk;
-        let mut desk = DeskConfig::national(d.id.clone(), calendar);
+        desk.id = clbchat_core::ids::DeskId::new(d.id.clone());
         desk.name = d.name.clone();
         desk.min_counsellors = d.min_counsellors;
         desk.want_medical = d.want_medical;

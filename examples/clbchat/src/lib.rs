@@ -47,4 +47,5 @@ pub const SERVICE: Service = Service {
     greeting: "(counsellors: /counsellor, coordinators: /coordinator)",
     pages: PAGES,
     desk: clbchat_assembly::app::desk_config,
+    defaults: clbchat_assembly::settings::Defaults::CLBCHAT,
 };

@@ -29,9 +29,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use clbchat_core::account::{AccountView, StaffIdentity, StaffRole};
-use clbchat_core::appointment::{
-    AppointmentStatus, AppointmentView, Booking, LinkInfo, LinkState,
-};
+use clbchat_core::appointment::{AppointmentStatus, AppointmentView, Booking, LinkInfo, LinkState};
 use clbchat_core::calendar::{
     Calendar, CalendarMode, Closure, EventWindow, HolidayPeriod, WeeklyHours,
 };

@@ -77,7 +77,7 @@ async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
     assert_eq!(code, 0, "{err}");
     let debug = [("CLBCHAT_LOG__LEVEL", "trace")];
 
-    let mut first = Binary::start(d, 0, &debug);
+    let mut first = Binary::start(&program(), d, 0, &debug);
     let (url, origin, port) = (first.ws(), first.origin(), first.addr.port());
     let mut ann = counsellor(&url, &origin).await;
     let mut visitor = Client::connect(&url, Some(&origin)).await.unwrap();
@@ -121,7 +121,7 @@ async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
     );
 
     // The same data, the same port: what the pages reconnect to.
-    let second = Binary::start(d, port, &debug);
+    let second = Binary::start(&program(), d, port, &debug);
     let mut visitor = Client::connect(&url, Some(&origin)).await.unwrap();
     let r = visitor
         .request(ClientFrame::Resume {

@@ -1,0 +1,177 @@
+use std::path::{Path, PathBuf};
+
+use blended_chat::defaults;
+use clbchat_assembly::settings::Settings;
+use clbchat_assembly::testing::{Binary, Program};
+use clbchat_transport_ws::client::Client;
+use clbchat_transport_ws::tokio_tungstenite::tungstenite::Message;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "een lang wachtwoord";
+
+fn program() -> Program {
+    Program {
+        path: PathBuf::from(env!("CARGO_BIN_EXE_blended-chat")),
+        name: "blended-chat",
+    }
+}
+
+#[test]
+fn the_example_configuration_lists_every_setting_at_its_default() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/blended-chat.toml");
+    let loaded = Settings::load_for(Some(&example), &blended_chat::SERVICE.defaults)
+        .expect("the example file loads");
+    assert_eq!(loaded, defaults());
+    let text = std::fs::read_to_string(&example).unwrap();
+    for line in toml_lines(&defaults()) {
+        let key = line.split(" = ").next().unwrap().to_owned();
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{key} = "))),
+            "examples/blended-chat/config/blended-chat.toml lacks `{key}`"
+        );
+    }
+}
+
+fn toml_lines(s: &Settings) -> Vec<String> {
+    let text = toml::to_string(s).unwrap();
+    text.lines()
+        .filter(|l| l.contains(" = "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn help_says_what_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = program().run(dir.path(), &["--help"], &[], "");
+    assert_eq!(code, 0);
+    for word in [
+        "blended-chat",
+        "/join",
+        "/counsellor",
+        "8081",
+        "data/blended-chat",
+    ] {
+        assert!(out.contains(word), "--help mentions {word}:\n{out}");
+    }
+}
+
+/// With no configuration at all: its own data folder, owner-only files, the setup link, and
+/// every page on one port.
+#[tokio::test]
+async fn it_starts_on_its_defaults_and_serves_its_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Binary::start(&program(), dir.path(), 0, &[]);
+    let line = server.wait_printed("No coordinator account exists yet");
+    assert!(line.contains("data/blended-chat/setup-link.txt"), "{line}");
+    let db = dir.path().join("data/blended-chat/blended-chat.db");
+    assert!(db.exists(), "the database is in ./data/blended-chat");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the database is readable by its owner only");
+    }
+    let http = reqwest::Client::new();
+    for (path, words) in [
+        ("/", "link"),
+        ("/join", "join.js"),
+        ("/counsellor", "planner.js"),
+        ("/assets/join.js", "appointment_link"),
+        ("/assets/planner.js", "plan_appointment"),
+        ("/assets/blended-texts.js", "wachtkamer"),
+        ("/healthz", "ok"),
+    ] {
+        let r = http
+            .get(format!("http://{}{path}", server.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(words), "{path} lacks {words}");
+    }
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0), "{}", server.logs());
+}
+
+async fn login(server: &Binary, user: &str) -> Client {
+    let mut c = Client::connect(&server.ws(), Some(&server.origin()))
+        .await
+        .unwrap();
+    let answer = ask(
+        &mut c,
+        json!({"type": "login", "username": user, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(answer["type"], "logged_in", "{answer}");
+    c
+}
+
+/// Sends a frame and gives its answer as JSON (events on the way are passed over).
+async fn ask(c: &mut Client, frame: Value) -> Value {
+    let mut frame = frame;
+    frame["req"] = json!(7);
+    c.send_raw(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        match c.next_frame().await {
+            Some(f) if f.req() == Some(7) => return serde_json::to_value(&f).unwrap(),
+            Some(_) => continue,
+            None => panic!("closed before answering {frame}: {:?}", c.close_reason()),
+        }
+    }
+}
+
+/// A session planned, the server stopped and started again: the link and the list are as
+/// they were.
+#[tokio::test]
+async fn appointments_and_links_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = program().run(
+        dir.path(),
+        &[
+            "accounts", "add", "ann", "--alias", "Ann", "--centre", "clb-gent",
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut server = Binary::start(&program(), dir.path(), 0, &[]);
+    let mut ann = login(&server, "ann").await;
+    let starts = chrono::Utc::now() + chrono::Duration::days(2);
+    let planned = ask(
+        &mut ann,
+        json!({"type": "plan_appointment", "desk": "blended", "booking": {
+            "client_name": "Lotte Peeters", "starts_at": starts, "length_minutes": 45}}),
+    )
+    .await;
+    assert_eq!(planned["type"], "appointment", "{planned}");
+    let token = planned["token"].as_str().unwrap().to_owned();
+    let id = planned["appointment"]["id"].clone();
+    drop(ann);
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0), "{}", server.logs());
+    assert!(
+        !server.logs().contains(&token),
+        "the join token is never logged"
+    );
+
+    let mut again = Binary::start(&program(), dir.path(), 0, &[]);
+    let mut visitor = Client::connect(&again.ws(), Some(&again.origin()))
+        .await
+        .unwrap();
+    let link = ask(
+        &mut visitor,
+        json!({"type": "appointment_link", "desk": "blended", "token": token}),
+    )
+    .await;
+    assert_eq!(link["type"], "appointment_link", "{link}");
+    assert_eq!(link["link"]["state"], "too_early");
+    assert_eq!(link["link"]["counsellor"], "Ann");
+    let mut ann = login(&again, "ann").await;
+    let list = ask(&mut ann, json!({"type": "appointments", "which": "coming"})).await;
+    assert_eq!(list["appointments"][0]["id"], id, "{list}");
+    assert_eq!(list["appointments"][0]["client_name"], "Lotte Peeters");
+    let (code, _) = again.terminate();
+    assert_eq!(code, Some(0));
+}

@@ -1,0 +1,136 @@
+//! Blended chat in the real pages (issue 16): a counsellor plans a session on the planning
+//! page and copies the link; the client opens it on a phone, waits in the waiting room,
+//! and the counsellor gets the chat at once; they talk, the counsellor ends it. A link for
+//! tomorrow says "too early", a cancelled one says so, a mistyped one too.
+
+use clbchat_core::account::StaffRole;
+use clbchat_core::event::Discipline;
+
+use crate::support::*;
+use crate::{DESKTOP, PHONE};
+
+/// Sets the planning form's day and time to `minutes` from now, on the browser's clock.
+async fn plan_in(b: &Browser, minutes: i64, client: &str) -> String {
+    b.type_into("client-name", client).await;
+    b.js(&format!(
+        "const d = new Date(Date.now() + {minutes} * 60000);
+         const pad = (n) => String(n).padStart(2, '0');
+         document.getElementById('start-date').value =
+           d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+         document.getElementById('start-time').value = pad(d.getHours()) + ':' + pad(d.getMinutes());
+         return true;"
+    ))
+    .await;
+    b.click("plan").await;
+    b.shown("link-box").await;
+    let link = b.js("return document.getElementById('link').value").await;
+    let link = link.as_str().expect("the link").to_owned();
+    assert!(link.contains("/join#token="), "{link}");
+    link
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
+    if !tools_present("blended chat") {
+        return;
+    }
+    let server = Server::start_service(&blended_chat::SERVICE, |_, _| {}).await;
+    server
+        .account_of(
+            "ann",
+            StaffRole::Counsellor,
+            Discipline::PsychoPedagogical,
+            Some("clb-gent"),
+        )
+        .await;
+    let driver = Driver::start().await;
+    let counsellor = driver
+        .browser("blended-counsellor", DESKTOP.0, DESKTOP.1)
+        .await;
+    let client = driver.browser("blended-client", PHONE.0, PHONE.1).await;
+
+    // The counsellor logs in: the planning page, online at once.
+    counsellor.open(&server.url("/counsellor")).await;
+    counsellor.shown("username").await;
+    counsellor.type_into("username", "ann").await;
+    counsellor.type_into("password", PASSWORD).await;
+    counsellor.click("login").await;
+    counsellor.shown("plan-form").await;
+    counsellor.text_contains("desk-status", "online").await;
+    counsellor.assert_accessible("planning page").await;
+    counsellor.screenshot("blended-1-planning").await;
+
+    // A bad booking is refused in words: a session in the past.
+    counsellor.type_into("client-name", "Lotte Peeters").await;
+    counsellor
+        .js("document.getElementById('start-date').value = '2020-01-06';
+             document.getElementById('start-time').value = '10:00'; return true;")
+        .await;
+    counsellor.click("plan").await;
+    counsellor.text_contains("plan-error", "past").await;
+    counsellor
+        .js("document.getElementById('client-name').value = ''; return true;")
+        .await;
+
+    // Tomorrow's session for one client, and one in five minutes for another.
+    let tomorrow = plan_in(&counsellor, 24 * 60, "Noah Janssens").await;
+    let link = plan_in(&counsellor, 5, "Lotte Peeters").await;
+    counsellor.text_contains("coming", "Lotte Peeters").await;
+    counsellor.text_contains("coming", "Noah Janssens").await;
+    counsellor.screenshot("blended-2-planned").await;
+
+    // Tomorrow's link: too early, in plain words.
+    client.open(&tomorrow).await;
+    client.text_contains("status-title", "te vroeg").await;
+    client.text_contains("status-text", "Ann").await;
+    client.assert_accessible("join page, too early").await;
+    client.screenshot("blended-3-too-early").await;
+
+    // A mistyped link.
+    client.open(&format!("{link}x")).await;
+    client.text_contains("status-title", "werkt niet").await;
+
+    // The real link: the waiting room, then the counsellor.
+    client.open(&link).await;
+    client.shown("view-chat").await;
+    client.text_contains("chat-notice", "Ann").await;
+    counsellor.shown("chat-pane").await;
+    client.text_contains("chat-notice", "Ann is er").await;
+    client.assert_accessible("join page, in the chat").await;
+
+    client.type_into("message-input", "Hallo, ik ben er.").await;
+    client.click("send").await;
+    counsellor
+        .text_contains("chat-panes", "Hallo, ik ben er.")
+        .await;
+    counsellor
+        .type_into("message-input", "Dag Lotte, fijn dat je er bent.")
+        .await;
+    counsellor.click("send").await;
+    client
+        .text_contains("messages", "fijn dat je er bent")
+        .await;
+    client.screenshot("blended-4-chat-phone").await;
+    counsellor.screenshot("blended-5-chat-counsellor").await;
+
+    // The counsellor ends the session; the client reads it plainly.
+    counsellor.click("end-chat").await;
+    client.text_contains("chat-notice", "afgelopen").await;
+    client.screenshot("blended-6-ended").await;
+
+    // Cancelling tomorrow's session: its link says so.
+    counsellor
+        .js("window.confirm = () => true; return true;")
+        .await;
+    counsellor
+        .click_css(&["[data-testid=coming] li:last-child [data-testid=cancel]"])
+        .await;
+    counsellor.text_contains("past", "Noah Janssens").await;
+    client.open(&tomorrow).await;
+    client.text_contains("status-title", "gaat niet door").await;
+    client.screenshot("blended-7-cancelled").await;
+
+    counsellor.close().await;
+    client.close().await;
+    server.stop().await;
+}
