@@ -482,6 +482,13 @@ impl Engine {
                     ))
                 }
             }
+            if let Some(live) = appt
+                .conversation
+                .and_then(|c| shared.conv(c).map(|h| (c, h)))
+            {
+                // Opened again (another phone, another tab): this connection takes over.
+                return self.take_over_appointment(live.0, live.1).await;
+            }
             profile.nickname = Some(appt.client_name.clone());
             reserved_for.push(appt.counsellor.clone());
             reserved_for.extend(appt.stand_in.clone());
@@ -648,6 +655,41 @@ impl Engine {
             ends_at: a.ends_at(),
             opens_at: a.opens_at(),
             counsellor,
+        })
+    }
+
+    /// The client of an appointment whose chat is live opened the link again: the new
+    /// connection takes the chat over (a new resume token; the old connection is told),
+    /// with the whole log replayed.
+    async fn take_over_appointment(
+        &self,
+        conversation: ConversationId,
+        handle: ConvHandle,
+    ) -> Result<VisitorSession> {
+        let (outbox, mut events) = outbox::outbox(self.shared.outbox_capacity);
+        let resume_token = random_token(32);
+        let taken = session::ask(&handle.tx, conversation, |reply| ConvCmd::TakeOverClient {
+            token_hash: hash_secret(&resume_token),
+            outbox,
+            reply,
+        })
+        .await?;
+        let mut replay: Vec<ServerEvent> = taken.missed.into_iter().map(ServerEvent::Log).collect();
+        if let Some(p) = taken.position {
+            replay.push(ServerEvent::Queue {
+                conversation,
+                position: p.position,
+                estimated_wait_minutes: p.estimate_minutes,
+            });
+        }
+        events.prepend(replay);
+        tracing::info!(conversation = %conversation, "appointment chat taken over by a new connection");
+        Ok(VisitorSession {
+            conversation,
+            resume_token: resume_token.clone(),
+            visitor_token: None,
+            handle: VisitorHandle::new(self.shared.clone(), conversation, handle.tx, resume_token),
+            events,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Blended chat in the real pages (issue 16): a counsellor plans a session on the planning
 //! page and copies the link; the client opens it on a phone, waits in the waiting room,
-//! and the counsellor gets the chat at once; they talk, the counsellor ends it. A link for
+//! and the counsellor gets the chat at once; they talk, the same link on a laptop takes the
+//! chat over, the counsellor ends it. A link for
 //! tomorrow says "too early", a cancelled one says so, a mistyped one too.
 
 use clbchat_core::account::StaffRole;
@@ -27,6 +28,18 @@ async fn plan_in(b: &Browser, minutes: i64, client: &str) -> String {
     let link = link.as_str().expect("the link").to_owned();
     assert!(link.contains("/join#token="), "{link}");
     link
+}
+
+/// How many messages on the page contain `text`.
+async fn messages_with(b: &Browser, text: &str) -> u64 {
+    b.js(&format!(
+        "return Array.from(document.querySelectorAll('[data-testid=message]'))
+           .filter((m) => m.textContent.includes({})).length",
+        serde_json::to_string(text).expect("a string")
+    ))
+    .await
+    .as_u64()
+    .expect("a count")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,13 +123,43 @@ async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
     client
         .text_contains("messages", "fijn dat je er bent")
         .await;
+    // Once on screen, not twice: the page's copy and the stored copy are one message (the
+    // reply was stored after it, so the stored copy is in by now).
+    assert_eq!(messages_with(&client, "Hallo, ik ben er.").await, 1);
     client.screenshot("blended-4-chat-phone").await;
     counsellor.screenshot("blended-5-chat-counsellor").await;
 
+    // The same link on a second device: it takes the chat over, with the chat so far; the
+    // first is told where the chat went.
+    let laptop = driver
+        .browser("blended-client-laptop", DESKTOP.0, DESKTOP.1)
+        .await;
+    laptop.open(&link).await;
+    laptop
+        .text_contains("messages", "fijn dat je er bent")
+        .await;
+    client.text_contains("chat-notice", "ander toestel").await;
+    client.screenshot("blended-4b-taken-over").await;
+    laptop
+        .type_into("message-input", "Nu op mijn laptop.")
+        .await;
+    laptop.click("send").await;
+    counsellor
+        .text_contains("chat-panes", "Nu op mijn laptop.")
+        .await;
+
     // The counsellor ends the session; the client reads it plainly.
     counsellor.click("end-chat").await;
-    client.text_contains("chat-notice", "afgelopen").await;
-    client.screenshot("blended-6-ended").await;
+    laptop.text_contains("chat-notice", "afgelopen").await;
+    for text in [
+        "Hallo, ik ben er.",
+        "fijn dat je er bent",
+        "Nu op mijn laptop.",
+    ] {
+        assert_eq!(messages_with(&laptop, text).await, 1, "{text}");
+    }
+    laptop.screenshot("blended-6-ended").await;
+    laptop.close().await;
 
     // Cancelling tomorrow's session: its link says so.
     counsellor

@@ -125,6 +125,14 @@ pub(crate) enum ConvCmd {
         outbox: Outbox,
         reply: Reply<Resumed>,
     },
+    /// The client of an appointment opened its link again (another phone, another tab):
+    /// the new connection takes the chat over with a new resume token (its hash here), the
+    /// old one is told and closed; the whole log is replayed.
+    TakeOverClient {
+        token_hash: String,
+        outbox: Outbox,
+        reply: Reply<Resumed>,
+    },
     /// The counsellor was taken offline after the staff grace period; the desk has put the
     /// client back at the head of the queue.
     Requeued,
@@ -565,6 +573,13 @@ impl Conversation {
                 reply,
             } => {
                 let _ = reply.send(self.resume(&token, last_seq, outbox).await);
+            }
+            ConvCmd::TakeOverClient {
+                token_hash,
+                outbox,
+                reply,
+            } => {
+                let _ = reply.send(self.take_over_client(token_hash, outbox).await);
             }
             ConvCmd::Requeued => self.requeued().await,
             ConvCmd::Shutdown => {}
@@ -1237,6 +1252,22 @@ impl Conversation {
         if self.ended {
             return Err(Error::ResumeRefused("the chat has ended".into()));
         }
+        Ok(self.attach_client(last_seq, outbox).await)
+    }
+
+    /// An appointment's client on a new connection, by their link: a new resume token.
+    async fn take_over_client(&mut self, token_hash: String, outbox: Outbox) -> Result<Resumed> {
+        if self.ended {
+            return Err(Error::InvalidState("this session has ended".into()));
+        }
+        self.meta.resume_token_hash = token_hash;
+        self.persist_meta().await;
+        Ok(self.attach_client(0, outbox).await)
+    }
+
+    /// The client's connection is now `outbox` (an older one is told and closed); what it
+    /// missed after `last_seq`.
+    async fn attach_client(&mut self, last_seq: u64, outbox: Outbox) -> Resumed {
         if let Some(old) = self.client.replace(outbox) {
             // A newer connection wins; the old one is told and closed.
             old.disconnect(
@@ -1263,10 +1294,10 @@ impl Conversation {
         if self.meta.state == ConversationState::Waiting {
             self.shared.spawn_dispatch(self.desk.clone());
         }
-        Ok(Resumed {
+        Resumed {
             missed,
             position: self.position,
-        })
+        }
     }
 }
 
@@ -1314,6 +1345,9 @@ fn refuse(cmd: ConvCmd, id: ConversationId) {
         }
         ConvCmd::Resume { reply, .. } => {
             drop(reply.send(Err(Error::ResumeRefused("the chat has ended".into()))))
+        }
+        ConvCmd::TakeOverClient { reply, .. } => {
+            drop(reply.send(Err(Error::InvalidState("this session has ended".into()))))
         }
         ConvCmd::Assigned { .. }
         | ConvCmd::Queue(_)

@@ -9,8 +9,8 @@ use clbchat_core::appointment::{AppointmentStatus, Booking, LinkState};
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::appointments::Which;
 use clbchat_core::engine::{Arrival, StaffSession};
-use clbchat_core::event::ServerEvent;
-use clbchat_core::ids::StaffId;
+use clbchat_core::event::{DisconnectKind, EventBody, ServerEvent};
+use clbchat_core::ids::{ClientMsgId, StaffId};
 use clbchat_core::Error;
 
 use crate::support::*;
@@ -352,4 +352,65 @@ async fn a_second_session_continues_the_trajectory_of_the_same_client_within_the
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no trajectory"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_phone_takes_the_session_over_and_the_first_is_told() {
+    let world = blended().await;
+    let mut ann = world.centre_counsellor("ann", "clb-gent", true).await;
+    let token = plan(&world, &ann, &booking(9, 10, 30)).await.unwrap();
+    let mut first = join(&world, &token).await.unwrap();
+    assert_eq!(
+        wait_for(&mut ann.events, assigned).await,
+        first.conversation
+    );
+    first
+        .handle
+        .send(ClientMsgId::new("p1"), "Hallo vanaf mijn gsm")
+        .await
+        .unwrap();
+
+    let mut second = join(&world, &token).await.expect("the link opens again");
+    assert_eq!(
+        second.conversation, first.conversation,
+        "the same chat, not a second one"
+    );
+    // The first connection is told and closed.
+    while first.events.next().await.is_some() {}
+    assert!(
+        matches!(
+            first.events.disconnect_reason(),
+            Some((DisconnectKind::Replaced, _))
+        ),
+        "{:?}",
+        first.events.disconnect_reason()
+    );
+    // The second reads the chat so far and goes on.
+    wait_log(
+        &mut second.events,
+        |b| matches!(b, EventBody::Message { text, .. } if text == "Hallo vanaf mijn gsm"),
+    )
+    .await;
+    second
+        .handle
+        .send(ClientMsgId::new("p2"), "Nu op de laptop")
+        .await
+        .unwrap();
+    wait_log(
+        &mut ann.events,
+        |b| matches!(b, EventBody::Message { text, .. } if text == "Nu op de laptop"),
+    )
+    .await;
+    settle().await;
+    assert!(
+        drain(&mut ann.events).iter().all(|e| assigned(e).is_none()),
+        "no second chat for the counsellor"
+    );
+    // The old resume token no longer works; the new one does.
+    let old = world
+        .engine
+        .resume(first.conversation, &first.resume_token, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(old.code(), "resume_refused");
 }

@@ -4,6 +4,7 @@
 //! | path | what |
 //! |---|---|
 //! | the service's pages ([`Pages`]) | e.g. `/` (visitor), `/counsellor`, `/coordinator` |
+//! | the service's routes ([`Pages::routes`]) | e.g. blended chat's `POST /api/appointment.ics` |
 //! | `/setup` | the one-time creation of the first coordinator |
 //! | `/assets/{file}` | CSS and JavaScript |
 //! | `/api/info` | desk, partner lines, topic taxonomy, quick-exit address |
@@ -45,6 +46,8 @@ pub struct Pages {
     pub pages: &'static [(&'static str, &'static str)],
     /// Assets under `/assets/`: (file name, content type, content).
     pub assets: &'static [(&'static str, &'static str, &'static str)],
+    /// The service's own routes (an API its pages use), added to the assembly's.
+    pub routes: fn(Router<Arc<Shared>>) -> Router<Arc<Shared>>,
 }
 
 impl Pages {
@@ -53,7 +56,13 @@ impl Pages {
     pub const NONE: Pages = Pages {
         pages: &[],
         assets: &[],
+        routes: no_routes,
     };
+}
+
+/// No routes of a service's own ([`Pages::routes`]).
+pub fn no_routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+    router
 }
 
 /// The assets every service's pages use: (file name, content type, content).
@@ -103,7 +112,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     for &(path, html) in shared.pages.pages {
         router = router.route(path, get(move || async move { page(html) }));
     }
-    router
+    (shared.pages.routes)(router)
         .route("/setup", get(|| async { page(SETUP_HTML) }))
         .route("/assets/{file}", get(asset))
         .route("/api/info", get(info))

@@ -30,7 +30,7 @@
     attempt: 0,
     openTimer: null,
     nextId: 1,
-    pending: new Map(),
+    sent: new Map(),
   };
 
   function name() {
@@ -205,10 +205,13 @@
 
   function addMessage(b, at) {
     const mine = b.from === 'client';
-    if (mine && b.client_msg_id && S.pending.has(b.client_msg_id)) {
-      const el = S.pending.get(b.client_msg_id);
-      S.pending.delete(b.client_msg_id);
+    if (mine && b.client_msg_id && S.sent.has(b.client_msg_id)) {
+      // Our own message, already on screen: its stored copy gives it its time.
+      const el = S.sent.get(b.client_msg_id);
       el.classList.remove('msg-pending');
+      if (!el.querySelector('.msg-meta')) {
+        el.appendChild(I.h('p', { class: 'msg-meta' }, I.h('span', { class: 'msg-time', text: at ? I.format.time(at) : '' })));
+      }
       return;
     }
     const log = $('messages');
@@ -237,17 +240,14 @@
       I.h('p', { class: 'msg-author', text: I.t('b.me') }),
       I.h('p', { class: 'msg-text', text })
     );
-    S.pending.set(id, el);
+    S.sent.set(id, el);
     $('messages').appendChild(el);
     input.value = '';
     try {
       await S.conn.request({ type: 'send', id, text });
-      if (S.pending.has(id)) {
-        S.pending.delete(id);
-        el.classList.remove('msg-pending');
-      }
+      el.classList.remove('msg-pending');
     } catch (err) {
-      S.pending.delete(id);
+      S.sent.delete(id);
       el.remove();
       input.value = text;
       $('send-error').textContent = I.errorText(err) || I.t('b.not_sent');

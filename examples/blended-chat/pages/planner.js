@@ -38,6 +38,8 @@
     'bp.link_label': 'Link voor je cliënt',
     'bp.copy': 'Link kopiëren',
     'bp.copied': 'Gekopieerd',
+    'bp.ics': 'Agenda-bestand downloaden',
+    'bp.ics_failed': 'Het agenda-bestand lukte niet. Probeer opnieuw.',
     'bp.link_hint': 'Je ziet deze link maar één keer. Kwijt? Maak in je lijst een nieuwe link: de oude werkt dan niet meer.',
     'bp.coming_title': 'Komende afspraken',
     'bp.past_title': 'Voorbije en afgezegde afspraken',
@@ -81,6 +83,8 @@
     'bp.link_label': 'Link for your client',
     'bp.copy': 'Copy link',
     'bp.copied': 'Copied',
+    'bp.ics': 'Download calendar file',
+    'bp.ics_failed': 'The calendar file did not work. Try again.',
     'bp.link_hint': 'You see this link only once. Lost it? Make a new link in your list: the old one then stops working.',
     'bp.coming_title': 'Coming appointments',
     'bp.past_title': 'Past and cancelled appointments',
@@ -105,6 +109,7 @@
     workspace: null,
     userId: null,
     editing: null,
+    token: null,
     coming: [],
     past: [],
     attention: null,
@@ -257,6 +262,7 @@
 
   function showLink(key, a, token) {
     const url = location.origin + '/join#token=' + encodeURIComponent(token);
+    S.token = token;
     I.set($('link-text'), key, { name: a.client_name, when: { dt: a.starts_at } });
     $('link').value = url;
     $('link-box').hidden = false;
@@ -351,6 +357,27 @@
     I.set($('copy-link'), 'bp.copied');
   }
 
+  // The calendar file to send with the link (made by the server, from the token).
+  async function downloadIcs() {
+    I.clear($('plan-error'));
+    try {
+      const r = await fetch('/api/appointment.ics', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: S.token }),
+      });
+      if (!r.ok) throw new Error(String(r.status));
+      const url = URL.createObjectURL(await r.blob());
+      const a = I.h('a', { href: url, download: 'chat-met-je-clb.ics', hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (e) {
+      I.set($('plan-error'), 'bp.ics_failed');
+    }
+  }
+
   async function logout() {
     session.logout();
     location.reload();
@@ -377,6 +404,7 @@
       if (a) $('client-name').value = a.client_name;
     });
     $('copy-link').addEventListener('click', copy);
+    $('download-ics').addEventListener('click', downloadIcs);
     $('logout').addEventListener('click', logout);
     setInterval(() => {
       if (session.connected) refresh();

@@ -7,6 +7,8 @@
 //! page) and its defaults (port 8081, its data in `./data/blended-chat/`), so it runs
 //! beside `clbchat` on one machine without a setting. See `docs/blended-chat.md`.
 
+pub mod calendar_file;
+
 use clbchat_assembly::http::Pages;
 use clbchat_assembly::service::Service;
 use clbchat_assembly::settings::{Defaults, DeskSettings, Settings};
@@ -39,6 +41,7 @@ pub const PAGES: Pages = Pages {
             include_str!("../pages/planner.js"),
         ),
     ],
+    routes: calendar_file::routes,
 };
 
 /// Blended chat's defaults: the national desk's, with its own desk (60-minute sessions, no

@@ -33,6 +33,7 @@ pub const PAGES: Pages = Pages {
             include_str!("../pages/coordinator.js"),
         ),
     ],
+    routes: clbchat_assembly::http::no_routes,
 };
 
 /// The national desk as a service.

@@ -148,6 +148,53 @@ async fn appointments_and_links_survive_a_restart() {
     assert_eq!(planned["type"], "appointment", "{planned}");
     let token = planned["token"].as_str().unwrap().to_owned();
     let id = planned["appointment"]["id"].clone();
+
+    // The calendar file to send with the link: the session's times and the link, never
+    // the client's name; a wrong token gets none.
+    let http = reqwest::Client::new();
+    let ics = http
+        .post(format!("http://{}/api/appointment.ics", server.addr))
+        .header("Origin", server.origin())
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let text = ics.text().await.unwrap();
+    let unfolded = text.replace("\r\n ", "");
+    for want in [
+        "BEGIN:VCALENDAR",
+        "BEGIN:VEVENT",
+        "DTSTART:",
+        "DTEND:",
+        "Ann",
+    ] {
+        assert!(
+            text.contains(want),
+            "the calendar file lacks {want}:\n{text}"
+        );
+    }
+    assert!(
+        unfolded.contains(&format!("{}/join#token={token}", server.origin())),
+        "the calendar file carries the link:\n{text}"
+    );
+    assert!(!text.contains("Lotte"), "never the client's name");
+    let wrong = http
+        .post(format!("http://{}/api/appointment.ics", server.addr))
+        .json(&json!({"token": "verkeerd"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let body: Value = wrong.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("not valid"),
+        "{body}"
+    );
     drop(ann);
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0), "{}", server.logs());
