@@ -173,6 +173,46 @@ async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
     client.text_contains("status-title", "gaat niet door").await;
     client.screenshot("blended-7-cancelled").await;
 
+    // The team's accounts, on the same coordinator page as the national desk's: a new
+    // colleague of the centre, who may then stand in.
+    server
+        .account_of(
+            "kris",
+            StaffRole::Coordinator,
+            Discipline::PsychoPedagogical,
+            Some("clb-gent"),
+        )
+        .await;
+    let kris = driver
+        .browser("blended-coordinator", DESKTOP.0, DESKTOP.1)
+        .await;
+    kris.open(&server.url("/coordinator")).await;
+    kris.type_into("username", "kris").await;
+    kris.type_into("password", PASSWORD).await;
+    kris.click("login").await;
+    kris.type_into("account-username", "bram").await;
+    kris.type_into("account-alias", "Bram").await;
+    kris.type_into("account-password", "een lang genoeg wachtwoord")
+        .await;
+    kris.select("account-discipline", "social_work").await;
+    kris.type_into("account-centre", "clb-gent").await;
+    kris.click("account-save").await;
+    kris.text_contains("account-result", "bram").await;
+    kris.screenshot("blended-8-coordinator-account").await;
+    let bram = server
+        .shared
+        .store
+        .account("bram")
+        .await
+        .unwrap()
+        .expect("saved");
+    assert_eq!(
+        bram.identity.centre.map(|c| c.0).as_deref(),
+        Some("clb-gent")
+    );
+    assert_eq!(bram.identity.desks[0].0, "blended");
+
+    kris.close().await;
     counsellor.close().await;
     client.close().await;
     server.stop().await;

@@ -98,6 +98,11 @@ pub const SHARED_ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/staff.js"),
     ),
     (
+        "coordinator.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/coordinator.js"),
+    ),
+    (
         "setup.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/setup.js"),
@@ -105,6 +110,11 @@ pub const SHARED_ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 const SETUP_HTML: &str = include_str!("../assets/setup.html");
+
+/// The coordinator's page (desk board, flags, calendar, accounts, the annual report), the
+/// same for every service: a service lists it among its pages at `/coordinator`, where the
+/// one-time setup page sends the first coordinator.
+pub const COORDINATOR_HTML: &str = include_str!("../assets/coordinator.html");
 
 /// The router over the shared state.
 pub fn router(shared: Arc<Shared>) -> Router {

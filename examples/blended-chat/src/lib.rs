@@ -4,7 +4,7 @@
 //! ([`clbchat_assembly`]): a blended-chat desk (no queue: a client joins from the link of
 //! their appointment and their counsellor gets the chat at once; not anonymous), its pages
 //! (`/` a short welcome, `/join` the client's, `/counsellor` the counsellor's planning
-//! page) and its defaults (port 8081, its data in `./data/blended-chat/`), so it runs
+//! page, `/coordinator` the assembly's coordinator page for the team's accounts) and its defaults (port 8081, its data in `./data/blended-chat/`), so it runs
 //! beside `clbchat` on one machine without a setting. See `docs/blended-chat.md`.
 
 pub mod calendar_file;
@@ -23,6 +23,7 @@ pub const PAGES: Pages = Pages {
         ("/", include_str!("../pages/index.html")),
         ("/join", include_str!("../pages/join.html")),
         ("/counsellor", include_str!("../pages/counsellor.html")),
+        ("/coordinator", clbchat_assembly::http::COORDINATOR_HTML),
     ],
     assets: &[
         (

@@ -14,7 +14,7 @@ pub const PAGES: Pages = Pages {
     pages: &[
         ("/", include_str!("../pages/visitor.html")),
         ("/counsellor", include_str!("../pages/counsellor.html")),
-        ("/coordinator", include_str!("../pages/coordinator.html")),
+        ("/coordinator", clbchat_assembly::http::COORDINATOR_HTML),
     ],
     assets: &[
         (
@@ -26,11 +26,6 @@ pub const PAGES: Pages = Pages {
             "counsellor.js",
             "text/javascript; charset=utf-8",
             include_str!("../pages/counsellor.js"),
-        ),
-        (
-            "coordinator.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/coordinator.js"),
         ),
     ],
     routes: clbchat_assembly::http::no_routes,

@@ -77,6 +77,7 @@ async fn it_starts_on_its_defaults_and_serves_its_pages() {
         ("/", "link"),
         ("/join", "join.js"),
         ("/counsellor", "planner.js"),
+        ("/coordinator", "coordinator.js"),
         ("/assets/join.js", "appointment_link"),
         ("/assets/planner.js", "plan_appointment"),
         ("/assets/blended-texts.js", "wachtkamer"),

@@ -872,6 +872,7 @@
     $('account-role').value = id.role || 'counsellor';
     $('account-discipline').value = id.discipline || '';
     $('account-capacity').value = String(id.capacity || 1);
+    $('account-centre').value = id.centre || '';
     $('account-active').checked = !!a.active;
     $('account-password').value = '';
     I.set($('account-password-label'), 'k.account_password_keep');
@@ -928,6 +929,7 @@
       discipline: $('account-discipline').value,
       desks: old && old.desks && old.desks.length ? old.desks : [S.desk],
       capacity,
+      centre: $('account-centre').value.trim() || null,
     };
     const frame = { type: 'save_account', username, create: !S.editing, active: $('account-active').checked, identity };
     if (password) frame.password = password;
