@@ -625,6 +625,10 @@ impl Conn {
                     .map(Into::into)
                     .collect(),
             })),
+            ClientFrame::Trajectory { trajectory } => Ok(Some(ServerFrame::Trajectory {
+                req,
+                sessions: self.staff()?.trajectory(trajectory).await?,
+            })),
             ClientFrame::SaveAccount {
                 username,
                 create,

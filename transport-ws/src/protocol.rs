@@ -11,13 +11,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clbchat_core::account::{AccountView, StaffIdentity};
 use clbchat_core::appointment::{AppointmentView, Booking, LinkInfo};
 use clbchat_core::calendar::Calendar;
-use clbchat_core::engine::appointments::Which;
+use clbchat_core::engine::appointments::{SessionTranscript, Which};
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::event::{
     Ack, ClientProfile, DeskBoard, LoggedEvent, ServerEvent, TransferTarget,
 };
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::ids::{
+    AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
+};
 use clbchat_core::registration::RegistrationForm;
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
@@ -331,6 +333,11 @@ pub enum ClientFrame {
         /// `coming` or `past`.
         which: Which,
     },
+    /// Staff: all sessions with one client, with their transcripts (each read audited).
+    Trajectory {
+        /// The trajectory.
+        trajectory: TrajectoryId,
+    },
     /// Coordinator: create an account or change one.
     SaveAccount {
         /// Login name (the key).
@@ -390,6 +397,7 @@ impl ClientFrame {
         "cancel_appointment",
         "new_appointment_link",
         "appointments",
+        "trajectory",
     ];
 
     /// The frame's `type`, for logs and metrics.
@@ -434,6 +442,7 @@ impl ClientFrame {
             ClientFrame::CancelAppointment { .. } => "cancel_appointment",
             ClientFrame::NewAppointmentLink { .. } => "new_appointment_link",
             ClientFrame::Appointments { .. } => "appointments",
+            ClientFrame::Trajectory { .. } => "trajectory",
         }
     }
 }
@@ -578,6 +587,14 @@ pub enum ServerFrame {
         /// The sessions: coming ones soonest first, past ones latest first.
         appointments: Vec<AppointmentView>,
     },
+    /// A trajectory's sessions with their transcripts.
+    Trajectory {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// Oldest first.
+        sessions: Vec<SessionTranscript>,
+    },
     /// What a client's link shows.
     AppointmentLink {
         /// The request answered.
@@ -623,6 +640,7 @@ impl ServerFrame {
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }
+            | ServerFrame::Trajectory { req, .. }
             | ServerFrame::Error { req, .. } => *req,
             ServerFrame::Event { .. } => None,
         }

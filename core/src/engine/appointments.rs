@@ -2,6 +2,8 @@
 //! The rules are [`crate::appointment`]'s; here they meet the store and the staff member.
 //!
 //! Who may do what: a counsellor of a blended-chat desk with a centre plans for themself;
+//! the counsellor and the stand-in of a session read the trajectory's earlier sessions
+//! (audited; see [`StaffHandle::trajectory`]);
 //! the counsellor of an appointment may move it, cancel it and make a new link for it; its
 //! stand-in sees it in their list (they may hold the session) but does not change it.
 //! Staff of another centre never see it. The join token is returned once, when it is made:
@@ -12,15 +14,30 @@ use chrono::{DateTime, Utc};
 
 use super::session::StaffHandle;
 use crate::appointment::{
-    check_booking, Appointment, AppointmentFilter, AppointmentStatus, Booking,
+    check_booking, Appointment, AppointmentFilter, AppointmentStatus, AppointmentView, Booking,
 };
 use crate::config::Admission;
 use crate::error::{Error, Result};
+use crate::event::LoggedEvent;
 use crate::ids::{AppointmentId, CentreId, DeskId, StaffId, TrajectoryId};
 use crate::pseudonym::{hash_secret, random_token};
+use crate::store::TranscriptRead;
 
 /// Bytes of randomness in a join token (192 bits).
 const TOKEN_BYTES: usize = 24;
+
+/// Why a trajectory's transcripts are read, as the read audit records it.
+pub const TRAJECTORY_PURPOSE: &str = "trajectory: the earlier sessions with this client";
+
+/// One session of a trajectory, with its chat's log as staff see it (empty when the client
+/// never joined).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SessionTranscript {
+    /// The session.
+    pub appointment: AppointmentView,
+    /// Its chat, in order.
+    pub log: Vec<LoggedEvent>,
+}
 
 /// Which of a counsellor's appointments to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -234,6 +251,59 @@ impl StaffHandle {
         a.token_hash = hash_secret(&token);
         self.shared.store.put_appointment(&a).await?;
         Ok((a, token))
+    }
+
+    /// All sessions of trajectory `t`, oldest first, with their transcripts. Who may read:
+    /// staff of the trajectory's centre who hold (as counsellor or stand-in) one of its
+    /// sessions; everyone else is refused ([`Error::Forbidden`]). Each chat read leaves a
+    /// row in the read audit ([`TRAJECTORY_PURPOSE`]).
+    pub async fn trajectory(&self, t: TrajectoryId) -> Result<Vec<SessionTranscript>> {
+        let sessions = self
+            .shared
+            .store
+            .appointments(&AppointmentFilter {
+                trajectory: Some(t),
+                include_cancelled: true,
+                ..AppointmentFilter::default()
+            })
+            .await?;
+        let Some(first) = sessions.first() else {
+            return Err(Error::Invalid(format!("there is no trajectory {t}")));
+        };
+        if self.identity.centre.as_ref() != Some(&first.centre) {
+            return Err(Error::Forbidden(
+                "this trajectory belongs to another centre".into(),
+            ));
+        }
+        if !sessions.iter().any(|a| a.held_by(&self.identity.id)) {
+            return Err(Error::Forbidden(
+                "only the counsellor or the stand-in of one of its sessions may read this \
+                 trajectory"
+                    .into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(sessions.len());
+        for a in &sessions {
+            let log = match a.conversation {
+                Some(conversation) => {
+                    self.shared
+                        .store
+                        .read_transcript(&TranscriptRead {
+                            conversation,
+                            reader: self.identity.id.clone(),
+                            at: self.shared.clock.now(),
+                            purpose: TRAJECTORY_PURPOSE.into(),
+                        })
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            out.push(SessionTranscript {
+                appointment: a.into(),
+                log,
+            });
+        }
+        Ok(out)
     }
 
     /// Their coming or past appointments (as counsellor or stand-in).

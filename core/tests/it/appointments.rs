@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clbchat_core::appointment::{AppointmentStatus, Booking, LinkState};
 use clbchat_core::config::DeskConfig;
-use clbchat_core::engine::appointments::Which;
+use clbchat_core::engine::appointments::{Which, TRAJECTORY_PURPOSE};
 use clbchat_core::engine::{Arrival, StaffSession};
 use clbchat_core::event::{DisconnectKind, EventBody, ServerEvent};
 use clbchat_core::ids::{ClientMsgId, StaffId};
@@ -413,4 +413,77 @@ async fn a_second_phone_takes_the_session_over_and_the_first_is_told() {
         .await
         .unwrap_err();
     assert_eq!(old.code(), "resume_refused");
+}
+
+/// Who may read a trajectory's earlier sessions, as one rule: the counsellor and the
+/// stand-in of one of its sessions, of its centre; nobody else. Every read is audited.
+#[tokio::test(start_paused = true)]
+async fn a_trajectory_is_read_by_its_own_counsellors_only_and_every_read_is_audited() {
+    let world = blended().await;
+    let mut ann = world.centre_counsellor("ann", "clb-gent", true).await;
+    let bea = world.centre_counsellor("bea", "clb-gent", false).await;
+    let dirk = world.centre_counsellor("dirk", "clb-gent", false).await;
+    let cas = world.centre_counsellor("cas", "clb-brugge", false).await;
+    let (first, token) = ann
+        .handle
+        .plan_appointment(&world.desk, &booking(9, 10, 30))
+        .await
+        .unwrap();
+    let client = join(&world, &token).await.unwrap();
+    assert_eq!(
+        wait_for(&mut ann.events, assigned).await,
+        client.conversation
+    );
+    client
+        .handle
+        .send(ClientMsgId::new("t1"), "Ik twijfel nog over de richting.")
+        .await
+        .unwrap();
+    // The next session, with Bea as stand-in.
+    ann.handle
+        .plan_appointment(
+            &world.desk,
+            &Booking {
+                trajectory: Some(first.trajectory),
+                stand_in: Some(StaffId::new("bea")),
+                ..booking(15, 0, 30)
+            },
+        )
+        .await
+        .unwrap();
+
+    for (who, allowed) in [(&ann, true), (&bea, true), (&dirk, false), (&cas, false)] {
+        let r = who.handle.trajectory(first.trajectory).await;
+        let name = &who.handle.identity().id;
+        if allowed {
+            let sessions = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(sessions.len(), 2, "{name}");
+            assert!(
+                sessions[0].log.iter().any(|e| matches!(
+                    &e.body,
+                    EventBody::Message { text, .. } if text == "Ik twijfel nog over de richting."
+                )),
+                "{name} reads the first session"
+            );
+            assert!(
+                sessions[1].log.is_empty(),
+                "the next session has not been held"
+            );
+        } else {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), "forbidden", "{name}: {e}");
+        }
+    }
+    let reads = world
+        .store
+        .transcript_reads(client.conversation)
+        .await
+        .unwrap();
+    let readers: Vec<&str> = reads.iter().map(|r| r.reader.0.as_str()).collect();
+    assert_eq!(
+        readers,
+        vec!["ann", "bea"],
+        "one audit row per read, refused ones none"
+    );
+    assert!(reads.iter().all(|r| r.purpose == TRAJECTORY_PURPOSE));
 }

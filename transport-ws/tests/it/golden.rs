@@ -39,7 +39,7 @@ use clbchat_core::config::{
     DEFAULT_OUTBOX_CAPACITY, DEFAULT_RECONNECT_GRACE, DEFAULT_WARNINGS_BEFORE_END,
     MAX_NICKNAME_CHARS,
 };
-use clbchat_core::engine::appointments::Which;
+use clbchat_core::engine::appointments::{SessionTranscript, Which};
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{
@@ -422,6 +422,9 @@ fn client_frames() -> Vec<ClientFrame> {
         F::Appointments {
             which: Which::Coming,
         },
+        F::Trajectory {
+            trajectory: trajectory_id(),
+        },
     ]
 }
 
@@ -706,6 +709,25 @@ fn server_frames() -> Vec<ServerFrame> {
             req: Some(22),
             appointments: vec![appointment_view()],
         },
+        ServerFrame::Trajectory {
+            req: Some(23),
+            sessions: vec![SessionTranscript {
+                appointment: AppointmentView {
+                    conversation: Some(conv()),
+                    ..appointment_view()
+                },
+                log: vec![logged(
+                    3,
+                    day(2022, 3, 16, 15, 2),
+                    EventBody::Message {
+                        from: Role::Client,
+                        author: "Lotte Peeters".into(),
+                        text: "Ik heb er nog eens over nagedacht.".into(),
+                        client_msg_id: ClientMsgId::new("j-1"),
+                    },
+                )],
+            }],
+        },
         ServerFrame::AppointmentLink {
             req: Some(20),
             link: LinkInfo {
@@ -946,6 +968,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::CancelAppointment { .. } => "cancel_appointment",
         F::NewAppointmentLink { .. } => "new_appointment_link",
         F::Appointments { .. } => "appointments",
+        F::Trajectory { .. } => "trajectory",
     };
     format!("client_{kind}")
 }
@@ -970,6 +993,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",
         F::AppointmentLink { .. } => "appointment_link",
+        F::Trajectory { .. } => "trajectory",
         F::Error { .. } => "error",
         F::Event { event } => return event_file(event),
     };

@@ -223,3 +223,92 @@ async fn appointments_and_links_survive_a_restart() {
     let (code, _) = again.terminate();
     assert_eq!(code, Some(0));
 }
+
+fn add_account(dir: &Path, user: &str, centre: &str) {
+    let (code, _, err) = program().run(
+        dir,
+        &["accounts", "add", user, "--alias", user, "--centre", centre],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Over the protocol, against the real server: staff of another centre, and a colleague
+/// of the same centre who holds none of its sessions, can neither read a trajectory nor
+/// see, move, cancel or relink its sessions.
+#[tokio::test]
+async fn staff_outside_a_trajectory_are_refused_every_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    add_account(dir.path(), "ann", "clb-gent");
+    add_account(dir.path(), "dirk", "clb-gent");
+    add_account(dir.path(), "cas", "clb-brugge");
+    let mut server = Binary::start(&program(), dir.path(), 0, &[]);
+    let mut ann = login(&server, "ann").await;
+    let starts = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let planned = ask(
+        &mut ann,
+        json!({"type": "plan_appointment", "desk": "blended", "booking": {
+            "client_name": "Lotte Peeters", "starts_at": starts, "length_minutes": 30}}),
+    )
+    .await;
+    let token = planned["token"].as_str().unwrap().to_owned();
+    let id = planned["appointment"]["id"].clone();
+    let trajectory = planned["appointment"]["trajectory"].clone();
+    let online = ask(&mut ann, json!({"type": "online", "desk": "blended"})).await;
+    assert_eq!(online["type"], "ok", "{online}");
+    // The client joins (the waiting room is open), gets Ann at once, and says something.
+    let mut client = Client::connect(&server.ws(), Some(&server.origin()))
+        .await
+        .unwrap();
+    let welcome = ask(
+        &mut client,
+        json!({"type": "arrive", "desk": "blended", "appointment": token}),
+    )
+    .await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let sent = ask(
+        &mut client,
+        json!({"type": "send", "id": "c1", "text": "Ben ik hier juist?"}),
+    )
+    .await;
+    assert_eq!(sent["type"], "ack", "{sent}");
+
+    let booking = json!({"client_name": "X", "starts_at": starts, "length_minutes": 30});
+    for outsider in ["cas", "dirk"] {
+        let mut c = login(&server, outsider).await;
+        for frame in [
+            json!({"type": "trajectory", "trajectory": trajectory}),
+            json!({"type": "cancel_appointment", "appointment": id}),
+            json!({"type": "new_appointment_link", "appointment": id}),
+            json!({"type": "reschedule_appointment", "appointment": id, "booking": booking}),
+        ] {
+            let answer = ask(&mut c, frame.clone()).await;
+            assert_eq!(answer["type"], "error", "{outsider}: {frame} → {answer}");
+            assert!(
+                ["forbidden", "invalid"].contains(&answer["code"].as_str().unwrap()),
+                "{outsider}: {frame} → {answer}"
+            );
+        }
+        let list = ask(&mut c, json!({"type": "appointments", "which": "coming"})).await;
+        assert_eq!(
+            list["appointments"],
+            json!([]),
+            "{outsider} sees none of them"
+        );
+    }
+    // Its own counsellor reads it, the client's words included.
+    let read = ask(
+        &mut ann,
+        json!({"type": "trajectory", "trajectory": trajectory}),
+    )
+    .await;
+    assert_eq!(read["type"], "trajectory", "{read}");
+    assert!(read.to_string().contains("Ben ik hier juist?"), "{read}");
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        !server.logs().contains("Ben ik hier juist?"),
+        "no message text in the logs"
+    );
+}
