@@ -161,6 +161,55 @@ async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
     laptop.screenshot("blended-6-ended").await;
     laptop.close().await;
 
+    // Before a next session: the chats with this client so far, read (and audited) and
+    // saved for the client file as one HTML file.
+    counsellor
+        .click_css(&["[data-testid=coming] li:first-child [data-testid=read-trajectory]"])
+        .await;
+    counsellor
+        .text_contains("trajectory-sessions", "Nu op mijn laptop.")
+        .await;
+    counsellor.assert_accessible("a trajectory read").await;
+    counsellor.screenshot("blended-6b-trajectory").await;
+    let reads = server
+        .shared
+        .store
+        .conversations(&Default::default())
+        .await
+        .unwrap();
+    let mut audited = 0;
+    for c in reads {
+        audited += server
+            .shared
+            .store
+            .transcript_reads(c.id)
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(audited, 1, "the read is in the audit");
+    counsellor
+        .js("window.exported = null;
+             const make = URL.createObjectURL.bind(URL);
+             URL.createObjectURL = (blob) => { window.exported = blob; return make(new Blob([''])); };
+             return true;")
+        .await;
+    counsellor.click("trajectory-export").await;
+    let html = counsellor
+        .js("return window.exported ? window.exported.text() : ''")
+        .await;
+    let html = html.as_str().unwrap_or_default();
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    for want in [
+        "Lotte Peeters",
+        "Hallo, ik ben er.",
+        "Nu op mijn laptop.",
+        "dossier",
+    ] {
+        assert!(html.contains(want), "the export lacks {want}:\n{html}");
+    }
+    assert!(!html.contains("<script"), "the export runs nothing");
+
     // Cancelling tomorrow's session: its link says so.
     counsellor
         .js("window.confirm = () => true; return true;")

@@ -55,6 +55,15 @@
     'bp.cancel': 'Afzeggen',
     'bp.cancel_confirm': 'De afspraak met {name} op {when} afzeggen? De link van je cliënt zegt dan dat ze niet doorgaat.',
     'bp.online': 'Je bent online: een cliënt die de link opent, komt meteen bij jou.',
+    'bp.earlier': 'Gesprekken lezen',
+    'bp.traj_title': 'Gesprekken met {name}',
+    'bp.traj_audit': 'Wat je hier leest, wordt bijgehouden: wie, wanneer en welk gesprek.',
+    'bp.traj_session': '{when} · {n} min',
+    'bp.traj_not_held': 'Nog niet gehouden.',
+    'bp.traj_export': 'Bewaren voor het dossier (HTML)',
+    'bp.traj_close': 'Sluiten',
+    'bp.traj_doc_title': 'Chatgesprekken met {name}',
+    'bp.traj_doc_note': 'Uit de blended chat van het CLB, bewaard op {when} door {who}. Vertrouwelijk: hoort bij het cliëntdossier.',
     'bp.no_chats': 'Nog geen chat. Zodra een cliënt de link opent, komt het gesprek hier.',
   });
   Object.assign(I.DICT.en, {
@@ -100,6 +109,15 @@
     'bp.cancel': 'Cancel',
     'bp.cancel_confirm': 'Cancel the appointment with {name} on {when}? Your client\'s link will then say it is off.',
     'bp.online': 'You are online: a client who opens the link reaches you at once.',
+    'bp.earlier': 'Read the chats',
+    'bp.traj_title': 'Chats with {name}',
+    'bp.traj_audit': 'What you read here is recorded: who, when and which chat.',
+    'bp.traj_session': '{when} · {n} min',
+    'bp.traj_not_held': 'Not held yet.',
+    'bp.traj_export': 'Save for the client file (HTML)',
+    'bp.traj_close': 'Close',
+    'bp.traj_doc_title': 'Chats with {name}',
+    'bp.traj_doc_note': 'From the CLB blended chat, saved on {when} by {who}. Confidential: part of the client file.',
     'bp.no_chats': 'No chat yet. As soon as a client opens the link, the chat comes here.',
   });
 
@@ -110,6 +128,7 @@
     userId: null,
     editing: null,
     token: null,
+    trajectory: null,
     coming: [],
     past: [],
     attention: null,
@@ -205,6 +224,13 @@
     if (a.note) li.appendChild(I.h('p', { class: 'hint', text: a.note }));
     if (a.status === 'cancelled') li.appendChild(I.h('p', { class: 'muted', i18n: 'bp.cancelled' }));
     else if (a.conversation) li.appendChild(I.h('p', { class: 'muted', i18n: 'bp.held' }));
+    li.appendChild(
+      I.h(
+        'div',
+        { class: 'btn-row' },
+        I.h('button', { type: 'button', class: 'btn btn-small btn-quiet', testid: 'read-trajectory', i18n: 'bp.earlier', onclick: () => readTrajectory(a) })
+      )
+    );
     if (coming && mine && a.status !== 'cancelled' && !a.conversation) {
       li.appendChild(
         I.h(
@@ -357,6 +383,71 @@
     I.set($('copy-link'), 'bp.copied');
   }
 
+  // ---- a trajectory: the sessions with one client ---------------------------------------
+
+  async function readTrajectory(a) {
+    I.clear($('plan-error'));
+    let answer;
+    try {
+      answer = await session.request({ type: 'trajectory', trajectory: a.trajectory });
+    } catch (err) {
+      St.errorInto($('plan-error'), err);
+      return;
+    }
+    S.trajectory = { name: a.client_name, sessions: answer.sessions || [] };
+    const box = $('trajectory-sessions');
+    I.clear(box);
+    S.trajectory.sessions.forEach((t) => {
+      const s = t.appointment;
+      box.appendChild(I.h('h3', { i18n: 'bp.traj_session', vars: { when: { dt: s.starts_at }, n: s.length_minutes } }));
+      const lines = (t.log || []).filter((e) => e.body && e.body.type === 'message');
+      if (!lines.length) box.appendChild(I.h('p', { class: 'muted', i18n: 'bp.traj_not_held' }));
+      lines.forEach((e) =>
+        box.appendChild(
+          I.h(
+            'p',
+            { class: 'msg-line', testid: 'trajectory-message' },
+            I.h('span', { class: 'msg-time', text: I.format.time(e.at) + ' ' }),
+            I.h('strong', { text: e.body.author + ': ' }),
+            e.body.text
+          )
+        )
+      );
+    });
+    I.set($('trajectory-title'), 'bp.traj_title', { name: a.client_name });
+    $('trajectory-card').hidden = false;
+    $('trajectory-title').focus();
+  }
+
+  // The trajectory as one self-contained HTML file for the client file (no scripts, no
+  // outside resources; every text escaped).
+  function exportTrajectory() {
+    const t = S.trajectory;
+    if (!t) return;
+    const esc = (x) => String(x).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+    const parts = t.sessions.map((x) => {
+      const s = x.appointment;
+      const lines = (x.log || [])
+        .filter((e) => e.body && e.body.type === 'message')
+        .map((e) => '<p><time>' + esc(I.format.time(e.at)) + '</time> <strong>' + esc(e.body.author) + ':</strong> ' + esc(e.body.text) + '</p>')
+        .join('\n');
+      return '<section><h2>' + esc(I.t('bp.traj_session', { when: { dt: s.starts_at }, n: s.length_minutes })) + '</h2>\n' +
+        (lines || '<p>' + esc(I.t('bp.traj_not_held')) + '</p>') + '</section>';
+    });
+    const title = I.t('bp.traj_doc_title', { name: t.name });
+    const who = (session.identity && session.identity.alias) || '';
+    const html = '<!doctype html>\n<html lang="' + I.lang() + '"><head><meta charset="utf-8"><title>' + esc(title) +
+      '</title><style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5}time{color:#555}</style></head><body>\n<h1>' +
+      esc(title) + '</h1>\n<p>' + esc(I.t('bp.traj_doc_note', { when: { dt: new Date().toISOString() }, who })) + '</p>\n' +
+      parts.join('\n') + '\n</body></html>\n';
+    const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+    const a = I.h('a', { href: url, download: 'gesprekken-' + t.name.replace(/[^\p{L}\p{N}]+/gu, '-') + '.html', hidden: true });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
   // The calendar file to send with the link (made by the server, from the token).
   async function downloadIcs() {
     I.clear($('plan-error'));
@@ -405,6 +496,11 @@
     });
     $('copy-link').addEventListener('click', copy);
     $('download-ics').addEventListener('click', downloadIcs);
+    $('trajectory-export').addEventListener('click', exportTrajectory);
+    $('trajectory-close').addEventListener('click', () => {
+      $('trajectory-card').hidden = true;
+      S.trajectory = null;
+    });
     $('logout').addEventListener('click', logout);
     setInterval(() => {
       if (session.connected) refresh();
