@@ -108,6 +108,17 @@ async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
     client.shown("view-chat").await;
     client.text_contains("chat-notice", "Ann").await;
     counsellor.shown("chat-pane").await;
+    // A known client: their name, no anonymous self-report line, no partner lines.
+    counsellor
+        .text_contains("chat-panes", "Lotte Peeters")
+        .await;
+    let pane = counsellor
+        .js(
+            "return [document.querySelector('[data-testid=client-profile]').textContent,
+                     document.querySelectorAll('[data-testid=tool-partner]').length]",
+        )
+        .await;
+    assert_eq!(pane, serde_json::json!(["", 0]), "{pane}");
     client.text_contains("chat-notice", "Ann is er").await;
     client.assert_accessible("join page, in the chat").await;
 

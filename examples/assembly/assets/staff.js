@@ -461,7 +461,8 @@
   // ---- the workspace: one's own chats -------------------------------------------------
 
   class Workspace {
-    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), partners}
+    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), partners, identified}
+    // identified: the clients are known (blended chat): no anonymous self-report line.
     constructor(opts) {
       this.o = opts;
       this.chats = new Map();
@@ -766,6 +767,8 @@
 
     partnerTool(c) {
       const partners = (this.o.info && this.o.info.partners) || [];
+      // No partner lines configured (blended chat has none): nothing to offer.
+      if (!partners.length) return null;
       const sel = h('select', { testid: 'partner-select' }, partners.map((p) => option(p.id, null, { nl: p.name, en: p.name })));
       const summary = h('textarea', { rows: '3', testid: 'partner-summary' });
       const status = h('p', { class: 'tool-status', role: 'status', testid: 'partner-status' });
@@ -862,7 +865,7 @@
     refreshHead(c) {
       const name = clientName(c.profile);
       c.title.textContent = name;
-      c.profileEl.textContent = profileVars(c.profile);
+      c.profileEl.textContent = this.o.identified ? '' : profileVars(c.profile);
       c.tabLabel.textContent = name;
       I.set(c.tabState, 's.tab_' + c.status);
       if (c.unread > 0) {

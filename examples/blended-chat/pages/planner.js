@@ -160,6 +160,7 @@
         panesEl: $('chat-panes'),
         emptyEl: $('no-chats'),
         onChange: () => {},
+        identified: true,
       });
     }
     S.userId = identity.id;
