@@ -674,15 +674,7 @@ impl Engine {
             reply,
         })
         .await?;
-        let mut replay: Vec<ServerEvent> = taken.missed.into_iter().map(ServerEvent::Log).collect();
-        if let Some(p) = taken.position {
-            replay.push(ServerEvent::Queue {
-                conversation,
-                position: p.position,
-                estimated_wait_minutes: p.estimate_minutes,
-            });
-        }
-        events.prepend(replay);
+        events.prepend(taken.replay(conversation));
         tracing::info!(conversation = %conversation, "appointment chat taken over by a new connection");
         Ok(VisitorSession {
             conversation,
@@ -714,16 +706,7 @@ impl Engine {
             reply,
         })
         .await?;
-        let mut replay: Vec<ServerEvent> =
-            resumed.missed.into_iter().map(ServerEvent::Log).collect();
-        if let Some(p) = resumed.position {
-            replay.push(ServerEvent::Queue {
-                conversation,
-                position: p.position,
-                estimated_wait_minutes: p.estimate_minutes,
-            });
-        }
-        events.prepend(replay);
+        events.prepend(resumed.replay(conversation));
         Ok(VisitorSession {
             conversation,
             resume_token: resume_token.to_owned(),

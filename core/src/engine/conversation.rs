@@ -50,6 +50,21 @@ pub(crate) struct Resumed {
     pub(crate) position: Option<Position>,
 }
 
+impl Resumed {
+    /// What the new connection is sent first: the missed entries, then the queue place.
+    pub(crate) fn replay(self, conversation: ConversationId) -> Vec<ServerEvent> {
+        let mut replay: Vec<ServerEvent> = self.missed.into_iter().map(ServerEvent::Log).collect();
+        if let Some(p) = self.position {
+            replay.push(ServerEvent::Queue {
+                conversation,
+                position: p.position,
+                estimated_wait_minutes: p.estimate_minutes,
+            });
+        }
+        replay
+    }
+}
+
 /// Commands to a conversation task.
 #[derive(Debug)]
 pub(crate) enum ConvCmd {

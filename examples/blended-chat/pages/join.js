@@ -25,7 +25,6 @@
     resumeToken: null,
     lastSeq: 0,
     ended: false,
-    replaced: false,
     here: false,
     attempt: 0,
     openTimer: null,
@@ -89,7 +88,6 @@
         if (S.conn !== conn) return;
         S.conn = null;
         if (info.code === 4009) {
-          S.replaced = true;
           I.set($('chat-notice'), 'b.elsewhere');
           $('composer').hidden = true;
           forget();

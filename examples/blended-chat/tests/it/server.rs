@@ -128,15 +128,7 @@ async fn ask(c: &mut Client, frame: Value) -> Value {
 #[tokio::test]
 async fn appointments_and_links_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = program().run(
-        dir.path(),
-        &[
-            "accounts", "add", "ann", "--alias", "Ann", "--centre", "clb-gent",
-        ],
-        &[],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_eq!(code, 0, "{err}");
+    add_account(dir.path(), "ann", "Ann", "clb-gent");
     let mut server = Binary::start(&program(), dir.path(), 0, &[]);
     let mut ann = login(&server, "ann").await;
     let starts = chrono::Utc::now() + chrono::Duration::days(2);
@@ -224,10 +216,12 @@ async fn appointments_and_links_survive_a_restart() {
     assert_eq!(code, Some(0));
 }
 
-fn add_account(dir: &Path, user: &str, centre: &str) {
+fn add_account(dir: &Path, user: &str, alias: &str, centre: &str) {
     let (code, _, err) = program().run(
         dir,
-        &["accounts", "add", user, "--alias", user, "--centre", centre],
+        &[
+            "accounts", "add", user, "--alias", alias, "--centre", centre,
+        ],
         &[],
         &format!("{PASSWORD}\n"),
     );
@@ -240,9 +234,9 @@ fn add_account(dir: &Path, user: &str, centre: &str) {
 #[tokio::test]
 async fn staff_outside_a_trajectory_are_refused_every_frame() {
     let dir = tempfile::tempdir().unwrap();
-    add_account(dir.path(), "ann", "clb-gent");
-    add_account(dir.path(), "dirk", "clb-gent");
-    add_account(dir.path(), "cas", "clb-brugge");
+    add_account(dir.path(), "ann", "ann", "clb-gent");
+    add_account(dir.path(), "dirk", "dirk", "clb-gent");
+    add_account(dir.path(), "cas", "cas", "clb-brugge");
     let mut server = Binary::start(&program(), dir.path(), 0, &[]);
     let mut ann = login(&server, "ann").await;
     let starts = chrono::Utc::now() + chrono::Duration::minutes(5);
