@@ -478,7 +478,7 @@
     'k.report_downloaded': 'Gedownload: {file}.',
     'k.accounts_title': 'Accounts',
     'k.accounts_caption': 'Alle accounts',
-    'k.accounts_count': 'Accounts: {n}',
+    'k.accounts_count': 'Aantal medewerkers: {n}',
     'k.account_new': 'Nieuw account',
     'k.account_edit_title': 'Account {user} wijzigen',
     'k.account_alias': 'Alias (wat cliënten zien)',
