@@ -33,8 +33,8 @@ pub const MAX_NAME_CHARS: usize = 120;
 /// The longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
-/// Planned or cancelled. A held session is still `Planned`, with its chat in
-/// [`Appointment::conversation`].
+/// Planned or cancelled. A held session is still `Planned`, with its chats in
+/// [`Appointment::conversations`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
@@ -90,8 +90,9 @@ pub struct Appointment {
     pub status: AppointmentStatus,
     /// The keyed hash of the join token (the token itself is only in the client's link).
     pub token_hash: String,
-    /// The chat held for it, once the client joined.
-    pub conversation: Option<ConversationId>,
+    /// The chats held for it, oldest first: one once the client joined, another if they
+    /// came back through the link after that chat ended (a dead phone, a closed tab).
+    pub conversations: Vec<ConversationId>,
     /// When it was planned.
     pub created_at: DateTime<Utc>,
 }
@@ -105,6 +106,16 @@ impl Appointment {
     /// When the waiting room opens.
     pub fn opens_at(&self) -> DateTime<Utc> {
         self.starts_at - chrono::Duration::from_std(EARLY_JOIN).unwrap_or_default()
+    }
+
+    /// Its newest chat, if the client ever joined.
+    pub fn latest_chat(&self) -> Option<ConversationId> {
+        self.conversations.last().copied()
+    }
+
+    /// Whether the client ever joined (the session took place, at least in part).
+    pub fn was_held(&self) -> bool {
+        !self.conversations.is_empty()
     }
 
     /// Whether `staff` may hold it (the counsellor or the stand-in).
@@ -175,8 +186,8 @@ pub struct AppointmentView {
     pub length_minutes: u32,
     /// Planned or cancelled.
     pub status: AppointmentStatus,
-    /// The chat held for it, once the client joined.
-    pub conversation: Option<ConversationId>,
+    /// The chats held for it, oldest first (empty until the client joined).
+    pub conversations: Vec<ConversationId>,
 }
 
 impl From<&Appointment> for AppointmentView {
@@ -194,7 +205,7 @@ impl From<&Appointment> for AppointmentView {
             ends_at: a.ends_at(),
             length_minutes: a.length_minutes,
             status: a.status,
-            conversation: a.conversation,
+            conversations: a.conversations.clone(),
         }
     }
 }

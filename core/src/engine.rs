@@ -483,7 +483,7 @@ impl Engine {
                 }
             }
             if let Some(live) = appt
-                .conversation
+                .latest_chat()
                 .and_then(|c| shared.conv(c).map(|h| (c, h)))
             {
                 // Opened again (another phone, another tab): this connection takes over.
@@ -598,8 +598,9 @@ impl Engine {
             return Err(e);
         }
         if let Some(mut appt) = appointment {
-            // The session's chat, so the trajectory finds it.
-            appt.conversation = Some(conversation);
+            // The session's chat, so the trajectory finds it (a second one if the client
+            // came back after the first ended).
+            appt.conversations.push(conversation);
             if let Err(e) = shared.store.put_appointment(&appt).await {
                 desk.lock_state().remove_waiting(conversation);
                 return Err(e);
@@ -869,9 +870,10 @@ impl Engine {
                     .await?
                     .into_iter()
                     .filter_map(|a| {
+                        let chat = a.latest_chat()?;
                         let mut who = vec![a.counsellor];
                         who.extend(a.stand_in);
-                        a.conversation.map(|c| (c, who))
+                        Some((chat, who))
                     })
                     .collect::<HashMap<_, _>>()
             } else {

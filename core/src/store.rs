@@ -175,8 +175,15 @@ pub trait Store: Send + Sync + 'static {
     /// The audit rows of a conversation, by their `at`, oldest first.
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>>;
     /// Deletes the events of conversations that ended before `ended_before`; returns how
-    /// many conversations lost their transcript.
+    /// many conversations lost their transcript. Chats held for an appointment are not
+    /// touched: they belong to the client file ([`Store::purge_client_files`]).
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64>;
+    /// Empties the client file of every trajectory whose last appointment ended before
+    /// `last_ended_before`: the transcripts of its chats, the client's name on its
+    /// appointments and chats, the counsellor's notes. The appointments stay (for the
+    /// statistics), with an empty `client_name`. Returns how many trajectories were emptied
+    /// (a second purge finds nothing more).
+    async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64>;
 
     // --- after the chat ---
 

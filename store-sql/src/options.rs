@@ -51,6 +51,20 @@ pub fn retention_cutoff(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     now - chrono::Duration::days(i64::from(days))
 }
 
+/// Default retention of a blended-chat client file, in months after the trajectory's last
+/// appointment. Those transcripts belong to the client's file at the centre, not to the
+/// anonymous desk's review period; set it to the centre's own rule for client files.
+pub const DEFAULT_CLIENT_FILE_MONTHS: u32 = 24;
+
+/// The instant before which a trajectory's last appointment must have ended for its client
+/// file to be emptied, for a retention of `months` months at `now`: pass it to
+/// `Store::purge_client_files`. A month is a calendar month (31 March minus one month is
+/// 28 or 29 February).
+pub fn client_file_cutoff(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    now.checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Settings of [`crate::SqlStore::connect`]. Start from [`SqlOptions::new`] (or `default()`)
 /// and change fields.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,10 +20,17 @@ pub(crate) const FLAG_COLUMNS: &str = "id, pseudonym, desk, kind, status, conver
 pub(crate) const REGISTRATION_COLUMNS: &str = "conversation, desk, counsellor, client_type, age, \
      gender, topics, results, found_via, fake_call, registered_at_ns";
 
-/// Columns of `appointments`.
-pub(crate) const APPOINTMENT_COLUMNS: &str = "id, desk, centre, trajectory, counsellor, stand_in, \
-     client_name, note, starts_at_ns, length_minutes, status, token_hash, conversation, \
-     created_at_ns";
+/// Appointments with their chats: one row per chat (or one with a null `chat`), to be
+/// ordered by appointment and then `position`, and folded by `appointments_from_rows`.
+pub(crate) const APPOINTMENTS_WITH_CHATS: &str = "SELECT id, desk, centre, trajectory, \
+     counsellor, stand_in, client_name, note, starts_at_ns, length_minutes, status, \
+     token_hash, created_at_ns, ac.conversation AS chat FROM appointments \
+     LEFT JOIN appointment_chats ac ON ac.appointment = appointments.id";
+
+/// The trajectories whose last appointment ended before `$1` (a subquery).
+pub(crate) const TRAJECTORIES_OVER: &str =
+    "SELECT trajectory FROM appointments GROUP BY trajectory \
+     HAVING max(starts_at_ns + length_minutes * 60000000000) < $1";
 
 /// Reads one column of a row, saying which one failed (`?` inside).
 macro_rules! col {
@@ -42,7 +49,7 @@ macro_rules! shared_queries {
         use clbchat_core::account::Account;
         use clbchat_core::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
         use clbchat_core::calendar::Calendar;
-        use clbchat_core::event::{EndReason, LoggedEvent};
+        use clbchat_core::event::{ClientProfile, EndReason, LoggedEvent};
         use clbchat_core::flags::{Flag, FlagStatus};
         use clbchat_core::ids::{
             AppointmentId, CentreId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
@@ -58,7 +65,7 @@ macro_rules! shared_queries {
         use crate::codec::{self, EventRow};
         use crate::error::{Context as _, Error, Result};
         use crate::queries::{
-            APPOINTMENT_COLUMNS, CONVERSATION_COLUMNS, FLAG_COLUMNS, REGISTRATION_COLUMNS,
+            APPOINTMENTS_WITH_CHATS, CONVERSATION_COLUMNS, TRAJECTORIES_OVER, FLAG_COLUMNS, REGISTRATION_COLUMNS,
         };
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -178,12 +185,26 @@ macro_rules! shared_queries {
                 status: AppointmentStatus::parse(&status)
                     .ok_or_else(|| Error::Data(format!("appointment status `{status}`")))?,
                 token_hash: col!(row, "token_hash"),
-                conversation: row
-                    .try_get::<Option<Uuid>, _>("conversation")
-                    .context("reading column `conversation`")?
-                    .map(ConversationId),
+                conversations: Vec::new(),
                 created_at: codec::instant(col!(row, "created_at_ns")),
             })
+        }
+
+        /// Folds rows of `APPOINTMENTS_WITH_CHATS` (ordered by appointment, then chat
+        /// position) into appointments with their chats.
+        fn appointments_from_rows(rows: &[DbRow]) -> Result<Vec<Appointment>> {
+            let mut out: Vec<Appointment> = Vec::new();
+            for row in rows {
+                let id = AppointmentId(col!(row, "id"));
+                if out.last().map(|a| a.id) != Some(id) {
+                    out.push(appointment_from_row(row)?);
+                }
+                let chat: Option<Uuid> = col!(row, "chat");
+                if let (Some(chat), Some(a)) = (chat, out.last_mut()) {
+                    a.conversations.push(ConversationId(chat));
+                }
+            }
+            Ok(out)
         }
 
         fn account_from_row(row: &DbRow) -> Result<Account> {
@@ -346,7 +367,8 @@ macro_rules! shared_queries {
                 let mut tx = begin_write(&self.write).await.context("starting a purge")?;
                 let count: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM conversations c WHERE c.ended_at_ns < $1 \
-                     AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = c.id)",
+                     AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = c.id) \
+                     AND c.id NOT IN (SELECT conversation FROM appointment_chats)",
                 )
                 .bind(before)
                 .fetch_one(&mut *tx)
@@ -354,13 +376,55 @@ macro_rules! shared_queries {
                 .context("counting transcripts to purge")?;
                 sqlx::query(
                     "DELETE FROM events WHERE conversation IN \
-                     (SELECT id FROM conversations WHERE ended_at_ns < $1)",
+                     (SELECT id FROM conversations WHERE ended_at_ns < $1 \
+                     AND id NOT IN (SELECT conversation FROM appointment_chats))",
                 )
                 .bind(before)
                 .execute(&mut *tx)
                 .await
                 .context("purging transcripts")?;
                 tx.commit().await.context("committing a purge")?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            pub(crate) async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
+                let before = codec::ns(last_ended_before, "client file cut-off")?;
+                let chats = format!(
+                    "SELECT ac.conversation FROM appointment_chats ac \
+                     JOIN appointments a ON a.id = ac.appointment \
+                     WHERE a.trajectory IN ({TRAJECTORIES_OVER})"
+                );
+                let mut tx = begin_write(&self.write).await.context("starting a client file purge")?;
+                let count: i64 = sqlx::query_scalar(&format!(
+                    "SELECT count(DISTINCT trajectory) FROM appointments \
+                     WHERE client_name <> '' AND trajectory IN ({TRAJECTORIES_OVER})"
+                ))
+                .bind(before)
+                .fetch_one(&mut *tx)
+                .await
+                .context("counting client files to purge")?;
+                sqlx::query(&format!("DELETE FROM events WHERE conversation IN ({chats})"))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .context("purging the transcripts of client files")?;
+                sqlx::query(&format!(
+                    "UPDATE conversations SET profile = $2 WHERE id IN ({chats})"
+                ))
+                .bind(before)
+                .bind(codec::json(&ClientProfile::default(), "client profile")?)
+                .execute(&mut *tx)
+                .await
+                .context("purging the client's name from their chats")?;
+                sqlx::query(&format!(
+                    "UPDATE appointments SET client_name = '', note = NULL \
+                     WHERE trajectory IN ({TRAJECTORIES_OVER})"
+                ))
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .context("purging the client's name from their appointments")?;
+                tx.commit().await.context("committing a client file purge")?;
                 Ok(u64::try_from(count).unwrap_or(0))
             }
 
@@ -594,19 +658,19 @@ macro_rules! shared_queries {
             pub(crate) async fn put_appointment(&self, a: &Appointment) -> Result<()> {
                 let length = i32::try_from(a.length_minutes)
                     .map_err(|_| Error::Data(format!("appointment length {}", a.length_minutes)))?;
+                let mut tx = begin_write(&self.write).await.context("starting to store an appointment")?;
                 sqlx::query(
                     "INSERT INTO appointments (id, desk, centre, trajectory, counsellor, stand_in, \
                      client_name, note, starts_at_ns, length_minutes, status, token_hash, \
-                     conversation, created_at_ns) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     created_at_ns) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                      ON CONFLICT (id) DO UPDATE SET desk = excluded.desk, \
                      centre = excluded.centre, trajectory = excluded.trajectory, \
                      counsellor = excluded.counsellor, stand_in = excluded.stand_in, \
                      client_name = excluded.client_name, note = excluded.note, \
                      starts_at_ns = excluded.starts_at_ns, \
                      length_minutes = excluded.length_minutes, status = excluded.status, \
-                     token_hash = excluded.token_hash, conversation = excluded.conversation, \
-                     created_at_ns = excluded.created_at_ns",
+                     token_hash = excluded.token_hash, created_at_ns = excluded.created_at_ns",
                 )
                 .bind(a.id.0)
                 .bind(a.desk.0.as_str())
@@ -620,37 +684,58 @@ macro_rules! shared_queries {
                 .bind(length)
                 .bind(a.status.as_str())
                 .bind(a.token_hash.as_str())
-                .bind(a.conversation.map(|c| c.0))
                 .bind(codec::ns(a.created_at, "appointment planned")?)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await
                 .context("storing an appointment")?;
+                sqlx::query("DELETE FROM appointment_chats WHERE appointment = $1")
+                    .bind(a.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .context("storing an appointment's chats")?;
+                for (position, chat) in a.conversations.iter().enumerate() {
+                    let position = i32::try_from(position)
+                        .map_err(|_| Error::Data(format!("appointment chat {position}")))?;
+                    sqlx::query(
+                        "INSERT INTO appointment_chats (conversation, appointment, position) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(chat.0)
+                    .bind(a.id.0)
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .context("storing an appointment's chats")?;
+                }
+                tx.commit().await.context("committing an appointment")?;
                 Ok(())
             }
 
             pub(crate) async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
-                let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1");
-                let row = sqlx::query(&sql)
+                let sql = format!("{APPOINTMENTS_WITH_CHATS} WHERE id = $1 ORDER BY ac.position");
+                let rows = sqlx::query(&sql)
                     .bind(id.0)
-                    .fetch_optional(&self.read)
+                    .fetch_all(&self.read)
                     .await
                     .context("reading an appointment")?;
-                row.as_ref().map(appointment_from_row).transpose()
+                Ok(appointments_from_rows(&rows)?.pop())
             }
 
             pub(crate) async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>> {
-                let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE token_hash = $1");
-                let row = sqlx::query(&sql)
+                let sql = format!(
+                    "{APPOINTMENTS_WITH_CHATS} WHERE token_hash = $1 ORDER BY ac.position"
+                );
+                let rows = sqlx::query(&sql)
                     .bind(token_hash)
-                    .fetch_optional(&self.read)
+                    .fetch_all(&self.read)
                     .await
                     .context("reading an appointment by its link")?;
-                row.as_ref().map(appointment_from_row).transpose()
+                Ok(appointments_from_rows(&rows)?.pop())
             }
 
             pub(crate) async fn appointments(&self, f: &AppointmentFilter) -> Result<Vec<Appointment>> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE 1 = 1"
+                    "{APPOINTMENTS_WITH_CHATS} WHERE 1 = 1"
                 ));
                 if let Some(s) = &f.staff {
                     qb.push(" AND (counsellor = ").push_bind(s.0.as_str());
@@ -672,9 +757,9 @@ macro_rules! shared_queries {
                 if !f.include_cancelled {
                     qb.push(" AND status = 'planned'");
                 }
-                qb.push(" ORDER BY starts_at_ns ASC, id ASC");
+                qb.push(" ORDER BY starts_at_ns ASC, id ASC, ac.position ASC");
                 let rows = qb.build().fetch_all(&self.read).await.context("listing appointments")?;
-                rows.iter().map(appointment_from_row).collect()
+                appointments_from_rows(&rows)
             }
 
             pub(crate) async fn summary(

@@ -171,6 +171,10 @@ impl Store for SqlStore {
         Ok(on_db!(self.purge_transcripts(ended_before))?)
     }
 
+    async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
+        Ok(on_db!(self.purge_client_files(last_ended_before))?)
+    }
+
     async fn save_registration(&self, registration: &Registration) -> Result<()> {
         Ok(on_db!(self.save_registration(registration))?)
     }

@@ -581,7 +581,7 @@ impl Conn {
                 let (a, token) = self.staff()?.plan_appointment(&desk, &booking).await?;
                 Ok(Some(ServerFrame::Appointment {
                     req,
-                    appointment: (&a).into(),
+                    appointment: Box::new((&a).into()),
                     token: Some(token),
                 }))
             }
@@ -595,7 +595,7 @@ impl Conn {
                     .await?;
                 Ok(Some(ServerFrame::Appointment {
                     req,
-                    appointment: (&a).into(),
+                    appointment: Box::new((&a).into()),
                     token: None,
                 }))
             }
@@ -603,7 +603,7 @@ impl Conn {
                 let a = self.staff()?.cancel_appointment(appointment).await?;
                 Ok(Some(ServerFrame::Appointment {
                     req,
-                    appointment: (&a).into(),
+                    appointment: Box::new((&a).into()),
                     token: None,
                 }))
             }
@@ -611,7 +611,7 @@ impl Conn {
                 let (a, token) = self.staff()?.new_appointment_link(appointment).await?;
                 Ok(Some(ServerFrame::Appointment {
                     req,
-                    appointment: (&a).into(),
+                    appointment: Box::new((&a).into()),
                     token: Some(token),
                 }))
             }

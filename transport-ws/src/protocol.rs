@@ -574,7 +574,7 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         req: Option<u64>,
         /// The session.
-        appointment: AppointmentView,
+        appointment: Box<AppointmentView>,
         /// The join token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,

@@ -35,7 +35,7 @@ pub const TRAJECTORY_PURPOSE: &str = "trajectory: the earlier sessions with this
 pub struct SessionTranscript {
     /// The session.
     pub appointment: AppointmentView,
-    /// Its chat, in order.
+    /// Its chats, one after the other, each in order (every event names its chat).
     pub log: Vec<LoggedEvent>,
 }
 
@@ -184,7 +184,7 @@ impl StaffHandle {
             length_minutes: booking.length_minutes,
             status: AppointmentStatus::Planned,
             token_hash: hash_secret(&token),
-            conversation: None,
+            conversations: Vec::new(),
             created_at: now,
         };
         self.shared.store.put_appointment(&appointment).await?;
@@ -206,7 +206,7 @@ impl StaffHandle {
             ));
         }
         let now = self.shared.clock.now();
-        if a.conversation.is_some() || a.ends_at() <= now {
+        if a.was_held() || a.ends_at() <= now {
             return Err(Error::InvalidState(
                 "this session has already taken place; plan a new one".into(),
             ));
@@ -228,7 +228,7 @@ impl StaffHandle {
         if a.status == AppointmentStatus::Cancelled {
             return Ok(a);
         }
-        if a.conversation.is_some() {
+        if a.was_held() {
             return Err(Error::InvalidState(
                 "this session has already taken place".into(),
             ));
@@ -284,8 +284,9 @@ impl StaffHandle {
         }
         let mut out = Vec::with_capacity(sessions.len());
         for a in &sessions {
-            let log = match a.conversation {
-                Some(conversation) => {
+            let mut log = Vec::new();
+            for &conversation in &a.conversations {
+                log.extend(
                     self.shared
                         .store
                         .read_transcript(&TranscriptRead {
@@ -294,10 +295,9 @@ impl StaffHandle {
                             at: self.shared.clock.now(),
                             purpose: TRAJECTORY_PURPOSE.into(),
                         })
-                        .await?
-                }
-                None => Vec::new(),
-            };
+                        .await?,
+                );
+            }
             out.push(SessionTranscript {
                 appointment: a.into(),
                 log,

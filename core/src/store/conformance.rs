@@ -72,6 +72,7 @@ checks! {
     concurrent_appends,
     transcript_read_is_audited,
     purge_transcripts,
+    purge_client_files,
     registration_and_rating_once,
     count_visits,
     flags,
@@ -923,6 +924,157 @@ pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
     );
 }
 
+/// A client file (a trajectory's chats, the client's name, the notes) is emptied only when
+/// the trajectory's last appointment ended before the cut-off, and the desk's own purge
+/// never touches it.
+pub async fn purge_client_files<S: Store + ?Sized>(store: &S) {
+    let cutoff = t(2023, 1, 1, 0, 0, 0);
+    let day = Duration::days(1);
+    let chat = |at: DateTime<Utc>| {
+        let mut m = served(
+            "blended",
+            at,
+            at,
+            Some((at + Duration::minutes(40), EndReason::ClientLeft)),
+        );
+        m.profile.nickname = Some("Lotte Peeters".into());
+        m
+    };
+    let session =
+        |trajectory: TrajectoryId, at: DateTime<Utc>, chats: &[&ConversationMeta]| Appointment {
+            id: AppointmentId::random(),
+            desk: DeskId::new("blended"),
+            centre: CentreId::new("clb-gent"),
+            trajectory,
+            counsellor: StaffId::new("ann"),
+            stand_in: None,
+            client_name: "Lotte Peeters".into(),
+            note: Some("over de studiekeuze".into()),
+            starts_at: at,
+            length_minutes: 45,
+            status: AppointmentStatus::Planned,
+            token_hash: format!("hash-{}", AppointmentId::random()),
+            conversations: chats.iter().map(|c| c.id).collect(),
+            created_at: base(),
+        };
+    // An old trajectory: two sessions (the second held in two chats) and a cancelled one.
+    let old_t = TrajectoryId::random();
+    let (a1, a2, a3) = (chat(base()), chat(base() + day), chat(base() + day));
+    let s1 = session(old_t, base(), &[&a1]);
+    let s2 = session(old_t, base() + day, &[&a2, &a3]);
+    let mut s3 = session(old_t, base() + day * 2, &[]);
+    s3.status = AppointmentStatus::Cancelled;
+    // A trajectory that goes on: an old session and one after the cut-off.
+    let going_t = TrajectoryId::random();
+    let b1 = chat(base());
+    let going = [
+        session(going_t, base(), &[&b1]),
+        session(going_t, cutoff + day, &[]),
+    ];
+    // An anonymous chat of the same age.
+    let anonymous = served(
+        "national",
+        base(),
+        base(),
+        Some((base() + Duration::minutes(30), EndReason::ClientLeft)),
+    );
+    for m in [&a1, &a2, &a3, &b1, &anonymous] {
+        put(store, m).await;
+        append_messages(store, m.id, m.arrived_at, 3).await;
+    }
+    for a in [&s1, &s2, &s3, &going[0], &going[1]] {
+        store
+            .put_appointment(a)
+            .await
+            .unwrap_or_else(|e| panic!("purge_client_files: put_appointment: {e}"));
+    }
+    let events = |id: ConversationId| async move {
+        store
+            .events_after(id, 0)
+            .await
+            .unwrap_or_else(|e| panic!("purge_client_files: events_after: {e}"))
+            .len()
+    };
+    let stats = || async move {
+        store
+            .summary(None, base() - day, cutoff + day * 2)
+            .await
+            .unwrap_or_else(|e| panic!("purge_client_files: summary: {e}"))
+    };
+    let before = stats().await;
+
+    let purged = store
+        .purge_transcripts(cutoff)
+        .await
+        .unwrap_or_else(|e| panic!("purge_client_files: purge_transcripts: {e}"));
+    assert_eq!(
+        purged, 1,
+        "purge_client_files: the desk's purge takes the anonymous chat only"
+    );
+    for m in [&a1, &a2, &a3, &b1] {
+        assert_eq!(
+            events(m.id).await,
+            3,
+            "purge_client_files: the desk's purge leaves a client file's chat alone"
+        );
+    }
+
+    let emptied = store
+        .purge_client_files(cutoff)
+        .await
+        .unwrap_or_else(|e| panic!("purge_client_files: purge: {e}"));
+    assert_eq!(emptied, 1, "purge_client_files: one trajectory is over");
+    for m in [&a1, &a2, &a3] {
+        assert_eq!(
+            events(m.id).await,
+            0,
+            "purge_client_files: the old trajectory's transcripts are gone"
+        );
+        let mut expected = m.clone();
+        expected.profile = ClientProfile::default();
+        assert_eq!(
+            store.conversation(m.id).await.ok().flatten(),
+            Some(expected),
+            "purge_client_files: the chat stays, without the client's name"
+        );
+    }
+    for a in [&s1, &s2, &s3] {
+        let mut expected = a.clone();
+        expected.client_name.clear();
+        expected.note = None;
+        assert_eq!(
+            store.appointment(a.id).await.ok().flatten(),
+            Some(expected),
+            "purge_client_files: the appointment stays, without name or note"
+        );
+    }
+    assert_eq!(
+        events(b1.id).await,
+        3,
+        "purge_client_files: a trajectory that goes on keeps its old sessions"
+    );
+    for a in &going {
+        assert_eq!(
+            store.appointment(a.id).await.ok().flatten().as_ref(),
+            Some(a),
+            "purge_client_files: a trajectory that goes on keeps its names"
+        );
+    }
+    assert_eq!(
+        stats().await,
+        before,
+        "purge_client_files: the statistics do not change"
+    );
+    let again = store
+        .purge_client_files(cutoff)
+        .await
+        .unwrap_or_else(|e| panic!("purge_client_files: second purge: {e}"));
+    assert_eq!(
+        again, 0,
+        "purge_client_files: a second purge finds nothing more"
+    );
+}
+
 /// One registration and one rating per conversation; a second is a `Conflict`.
 pub async fn registration_and_rating_once<S: Store + ?Sized>(store: &S) {
     let m = served(
@@ -1256,7 +1408,7 @@ pub async fn appointments<S: Store + ?Sized>(store: &S) {
             length_minutes: 45,
             status: AppointmentStatus::Planned,
             token_hash: token.into(),
-            conversation: None,
+            conversations: Vec::new(),
             created_at: base(),
         };
     let first = make("ann", Some("bob"), "clb-gent", 2, "h1");
@@ -1346,7 +1498,7 @@ pub async fn appointments<S: Store + ?Sized>(store: &S) {
     moved.length_minutes = 30;
     moved.stand_in = None;
     moved.status = AppointmentStatus::Cancelled;
-    moved.conversation = Some(ConversationId::random());
+    moved.conversations = vec![ConversationId::random(), ConversationId::random()];
     store
         .put_appointment(&moved)
         .await
@@ -1354,7 +1506,7 @@ pub async fn appointments<S: Store + ?Sized>(store: &S) {
     assert_eq!(
         store.appointment(first.id).await.ok().flatten().as_ref(),
         Some(&moved),
-        "appointments: replaced by id"
+        "appointments: replaced by id, its chats in order"
     );
     assert_eq!(
         ids(list(staff("ann")).await),

@@ -16,9 +16,9 @@ use crate::account::Account;
 use crate::appointment::{Appointment, AppointmentFilter};
 use crate::calendar::Calendar;
 use crate::error::{Error, Result, StoreErrorKind};
-use crate::event::{EndReason, LoggedEvent};
+use crate::event::{ClientProfile, EndReason, LoggedEvent};
 use crate::flags::{Flag, FlagStatus};
-use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId};
+use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId, TrajectoryId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 use crate::statistics::reference::{self, Records};
@@ -206,10 +206,16 @@ impl Store for MemoryStore {
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
         let mut inner = self.lock()?;
+        let client_file: BTreeSet<ConversationId> = inner
+            .appointments
+            .values()
+            .flat_map(|a| a.conversations.iter().copied())
+            .collect();
         let old: Vec<ConversationId> = inner
             .conversations
             .values()
             .filter(|c| c.ended_at.is_some_and(|t| t < ended_before))
+            .filter(|c| !client_file.contains(&c.id))
             .map(|c| c.id)
             .collect();
         let mut purged = 0;
@@ -219,6 +225,37 @@ impl Store for MemoryStore {
             }
         }
         Ok(purged)
+    }
+
+    async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
+        let mut inner = self.lock()?;
+        let mut last_end: HashMap<TrajectoryId, DateTime<Utc>> = HashMap::new();
+        for a in inner.appointments.values() {
+            let end = last_end.entry(a.trajectory).or_insert(a.ends_at());
+            *end = (*end).max(a.ends_at());
+        }
+        let mut emptied = BTreeSet::new();
+        let mut chats = Vec::new();
+        for a in inner.appointments.values_mut() {
+            if last_end
+                .get(&a.trajectory)
+                .is_some_and(|end| *end < last_ended_before)
+            {
+                if !a.client_name.is_empty() {
+                    emptied.insert(a.trajectory);
+                }
+                a.client_name.clear();
+                a.note = None;
+                chats.extend(a.conversations.iter().copied());
+            }
+        }
+        for id in chats {
+            inner.logs.remove(&id);
+            if let Some(meta) = inner.conversations.get_mut(&id) {
+                meta.profile = ClientProfile::default();
+            }
+        }
+        Ok(u64::try_from(emptied.len()).unwrap_or(u64::MAX))
     }
 
     async fn save_registration(&self, registration: &Registration) -> Result<()> {

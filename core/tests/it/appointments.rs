@@ -227,8 +227,8 @@ async fn the_link_opens_fifteen_minutes_before_and_the_counsellor_gets_the_chat_
     );
     let held = world.store.appointment(a.id).await.unwrap().unwrap();
     assert_eq!(
-        held.conversation,
-        Some(client.conversation),
+        held.conversations,
+        vec![client.conversation],
         "the trajectory finds the chat"
     );
     // After the end the link says so.
@@ -486,4 +486,69 @@ async fn a_trajectory_is_read_by_its_own_counsellors_only_and_every_read_is_audi
         "one audit row per read, refused ones none"
     );
     assert!(reads.iter().all(|r| r.purpose == TRAJECTORY_PURPOSE));
+}
+
+/// A client whose chat ended during the session (a dead battery, a closed tab) comes back
+/// through the same link: a new chat with the same counsellor, and the trajectory reads both.
+#[tokio::test(start_paused = true)]
+async fn a_client_who_comes_back_during_the_session_gets_a_new_chat_and_the_trajectory_keeps_both()
+{
+    let world = blended().await;
+    let mut ann = world.centre_counsellor("ann", "clb-gent", true).await;
+    let (a, token) = ann
+        .handle
+        .plan_appointment(&world.desk, &booking(9, 10, 45))
+        .await
+        .unwrap();
+    let first = join(&world, &token).await.unwrap();
+    assert_eq!(
+        wait_for(&mut ann.events, assigned).await,
+        first.conversation
+    );
+    first
+        .handle
+        .send(ClientMsgId::new("b1"), "Mijn batterij is bijna leeg.")
+        .await
+        .unwrap();
+    first.handle.leave().await.unwrap();
+    wait_log(&mut ann.events, |b| matches!(b, EventBody::Ended { .. })).await;
+
+    let second = join(&world, &token)
+        .await
+        .expect("the link still opens during the session");
+    assert_ne!(second.conversation, first.conversation, "a new chat");
+    assert_eq!(
+        wait_for(&mut ann.events, assigned).await,
+        second.conversation,
+        "with the same counsellor, at once"
+    );
+    second
+        .handle
+        .send(ClientMsgId::new("b2"), "Ik ben er terug.")
+        .await
+        .unwrap();
+    wait_log(
+        &mut ann.events,
+        |b| matches!(b, EventBody::Message { text, .. } if text == "Ik ben er terug."),
+    )
+    .await;
+    let held = world.store.appointment(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        held.conversations,
+        vec![first.conversation, second.conversation]
+    );
+    let sessions = ann.handle.trajectory(a.trajectory).await.unwrap();
+    let texts: Vec<&str> = sessions[0]
+        .log
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Message { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["Mijn batterij is bijna leeg.", "Ik ben er terug."],
+        "the session reads as one, in order"
+    );
 }

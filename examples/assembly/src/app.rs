@@ -450,22 +450,33 @@ impl Drop for Running {
 }
 
 /// Deletes transcripts past the retention period, once at start and then every
-/// `storage.purge_interval_minutes`. Registrations and ratings are kept.
+/// `storage.purge_interval_minutes`: the anonymous desks' after `storage.retention_days`,
+/// blended chat's client files `storage.client_file_months` after their trajectory's last
+/// appointment. Registrations, ratings and the appointments themselves are kept.
 async fn purge_loop(shared: Arc<Shared>) {
-    let every = Duration::from_secs(shared.settings.storage.purge_interval_minutes * 60);
+    let storage = &shared.settings.storage;
+    let every = Duration::from_secs(storage.purge_interval_minutes * 60);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = chrono::Utc::now();
-        let cutoff =
-            clbchat_store_sql::retention_cutoff(now, shared.settings.storage.retention_days);
+        let cutoff = clbchat_store_sql::retention_cutoff(now, storage.retention_days);
         match shared.store.purge_transcripts(cutoff).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "retention purge"),
             Ok(_) => tracing::debug!("retention purge: nothing to delete"),
             Err(e) => tracing::warn!(
                 error.code = e.code(),
                 "retention purge failed; retrying later"
+            ),
+        }
+        let cutoff = clbchat_store_sql::client_file_cutoff(now, storage.client_file_months);
+        match shared.store.purge_client_files(cutoff).await {
+            Ok(n) if n > 0 => tracing::info!(trajectories = n, "client file purge"),
+            Ok(_) => tracing::debug!("client file purge: nothing to delete"),
+            Err(e) => tracing::warn!(
+                error.code = e.code(),
+                "client file purge failed; retrying later"
             ),
         }
     }

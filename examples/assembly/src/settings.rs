@@ -19,7 +19,7 @@ use clbchat_core::config::{
     DEFAULT_CHAT_LIMIT, DEFAULT_MAX_QUEUE, DEFAULT_MIN_COUNSELLORS, DEFAULT_RECONNECT_GRACE,
     DEFAULT_STAFF_RECONNECT_GRACE,
 };
-use clbchat_store_sql::{Durability, DEFAULT_RETENTION_DAYS};
+use clbchat_store_sql::{Durability, DEFAULT_CLIENT_FILE_MONTHS, DEFAULT_RETENTION_DAYS};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -92,8 +92,12 @@ pub struct StorageSettings {
     /// SQLite: `full` (an acknowledged message survives a power cut) or `normal` (faster;
     /// survives a crash of the server, not of the machine).
     pub durability: DurabilitySetting,
-    /// Transcripts older than this are deleted; registrations and ratings are kept.
+    /// Transcripts older than this are deleted; registrations and ratings are kept. Chats
+    /// held for an appointment (blended chat) follow `client_file_months` instead.
     pub retention_days: u32,
+    /// Blended chat: a trajectory's transcripts, the client's name and the counsellor's
+    /// notes are deleted this many months after its last appointment.
+    pub client_file_months: u32,
     /// How often the retention purge runs.
     pub purge_interval_minutes: u64,
 }
@@ -223,6 +227,7 @@ impl Default for StorageSettings {
             url: DEFAULT_STORAGE_URL.into(),
             durability: DurabilitySetting::Full,
             retention_days: DEFAULT_RETENTION_DAYS,
+            client_file_months: DEFAULT_CLIENT_FILE_MONTHS,
             purge_interval_minutes: DEFAULT_PURGE_INTERVAL_MINUTES,
         }
     }
@@ -363,6 +368,9 @@ impl Settings {
         }
         if self.storage.retention_days == 0 {
             return bad("storage.retention_days", "at least 1 day");
+        }
+        if self.storage.client_file_months == 0 {
+            return bad("storage.client_file_months", "at least 1 month");
         }
         if self.storage.purge_interval_minutes == 0 {
             return bad("storage.purge_interval_minutes", "at least 1 minute");

@@ -21,6 +21,8 @@ pub struct Binary {
     pub stderr: Arc<Mutex<Vec<String>>>,
     /// Told of every line printed.
     printed_cv: Arc<Condvar>,
+    /// Told of every line logged.
+    logged_cv: Arc<Condvar>,
     stdout_done: Option<std::thread::JoinHandle<()>>,
     stderr_done: Option<std::thread::JoinHandle<()>>,
 }
@@ -115,9 +117,12 @@ impl Binary {
         });
         let err = BufReader::new(child.stderr.take().unwrap());
         let lines = stderr.clone();
+        let logged_cv = Arc::new(Condvar::new());
+        let cv = logged_cv.clone();
         let stderr_done = std::thread::spawn(move || {
             for line in err.lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
+                cv.notify_all();
             }
         });
         let addr = addr_rx
@@ -137,6 +142,7 @@ impl Binary {
             stdout,
             stderr,
             printed_cv,
+            logged_cv,
             stdout_done: Some(stdout_done),
             stderr_done: Some(stderr_done),
         }
@@ -177,20 +183,13 @@ impl Binary {
 
     /// Waits (30 s at most) until it printed a line containing `needle`; gives the line.
     pub fn wait_printed(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let mut lines = self.stdout.lock().unwrap();
-        loop {
-            if let Some(l) = lines.iter().find(|l| l.contains(needle)) {
-                return l.clone();
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            assert!(
-                !left.is_zero(),
-                "it never printed `{needle}`; it printed:\n{}",
-                lines.join("\n")
-            );
-            lines = self.printed_cv.wait_timeout(lines, left).unwrap().0;
-        }
+        wait_for_line(&self.stdout, &self.printed_cv, needle, "printed")
+    }
+
+    /// Waits (30 s at most) until it logged (stderr) a line containing `needle`; gives the
+    /// line.
+    pub fn wait_logged(&self, needle: &str) -> String {
+        wait_for_line(&self.stderr, &self.logged_cv, needle, "logged")
     }
 
     /// What it printed (stdout).
@@ -203,5 +202,23 @@ impl Drop for Binary {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Waits (30 s at most) until `lines` holds one containing `needle`, woken by `cv`.
+fn wait_for_line(lines: &Mutex<Vec<String>>, cv: &Condvar, needle: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut lines = lines.lock().unwrap();
+    loop {
+        if let Some(l) = lines.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "it never {what} `{needle}`; it {what}:\n{}",
+            lines.join("\n")
+        );
+        lines = cv.wait_timeout(lines, left).unwrap().0;
     }
 }

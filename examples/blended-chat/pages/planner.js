@@ -50,6 +50,7 @@
     'bp.with_stand_in': 'Invaller: {who}',
     'bp.cancelled': 'Afgezegd',
     'bp.held': 'Gehouden',
+    'bp.erased': 'Naam gewist: de bewaartijd van dit dossier is voorbij',
     'bp.new_link': 'Nieuwe link',
     'bp.reschedule': 'Verplaatsen',
     'bp.cancel': 'Afzeggen',
@@ -104,6 +105,7 @@
     'bp.with_stand_in': 'Stand-in: {who}',
     'bp.cancelled': 'Cancelled',
     'bp.held': 'Held',
+    'bp.erased': 'Name deleted: this file has been kept as long as allowed',
     'bp.new_link': 'New link',
     'bp.reschedule': 'Move',
     'bp.cancel': 'Cancel',
@@ -211,6 +213,16 @@
     list.forEach((a) => ul.appendChild(row(a, coming)));
   }
 
+  // Whether the client ever joined this session.
+  function held(a) {
+    return Array.isArray(a.conversations) && a.conversations.length > 0;
+  }
+
+  // The client's name; after the client file's retention it is empty, and we say why.
+  function clientName(a) {
+    return a.client_name || I.t('bp.erased');
+  }
+
   function row(a, coming) {
     const mine = a.counsellor === S.userId;
     const li = I.h('li', {
@@ -219,12 +231,12 @@
       class: a.status === 'cancelled' ? 'cancelled' : '',
     });
     li.appendChild(I.h('p', { class: 'when', i18n: 'bp.row', vars: { when: { dt: a.starts_at }, n: a.length_minutes } }));
-    li.appendChild(I.h('p', { testid: 'appointment-client', text: a.client_name }));
+    li.appendChild(I.h('p', { testid: 'appointment-client', text: clientName(a), class: a.client_name ? '' : 'muted' }));
     if (!mine) li.appendChild(I.h('p', { class: 'hint', i18n: 'bp.stand_in_for', vars: { who: a.counsellor } }));
     else if (a.stand_in) li.appendChild(I.h('p', { class: 'hint', i18n: 'bp.with_stand_in', vars: { who: a.stand_in } }));
     if (a.note) li.appendChild(I.h('p', { class: 'hint', text: a.note }));
     if (a.status === 'cancelled') li.appendChild(I.h('p', { class: 'muted', i18n: 'bp.cancelled' }));
-    else if (a.conversation) li.appendChild(I.h('p', { class: 'muted', i18n: 'bp.held' }));
+    else if (held(a)) li.appendChild(I.h('p', { class: 'muted', i18n: 'bp.held' }));
     li.appendChild(
       I.h(
         'div',
@@ -232,7 +244,7 @@
         I.h('button', { type: 'button', class: 'btn btn-small btn-quiet', testid: 'read-trajectory', i18n: 'bp.earlier', onclick: () => readTrajectory(a) })
       )
     );
-    if (coming && mine && a.status !== 'cancelled' && !a.conversation) {
+    if (coming && mine && a.status !== 'cancelled' && !held(a)) {
       li.appendChild(
         I.h(
           'div',
@@ -254,7 +266,7 @@
     pick.appendChild(I.h('option', { value: '', i18n: 'bp.new_client' }));
     const seen = new Map();
     S.past.concat(S.coming).forEach((a) => {
-      if (a.counsellor === S.userId) seen.set(a.trajectory, a.client_name);
+      if (a.counsellor === S.userId && a.client_name) seen.set(a.trajectory, a.client_name);
     });
     Array.from(seen.entries())
       .sort((x, y) => x[1].localeCompare(y[1]))
@@ -395,7 +407,7 @@
       St.errorInto($('plan-error'), err);
       return;
     }
-    S.trajectory = { name: a.client_name, sessions: answer.sessions || [] };
+    S.trajectory = { name: clientName(a), sessions: answer.sessions || [] };
     const box = $('trajectory-sessions');
     I.clear(box);
     S.trajectory.sessions.forEach((t) => {
@@ -415,7 +427,7 @@
         )
       );
     });
-    I.set($('trajectory-title'), 'bp.traj_title', { name: a.client_name });
+    I.set($('trajectory-title'), 'bp.traj_title', { name: clientName(a) });
     $('trajectory-card').hidden = false;
     $('trajectory-title').focus();
   }

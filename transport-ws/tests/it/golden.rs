@@ -125,7 +125,7 @@ fn appointment_view() -> AppointmentView {
         ends_at: day(2022, 3, 16, 15, 45),
         length_minutes: 45,
         status: AppointmentStatus::Planned,
-        conversation: None,
+        conversations: Vec::new(),
     }
 }
 
@@ -702,7 +702,7 @@ fn server_frames() -> Vec<ServerFrame> {
     let mut frames = vec![
         ServerFrame::Appointment {
             req: Some(21),
-            appointment: appointment_view(),
+            appointment: Box::new(appointment_view()),
             token: Some(JOIN_TOKEN.into()),
         },
         ServerFrame::Appointments {
@@ -713,7 +713,7 @@ fn server_frames() -> Vec<ServerFrame> {
             req: Some(23),
             sessions: vec![SessionTranscript {
                 appointment: AppointmentView {
-                    conversation: Some(conv()),
+                    conversations: vec![conv()],
                     ..appointment_view()
                 },
                 log: vec![logged(

@@ -180,6 +180,10 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.purge_transcripts(ended_before).await })
             .await
     }
+    async fn purge_client_files(&self, before: DateTime<Utc>) -> clbchat_core::Result<u64> {
+        self.call(move |s| async move { s.purge_client_files(before).await })
+            .await
+    }
     async fn save_registration(&self, registration: &Registration) -> clbchat_core::Result<()> {
         let registration = registration.to_owned();
         self.call(move |s| async move { s.save_registration(&registration).await })

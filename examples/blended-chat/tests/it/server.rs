@@ -3,6 +3,13 @@ use std::path::{Path, PathBuf};
 use blended_chat::defaults;
 use clbchat_assembly::settings::Settings;
 use clbchat_assembly::testing::{Binary, Program};
+use clbchat_core::appointment::{Appointment, AppointmentStatus};
+use clbchat_core::event::{ClientProfile, EndReason, EventBody, LoggedEvent, Role};
+use clbchat_core::ids::{
+    AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, StaffId, TrajectoryId,
+};
+use clbchat_core::store::{ConversationMeta, ConversationState, Store};
+use clbchat_store_sql::{SqlOptions, SqlStore};
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::tokio_tungstenite::tungstenite::Message;
 use serde_json::{json, Value};
@@ -305,4 +312,137 @@ async fn staff_outside_a_trajectory_are_refused_every_frame() {
         !server.logs().contains("Ben ik hier juist?"),
         "no message text in the logs"
     );
+}
+
+/// A session held `ago` in the past with one message from the client, stored the way the
+/// server stores it: the chat, its message, the appointment holding it. Gives the
+/// trajectory.
+async fn held_session(
+    store: &SqlStore,
+    ago: chrono::Duration,
+    client: &str,
+    text: &str,
+) -> TrajectoryId {
+    let starts = chrono::Utc::now() - ago;
+    let conversation = ConversationId::random();
+    store
+        .put_conversation(&ConversationMeta {
+            id: conversation,
+            desk: DeskId::new("blended"),
+            pseudonym: None,
+            profile: ClientProfile {
+                nickname: Some(client.into()),
+                ..ClientProfile::default()
+            },
+            state: ConversationState::Ended,
+            counsellor: Some(StaffId::new("ann")),
+            arrived_at: starts,
+            started_at: Some(starts),
+            ended_at: Some(starts + chrono::Duration::minutes(40)),
+            end_reason: Some(EndReason::ClientLeft),
+            resume_token_hash: "0".repeat(64),
+        })
+        .await
+        .unwrap();
+    store
+        .append(&LoggedEvent {
+            conversation,
+            seq: 1,
+            at: starts,
+            body: EventBody::Message {
+                from: Role::Client,
+                author: client.into(),
+                text: text.into(),
+                client_msg_id: ClientMsgId::new("m1"),
+            },
+        })
+        .await
+        .unwrap();
+    let trajectory = TrajectoryId::random();
+    store
+        .put_appointment(&Appointment {
+            id: AppointmentId::random(),
+            desk: DeskId::new("blended"),
+            centre: CentreId::new("clb-gent"),
+            trajectory,
+            counsellor: StaffId::new("ann"),
+            stand_in: None,
+            client_name: client.into(),
+            note: Some("eerste gesprek".into()),
+            starts_at: starts,
+            length_minutes: 45,
+            status: AppointmentStatus::Planned,
+            token_hash: format!("hash-{trajectory}"),
+            conversations: vec![conversation],
+            created_at: starts,
+        })
+        .await
+        .unwrap();
+    trajectory
+}
+
+/// Blended chat's transcripts belong to the client file, with a retention of their own:
+/// the server empties a trajectory `storage.client_file_months` after its last session
+/// (the transcripts, the client's name, the notes), and the anonymous desk's 30 days do
+/// not touch a session of 40 days ago.
+#[tokio::test]
+async fn a_client_file_is_emptied_months_after_its_last_session_and_not_before() {
+    let dir = tempfile::tempdir().unwrap();
+    add_account(dir.path(), "ann", "Ann", "clb-gent");
+    let db = dir.path().join("data/blended-chat/blended-chat.db");
+    let store = SqlStore::connect(&format!("sqlite://{}", db.display()), SqlOptions::new())
+        .await
+        .unwrap();
+    let old = held_session(
+        &store,
+        chrono::Duration::days(400),
+        "Lotte Peeters",
+        "Ik twijfel over de richting.",
+    )
+    .await;
+    let recent = held_session(
+        &store,
+        chrono::Duration::days(40),
+        "Jonas Maes",
+        "Het gaat al beter met mij.",
+    )
+    .await;
+    store.close().await;
+
+    let mut server = Binary::start(
+        &program(),
+        dir.path(),
+        0,
+        &[("CLBCHAT_STORAGE__CLIENT_FILE_MONTHS", "12")],
+    );
+    let line = server.wait_logged("client file purge");
+    assert!(line.contains("trajectories=1"), "{line}");
+    let mut ann = login(&server, "ann").await;
+    let emptied = ask(&mut ann, json!({"type": "trajectory", "trajectory": old})).await;
+    assert_eq!(emptied["type"], "trajectory", "{emptied}");
+    let session = &emptied["sessions"][0];
+    assert_eq!(session["appointment"]["client_name"], "", "{emptied}");
+    assert_eq!(session["appointment"]["note"], Value::Null, "{emptied}");
+    assert_eq!(session["log"], json!([]), "the transcript is gone");
+    let kept = ask(
+        &mut ann,
+        json!({"type": "trajectory", "trajectory": recent}),
+    )
+    .await;
+    let session = &kept["sessions"][0];
+    assert_eq!(
+        session["appointment"]["client_name"], "Jonas Maes",
+        "{kept}"
+    );
+    assert!(
+        kept.to_string().contains("Het gaat al beter met mij."),
+        "a file within its months keeps its transcript, past the desk's 30 days: {kept}"
+    );
+    drop(ann);
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0), "{}", server.logs());
+    let logs = server.logs();
+    for secret in ["Lotte", "Jonas", "richting", "beter met mij"] {
+        assert!(!logs.contains(secret), "`{secret}` in the logs:\n{logs}");
+    }
 }
