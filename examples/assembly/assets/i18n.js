@@ -316,7 +316,7 @@
     'c.no_chats': 'Nog geen chats. Zodra je online en beschikbaar bent, krijg je hier een gesprek toegewezen.',
 
     // ---- coordinator
-    'k.title': 'CLBch@t – coördinatoren',
+    'k.title': '{brand} – coördinatoren',
     'k.sub': 'coördinatoren',
     'k.not_coordinator': 'Deze pagina is alleen voor coördinatoren. Je bent aangemeld als hulpverlener; je werkt op de hulpverlenerspagina.',
     'k.to_counsellor_page': 'Naar de hulpverlenerspagina',
@@ -507,7 +507,7 @@
     'k.footer': 'Meekijken en gesprekken lezen wordt bijgehouden. Fluisterberichten ziet de cliënt nooit.',
 
     // ---- setup
-    'u.title': 'CLBch@t – eerste coördinator aanmaken',
+    'u.title': '{brand} – eerste coördinator aanmaken',
     'u.sub': 'installatie',
     'u.heading': 'De eerste coördinator aanmaken',
     'u.intro': 'Dit kan maar één keer, met de eenmalige code uit de installatie. Daarna maak je alle andere accounts aan op de coördinatorpagina.',
@@ -916,7 +916,7 @@
     'c.panes_title': 'Chats',
     'c.no_chats': 'No chats yet. As soon as you are online and available, a chat is assigned to you here.',
 
-    'k.title': 'CLBch@t – coordinators',
+    'k.title': '{brand} – coordinators',
     'k.sub': 'coordinators',
     'k.not_coordinator': 'This page is for coordinators only. You are logged in as a counsellor; you work on the counsellors’ page.',
     'k.to_counsellor_page': 'To the counsellors’ page',
@@ -1106,7 +1106,7 @@
     'k.no': 'no',
     'k.footer': 'Observing and reading chats is logged. Whispers are never shown to the client.',
 
-    'u.title': 'CLBch@t – create the first coordinator',
+    'u.title': '{brand} – create the first coordinator',
     'u.sub': 'setup',
     'u.heading': 'Create the first coordinator',
     'u.intro': 'This works only once, with the one-time code from the installation. Afterwards you create all other accounts on the coordinators’ page.',
@@ -1255,6 +1255,9 @@
     let s = DICT[lang][key];
     if (s === undefined) s = DICT.nl[key];
     if (s === undefined) return key;
+    // The service's name (a shared page's html element says it) for {brand}.
+    const brand = document.documentElement.getAttribute('data-brand');
+    if (brand && s.indexOf('{brand}') >= 0) s = s.replace(/\{brand\}/g, brand);
     if (vars) s = s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? formatVar(vars[name]) : m));
     return s;
   }

@@ -48,7 +48,13 @@ pub struct Pages {
     pub assets: &'static [(&'static str, &'static str, &'static str)],
     /// The service's own routes (an API its pages use), added to the assembly's.
     pub routes: fn(Router<Arc<Shared>>) -> Router<Arc<Shared>>,
+    /// The service's name as its pages show it (e.g. `CLBch@t`): the shared pages (the
+    /// coordinator's, the setup page) show it where they say [`BRAND_MARK`].
+    pub brand: &'static str,
 }
+
+/// Where a page shows the service's name ([`Pages::brand`]); the server fills it in.
+pub const BRAND_MARK: &str = "{{brand}}";
 
 impl Pages {
     /// No pages: the socket, the API, health and metrics only (an embedding program with
@@ -57,6 +63,7 @@ impl Pages {
         pages: &[],
         assets: &[],
         routes: no_routes,
+        brand: "CLBch@t",
     };
 }
 
@@ -119,11 +126,14 @@ pub const COORDINATOR_HTML: &str = include_str!("../assets/coordinator.html");
 /// The router over the shared state.
 pub fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
+    let brand = shared.pages.brand;
     for &(path, html) in shared.pages.pages {
+        let html = branded(html, brand);
         router = router.route(path, get(move || async move { page(html) }));
     }
+    let setup_page = branded(SETUP_HTML, brand);
     (shared.pages.routes)(router)
-        .route("/setup", get(|| async { page(SETUP_HTML) }))
+        .route("/setup", get(move || async move { page(setup_page) }))
         .route("/assets/{file}", get(asset))
         .route("/api/info", get(info))
         .route("/api/setup", post(setup))
@@ -144,7 +154,16 @@ fn text(status: StatusCode, body: &'static str) -> Response {
         .into_response()
 }
 
-fn page(html: &'static str) -> Response {
+/// A page with the service's name filled in, once, at start.
+fn branded(html: &'static str, brand: &str) -> axum::body::Bytes {
+    if html.contains(BRAND_MARK) {
+        axum::body::Bytes::from(html.replace(BRAND_MARK, brand))
+    } else {
+        axum::body::Bytes::from_static(html.as_bytes())
+    }
+}
+
+fn page(html: axum::body::Bytes) -> Response {
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = r.headers_mut();
     h.insert(

@@ -43,6 +43,7 @@ pub const PAGES: Pages = Pages {
         ),
     ],
     routes: calendar_file::routes,
+    brand: "CLB-chat",
 };
 
 /// Blended chat's defaults: the national desk's, with its own desk (60-minute sessions, no

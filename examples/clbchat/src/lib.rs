@@ -29,6 +29,7 @@ pub const PAGES: Pages = Pages {
         ),
     ],
     routes: clbchat_assembly::http::no_routes,
+    brand: "CLBch@t",
 };
 
 /// The national desk as a service.

@@ -99,6 +99,22 @@ async fn it_starts_on_its_defaults_and_serves_its_pages() {
         let body = r.text().await.unwrap();
         assert!(body.contains(words), "{path} lacks {words}");
     }
+    // The shared pages carry this service's name, not the national desk's.
+    for path in ["/coordinator", "/setup"] {
+        let body = http
+            .get(format!("http://{}{path}", server.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("CLB-chat"), "{path} names the service");
+        assert!(
+            !body.contains("CLBch@t") && !body.contains("{{brand}}"),
+            "{path} shows another service's name or a blank mark"
+        );
+    }
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0), "{}", server.logs());
 }
