@@ -32,6 +32,7 @@ pub mod account;
 pub mod appointment;
 pub mod auth;
 pub mod calendar;
+pub mod centre;
 pub mod clock;
 pub mod config;
 pub mod engine;

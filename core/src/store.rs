@@ -36,12 +36,13 @@ use serde::{Deserialize, Serialize};
 use crate::account::Account;
 use crate::appointment::{Appointment, AppointmentFilter};
 use crate::calendar::Calendar;
+use crate::centre::Centre;
 use crate::error::Result;
 #[allow(unused_imports)]
 use crate::error::StoreErrorKind;
 use crate::event::{ClientProfile, EndReason, LoggedEvent};
 use crate::flags::Flag;
-use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId, StaffId};
+use crate::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 use crate::statistics::{CoverageSample, ReportData, ReportQuery};
@@ -237,6 +238,16 @@ pub trait Store: Send + Sync + 'static {
     async fn appointment_by_token(&self, token_hash: &str) -> Result<Option<Appointment>>;
     /// The appointments that pass `filter`, by start (then id).
     async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<Appointment>>;
+
+    // --- centres (Chat-met-je-CLB) ---
+
+    /// Inserts or replaces a centre (by id); the caller validated it
+    /// ([`Centre::validate`]).
+    async fn put_centre(&self, centre: &Centre) -> Result<()>;
+    /// A centre by id.
+    async fn centre(&self, id: &CentreId) -> Result<Option<Centre>>;
+    /// Every centre, by id.
+    async fn centres(&self) -> Result<Vec<Centre>>;
 
     // --- statistics ---
 

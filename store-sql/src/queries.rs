@@ -49,6 +49,7 @@ macro_rules! shared_queries {
         use clbchat_core::account::Account;
         use clbchat_core::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
         use clbchat_core::calendar::Calendar;
+        use clbchat_core::centre::Centre;
         use clbchat_core::event::{ClientProfile, EndReason, LoggedEvent};
         use clbchat_core::flags::{Flag, FlagStatus};
         use clbchat_core::ids::{
@@ -205,6 +206,16 @@ macro_rules! shared_queries {
                 }
             }
             Ok(out)
+        }
+
+        fn centre_from_row(row: &DbRow) -> Result<Centre> {
+            let origins: String = col!(row, "origins");
+            Ok(Centre {
+                id: CentreId(col!(row, "id")),
+                name: col!(row, "name"),
+                origins: codec::from_json(&origins, "centre websites")?,
+                created_at: codec::instant(col!(row, "created_at_ns")),
+            })
         }
 
         fn account_from_row(row: &DbRow) -> Result<Account> {
@@ -653,6 +664,43 @@ macro_rules! shared_queries {
                         .await
                         .context("reading a calendar")?;
                 text.map(|t| codec::from_json(&t, "calendar")).transpose()
+            }
+
+            pub(crate) async fn put_centre(&self, c: &Centre) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO centres (id, name, origins, created_at_ns) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     origins = excluded.origins, created_at_ns = excluded.created_at_ns",
+                )
+                .bind(c.id.0.as_str())
+                .bind(c.name.as_str())
+                .bind(codec::json(&c.origins, "centre websites")?)
+                .bind(codec::ns(c.created_at, "centre created")?)
+                .execute(&self.write)
+                .await
+                .context("storing a centre")?;
+                Ok(())
+            }
+
+            pub(crate) async fn centre(&self, id: &CentreId) -> Result<Option<Centre>> {
+                let row = sqlx::query(
+                    "SELECT id, name, origins, created_at_ns FROM centres WHERE id = $1",
+                )
+                .bind(id.0.as_str())
+                .fetch_optional(&self.read)
+                .await
+                .context("reading a centre")?;
+                row.as_ref().map(centre_from_row).transpose()
+            }
+
+            pub(crate) async fn centres(&self) -> Result<Vec<Centre>> {
+                let rows = sqlx::query(
+                    "SELECT id, name, origins, created_at_ns FROM centres ORDER BY id",
+                )
+                .fetch_all(&self.read)
+                .await
+                .context("listing centres")?;
+                rows.iter().map(centre_from_row).collect()
             }
 
             pub(crate) async fn put_appointment(&self, a: &Appointment) -> Result<()> {

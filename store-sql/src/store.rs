@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use clbchat_core::account::Account;
 use clbchat_core::appointment::{Appointment, AppointmentFilter};
 use clbchat_core::calendar::Calendar;
+use clbchat_core::centre::Centre;
 use clbchat_core::error::Result;
 use clbchat_core::event::LoggedEvent;
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{AppointmentId, ConversationId, DeskId, FlagId};
+use clbchat_core::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{Rating, Registration};
 use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
@@ -253,6 +254,18 @@ impl Store for SqlStore {
 
     async fn appointments(&self, filter: &AppointmentFilter) -> Result<Vec<Appointment>> {
         Ok(on_db!(self.appointments(filter))?)
+    }
+
+    async fn put_centre(&self, centre: &Centre) -> Result<()> {
+        Ok(on_db!(self.put_centre(centre))?)
+    }
+
+    async fn centre(&self, id: &CentreId) -> Result<Option<Centre>> {
+        Ok(on_db!(self.centre(id))?)
+    }
+
+    async fn centres(&self) -> Result<Vec<Centre>> {
+        Ok(on_db!(self.centres())?)
     }
 
     async fn summary(

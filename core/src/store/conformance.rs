@@ -22,6 +22,7 @@ use super::{
 use crate::account::{Account, StaffIdentity, StaffRole};
 use crate::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
 use crate::calendar::{Calendar, Closure, EventWindow, HolidayPeriod, WeeklyHours};
+use crate::centre::Centre;
 use crate::error::{Error, StoreErrorKind};
 use crate::event::{
     ClientProfile, Discipline, EndReason, EventBody, LoggedEvent, Role, TransferTarget,
@@ -79,6 +80,7 @@ checks! {
     rekey_pseudonym,
     accounts,
     calendars,
+    centres,
     appointments,
     summary,
     report,
@@ -1521,6 +1523,56 @@ pub async fn appointments<S: Store + ?Sized>(store: &S) {
         ids(list(with_cancelled).await),
         vec![second.id, first.id],
         "appointments: …unless asked for"
+    );
+}
+
+/// Centres round-trip whole, are listed by id, and a second put replaces the first.
+pub async fn centres<S: Store + ?Sized>(store: &S) {
+    let centre = |id: &str, name: &str, origins: &[&str]| Centre {
+        id: CentreId::new(id),
+        name: name.into(),
+        origins: origins.iter().map(|s| (*s).to_owned()).collect(),
+        created_at: base() + Duration::nanoseconds(987_654_321),
+    };
+    let gent = centre("clb-gent", "CLB Gent", &["https://www.clbgent.be"]);
+    let brugge = centre("clb-brugge", "CLB Brugge", &[]);
+    for c in [&gent, &brugge] {
+        store
+            .put_centre(c)
+            .await
+            .unwrap_or_else(|e| panic!("centres: put: {e}"));
+    }
+    assert_eq!(
+        store.centre(&gent.id).await.ok().flatten().as_ref(),
+        Some(&gent),
+        "centres: round trip"
+    );
+    assert_eq!(
+        store
+            .centre(&CentreId::new("clb-nergens"))
+            .await
+            .ok()
+            .flatten(),
+        None,
+        "centres: an unknown id finds nothing"
+    );
+    let mut renamed = gent.clone();
+    renamed.name = "Vrij CLB Gent".into();
+    renamed.origins = vec![
+        "https://www.clbgent.be".into(),
+        "https://studiebeurs.gent".into(),
+    ];
+    store
+        .put_centre(&renamed)
+        .await
+        .unwrap_or_else(|e| panic!("centres: replace: {e}"));
+    assert_eq!(
+        store
+            .centres()
+            .await
+            .unwrap_or_else(|e| panic!("centres: list: {e}")),
+        vec![brugge, renamed],
+        "centres: replaced by id, listed by id"
     );
 }
 

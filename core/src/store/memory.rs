@@ -15,10 +15,11 @@ use super::{
 use crate::account::Account;
 use crate::appointment::{Appointment, AppointmentFilter};
 use crate::calendar::Calendar;
+use crate::centre::Centre;
 use crate::error::{Error, Result, StoreErrorKind};
 use crate::event::{ClientProfile, EndReason, LoggedEvent};
 use crate::flags::{Flag, FlagStatus};
-use crate::ids::{AppointmentId, ConversationId, DeskId, FlagId, TrajectoryId};
+use crate::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId, TrajectoryId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
 use crate::statistics::reference::{self, Records};
@@ -35,6 +36,7 @@ struct Inner {
     accounts: BTreeMap<String, Account>,
     calendars: HashMap<DeskId, Calendar>,
     appointments: BTreeMap<AppointmentId, Appointment>,
+    centres: BTreeMap<CentreId, Centre>,
     coverage: BTreeMap<(DeskId, DateTime<Utc>), CoverageSample>,
     /// Arrivals per pseudonym, so counting a returning visitor's visits reads only theirs.
     visits: HashMap<Pseudonym, BTreeSet<(DateTime<Utc>, ConversationId)>>,
@@ -427,6 +429,21 @@ impl Store for MemoryStore {
             .collect();
         out.sort_by_key(|a| (a.starts_at, a.id));
         Ok(out)
+    }
+
+    async fn put_centre(&self, centre: &Centre) -> Result<()> {
+        self.lock()?
+            .centres
+            .insert(centre.id.clone(), centre.clone());
+        Ok(())
+    }
+
+    async fn centre(&self, id: &CentreId) -> Result<Option<Centre>> {
+        Ok(self.lock()?.centres.get(id).cloned())
+    }
+
+    async fn centres(&self) -> Result<Vec<Centre>> {
+        Ok(self.lock()?.centres.values().cloned().collect())
     }
 
     async fn summary(

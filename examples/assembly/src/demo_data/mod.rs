@@ -53,12 +53,15 @@ use clbchat_core::account::{Account, StaffIdentity, StaffRole};
 use clbchat_core::appointment::{Appointment, AppointmentFilter};
 use clbchat_core::auth::{Authenticator, Credential};
 use clbchat_core::calendar::{Calendar, EventWindow, Opening};
+use clbchat_core::centre::Centre;
 use clbchat_core::clock::{Clock, TokioClock};
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::{Arrival, Engine, StaffSession, VisitorSession};
 use clbchat_core::event::{ClientProfile, Discipline, EventBody, LoggedEvent, Role, ServerEvent};
 use clbchat_core::flags::Flag;
-use clbchat_core::ids::{AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
+use clbchat_core::ids::{
+    AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId,
+};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{
     ChatResult, ClientType, FoundVia, Gender, Rating, Registration, RegistrationForm,

@@ -291,6 +291,18 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.appointments(&filter).await })
             .await
     }
+    async fn put_centre(&self, centre: &Centre) -> clbchat_core::Result<()> {
+        let centre = centre.to_owned();
+        self.call(move |s| async move { s.put_centre(&centre).await })
+            .await
+    }
+    async fn centre(&self, id: &CentreId) -> clbchat_core::Result<Option<Centre>> {
+        let id = id.to_owned();
+        self.call(move |s| async move { s.centre(&id).await }).await
+    }
+    async fn centres(&self) -> clbchat_core::Result<Vec<Centre>> {
+        self.call(move |s| async move { s.centres().await }).await
+    }
     async fn summary(
         &self,
         desk: Option<&DeskId>,
