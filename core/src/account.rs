@@ -16,6 +16,10 @@ pub enum StaffRole {
     Counsellor,
     /// Sees the desk, observes, whispers, takes over, reviews flags; may also answer chats.
     Coordinator,
+    /// The sector's administrator (Chat-met-je-CLB): creates the centres and their
+    /// coordinators' accounts, reads every desk's statistics. Answers no chat, sees no
+    /// board, reads no transcript: a desk's chats stay with its own team.
+    Administrator,
 }
 
 /// Default number of chats a counsellor handles at once.
@@ -51,6 +55,17 @@ impl StaffIdentity {
     /// Whether they are a coordinator.
     pub fn is_coordinator(&self) -> bool {
         self.role == StaffRole::Coordinator
+    }
+
+    /// Whether they are the sector's administrator.
+    pub fn is_administrator(&self) -> bool {
+        self.role == StaffRole::Administrator
+    }
+
+    /// Whether they manage accounts: a coordinator (those of their desks) or the
+    /// administrator (every account).
+    pub fn manages_accounts(&self) -> bool {
+        self.is_coordinator() || self.is_administrator()
     }
 }
 

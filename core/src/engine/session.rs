@@ -603,10 +603,13 @@ impl StaffHandle {
         self.shared.store.read_transcript(&read).await
     }
 
-    /// The annual report's figures for a desk the coordinator serves (computed by the
+    /// The annual report's figures for a desk the coordinator serves, or any desk for the
+    /// sector's administrator (computed by the
     /// store from registrations, ratings and metadata; see [`crate::statistics`]).
     pub async fn report(&self, request: &ReportRequest) -> Result<ReportData> {
-        self.require_coordinator(&request.desk)?;
+        if !self.identity.is_administrator() {
+            self.require_coordinator(&request.desk)?;
+        }
         let query = request.query(self.shared.clock.now())?;
         let data = self.shared.store.report(&query).await?;
         tracing::info!(staff = %self.identity.id, desk = %request.desk, "report read");
@@ -619,16 +622,17 @@ impl StaffHandle {
         Ok(self.shared.desk(desk)?.config().calendar)
     }
 
-    /// The accounts of the coordinator's desks (every account sharing a desk with them).
+    /// The accounts of the coordinator's desks (every account sharing a desk with them);
+    /// every account for the administrator.
     pub async fn accounts(&self) -> Result<Vec<AccountView>> {
-        self.require_any_coordinator().await?;
+        self.require_account_manager().await?;
         let mut out: Vec<AccountView> = self
             .shared
             .store
             .accounts()
             .await?
             .iter()
-            .filter(|a| a.identity.desks.iter().any(|d| self.identity.serves(d)))
+            .filter(|a| self.manages(&a.identity))
             .map(AccountView::from)
             .collect();
         out.sort_by(|a, b| a.username.cmp(&b.username));
@@ -636,19 +640,37 @@ impl StaffHandle {
     }
 
     /// Creates an account or changes one. A coordinator manages only accounts whose desks
-    /// are all among their own, and cannot deactivate or demote themselves (so a desk is
-    /// never left without the person who can fix it). A deactivated account cannot log in
-    /// again; sessions already open run until they disconnect.
+    /// are all among their own and never makes an administrator; the administrator
+    /// manages every account, on the desks this server hosts. Nobody can deactivate or
+    /// demote themselves (so a desk is never left without the person who can fix it). A
+    /// deactivated account cannot log in again; sessions already open run until they
+    /// disconnect.
     pub async fn save_account(&self, change: AccountChange) -> Result<AccountView> {
-        self.require_any_coordinator().await?;
+        self.require_account_manager().await?;
         let username = change.username.trim().to_owned();
         if username.is_empty() || username.chars().count() > 64 {
             return Err(Error::Invalid("username: 1 to 64 characters".into()));
         }
-        if change.identity.desks.is_empty() {
+        if change.identity.desks.is_empty() && !change.identity.is_administrator() {
             return Err(Error::Invalid("desks: name at least one desk".into()));
         }
-        if let Some(d) = change
+        if change.identity.is_administrator() && !self.identity.is_administrator() {
+            return Err(Error::Forbidden(
+                "only the sector's administrator can make an administrator".into(),
+            ));
+        }
+        if self.identity.is_administrator() {
+            if let Some(d) = change
+                .identity
+                .desks
+                .iter()
+                .find(|d| self.shared.desk(d).is_err())
+            {
+                return Err(Error::Invalid(format!(
+                    "desks: there is no desk `{d}` on this server"
+                )));
+            }
+        } else if let Some(d) = change
             .identity
             .desks
             .iter()
@@ -680,7 +702,8 @@ impl StaffHandle {
             _ => {}
         }
         if let Some(old) = &existing {
-            if old.identity.desks.iter().any(|d| !self.identity.serves(d)) {
+            if !self.manages(&old.identity) || old.identity.desks.iter().any(|d| !self.may_grant(d))
+            {
                 return Err(Error::Forbidden(format!(
                     "account `{username}` belongs to a desk you do not coordinate"
                 )));
@@ -691,10 +714,9 @@ impl StaffHandle {
                 ));
             }
             let is_self = old.identity.id == self.identity.id;
-            if is_self && (!change.active || !change.identity.is_coordinator()) {
+            if is_self && (!change.active || change.identity.role != old.identity.role) {
                 return Err(Error::Invalid(
-                    "you cannot deactivate your own account or take away your own coordinator role"
-                        .into(),
+                    "you cannot deactivate your own account or change your own role".into(),
                 ));
             }
         } else if store
@@ -730,16 +752,28 @@ impl StaffHandle {
         Ok(AccountView::from(&account))
     }
 
-    /// A coordinator, as the store says now: an account deactivated or demoted since this
-    /// session logged in loses account management at once.
-    async fn require_any_coordinator(&self) -> Result<()> {
-        if !self.identity.is_coordinator() {
+    /// Whether they see and manage the account of `who`: the administrator every account,
+    /// a coordinator those sharing a desk with them (and never an administrator's).
+    fn manages(&self, who: &StaffIdentity) -> bool {
+        self.identity.is_administrator()
+            || (!who.is_administrator() && who.desks.iter().any(|d| self.identity.serves(d)))
+    }
+
+    /// Whether they may give an account desk `d`.
+    fn may_grant(&self, d: &DeskId) -> bool {
+        self.identity.is_administrator() || self.identity.serves(d)
+    }
+
+    /// A coordinator or the administrator, as the store says now: an account deactivated
+    /// or demoted since this session logged in loses account management at once.
+    async fn require_account_manager(&self) -> Result<()> {
+        if !self.identity.manages_accounts() {
             return Err(Error::Forbidden("only a coordinator can do this".into()));
         }
         let accounts = self.shared.store.accounts().await?;
         match accounts.iter().find(|a| a.identity.id == self.identity.id) {
-            Some(a) if !a.active || !a.identity.is_coordinator() => Err(Error::Forbidden(
-                "your account was deactivated or is no longer a coordinator".into(),
+            Some(a) if !a.active || a.identity.role != self.identity.role => Err(Error::Forbidden(
+                "your account was deactivated or its role changed".into(),
             )),
             // Found and active, or an identity from another authenticator (no stored account).
             _ => Ok(()),

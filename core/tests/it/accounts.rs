@@ -297,3 +297,156 @@ async fn adding_never_overwrites_and_a_deactivated_coordinator_loses_account_man
         Err(Error::Forbidden(_))
     ));
 }
+
+/// Chat-met-je-CLB: the sector's administrator makes the centres' coordinators and reads
+/// every desk's report, but sees no board and joins no team; a centre's coordinator
+/// manages their own centre's accounts only, and can never make an administrator.
+#[tokio::test]
+async fn the_administrator_makes_coordinators_and_each_centre_keeps_to_its_own_accounts() {
+    let world = open_world().await;
+    let gent = clbchat_core::config::DeskConfig::chatbox(
+        "clb-gent",
+        "CLB Gent",
+        clbchat_core::calendar::Calendar::events_only(Vec::new()),
+    );
+    let brugge = clbchat_core::config::DeskConfig::chatbox(
+        "clb-brugge",
+        "CLB Brugge",
+        clbchat_core::calendar::Calendar::events_only(Vec::new()),
+    );
+    world.engine.add_desk(gent).await.unwrap();
+    world.engine.add_desk(brugge).await.unwrap();
+    let admin = world
+        .login_for(
+            "sabine",
+            StaffRole::Administrator,
+            Discipline::Medical,
+            1,
+            vec![],
+        )
+        .await;
+    let store: std::sync::Arc<dyn Store> = world.store.clone();
+
+    // The administrator makes each centre's coordinator, on desks that exist only.
+    for (user, desk) in [("greet", "clb-gent"), ("bart", "clb-brugge")] {
+        admin
+            .handle
+            .save_account(new_account(
+                user,
+                Some("een lang wachtwoord"),
+                true,
+                identity(user, StaffRole::Coordinator, &[desk]),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{user}: {e}"));
+        assert!(can_log_in(store.clone(), user, "een lang wachtwoord").await);
+    }
+    let e = admin
+        .handle
+        .save_account(new_account(
+            "nergens",
+            Some("een lang wachtwoord"),
+            true,
+            identity("nergens", StaffRole::Coordinator, &["clb-nergens"]),
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no desk `clb-nergens`"), "{e}");
+    // A counsellor who serves both centres.
+    admin
+        .handle
+        .save_account(new_account(
+            "ines",
+            Some("een lang wachtwoord"),
+            true,
+            identity("ines", StaffRole::Counsellor, &["clb-gent", "clb-brugge"]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(admin.handle.accounts().await.unwrap().len(), 3);
+
+    // Greet (Gent) sees Gent's accounts and Ines, but cannot change Ines (she also works
+    // for Brugge), cannot touch Bart, and cannot make an administrator.
+    let greet = world
+        .login_for(
+            "greet",
+            StaffRole::Coordinator,
+            Discipline::Medical,
+            1,
+            vec![DeskId::new("clb-gent")],
+        )
+        .await;
+    let seen: Vec<String> = greet
+        .handle
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    assert_eq!(seen, vec!["greet", "ines"]);
+    for (user, who) in [
+        (
+            "ines",
+            identity("ines", StaffRole::Counsellor, &["clb-gent"]),
+        ),
+        (
+            "bart",
+            identity("bart", StaffRole::Coordinator, &["clb-gent"]),
+        ),
+    ] {
+        let e = greet
+            .handle
+            .save_account(change(user, None, false, who))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "forbidden", "{user}: {e}");
+    }
+    let e = greet
+        .handle
+        .save_account(new_account(
+            "boss",
+            Some("een lang wachtwoord"),
+            true,
+            identity("boss", StaffRole::Administrator, &[]),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden", "{e}");
+    assert!(world.store.account("boss").await.unwrap().is_none());
+
+    // The administrator reads every desk's report, but no board and no team.
+    let report = clbchat_core::statistics::ReportRequest {
+        desk: DeskId::new("clb-brugge"),
+        from: chrono::NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
+        to: chrono::NaiveDate::from_ymd_opt(2022, 12, 31).unwrap(),
+        theme: None,
+    };
+    admin
+        .handle
+        .report(&report)
+        .await
+        .expect("the sector's view");
+    assert_eq!(
+        greet.handle.report(&report).await.unwrap_err().code(),
+        "forbidden",
+        "Gent's coordinator does not read Brugge's report"
+    );
+    assert_eq!(
+        admin
+            .handle
+            .board(&DeskId::new("clb-gent"))
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        admin
+            .handle
+            .go_online(&DeskId::new("clb-gent"), None)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+}

@@ -362,6 +362,9 @@ pub enum RoleArg {
     Counsellor,
     /// Watches the desk, helps, manages accounts and the calendar.
     Coordinator,
+    /// The sector's administrator: creates centres and their coordinators, reads every
+    /// desk's statistics; belongs to no desk's team.
+    Administrator,
 }
 
 /// A discipline on the command line.
@@ -484,7 +487,9 @@ async fn accounts_on(
                 return Err(Error::Refused("--capacity: at least 1".into()));
             }
             let password = read_password()?;
-            let desks = if add.desks.is_empty() {
+            let desks = if matches!(add.role, RoleArg::Administrator) {
+                add.desks.into_iter().map(DeskId::new).collect()
+            } else if add.desks.is_empty() {
                 vec![DeskId::new(settings.desk.id.clone())]
             } else {
                 add.desks.into_iter().map(DeskId::new).collect()
@@ -499,6 +504,7 @@ async fn accounts_on(
                     role: match add.role {
                         RoleArg::Counsellor => StaffRole::Counsellor,
                         RoleArg::Coordinator => StaffRole::Coordinator,
+                        RoleArg::Administrator => StaffRole::Administrator,
                     },
                     discipline: discipline(add.discipline),
                     desks,
