@@ -18,9 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clbchat_core::calendar::Calendar;
+use clbchat_core::centre::Centre;
 use clbchat_core::clock::Clock;
 use clbchat_core::config::DeskConfig;
 use clbchat_core::engine::Engine;
+use clbchat_core::ids::DeskId;
 use clbchat_core::partner::PartnerLine;
 use clbchat_core::store::memory::MemoryStore;
 use clbchat_core::store::Store;
@@ -39,8 +42,11 @@ use crate::settings::Settings;
 pub struct Shared {
     /// The settings in force.
     pub settings: Settings,
-    /// The desk this server runs.
-    pub desk: DeskConfig,
+    /// The service's own desk (the national desk, blended chat's); `None` on a server of
+    /// the centres' chatboxes only ([`Desks::Centres`]).
+    pub desk: Option<DeskConfig>,
+    /// Whether it hosts the centres' chatboxes (Chat-met-je-CLB).
+    pub hosts_centres: bool,
     /// The engine.
     pub engine: Engine,
     /// The store (for readiness checks and account bootstrap).
@@ -62,7 +68,8 @@ pub struct Shared {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("desk", &self.desk.id)
+            .field("desk", &self.desk.as_ref().map(|d| &d.id))
+            .field("hosts_centres", &self.hosts_centres)
             .field(
                 "storage",
                 &crate::settings::redact_url(&self.settings.storage.url),
@@ -85,6 +92,42 @@ pub struct App {
 /// How the desk of these settings is configured (with the calendar file read).
 pub fn desk_config(settings: &Settings) -> Result<DeskConfig> {
     settings.desk_with(settings.calendar()?)
+}
+
+/// A centre's chatbox: open only in the event windows its coordinator plans (a calendar
+/// saved for it replaces the empty one), with the `[desk]` section's limits.
+pub fn chatbox_desk(settings: &Settings, centre: &Centre) -> Result<DeskConfig> {
+    settings.apply_desk(DeskConfig::chatbox(
+        centre.desk().0,
+        centre.name.clone(),
+        Calendar::events_only(Vec::new()),
+    ))
+}
+
+/// Says which calendar is in force for the service's own desk: the one a coordinator
+/// saved, the settings' calendar file, or none (open around the clock).
+async fn log_calendar_source(store: &dyn Store, settings: &Settings, desk: &DeskId) -> Result<()> {
+    let saved = store.calendar(desk).await?.is_some();
+    match (saved, &settings.desk.calendar_file) {
+        (true, Some(file)) => tracing::warn!(
+            desk = %desk,
+            file = %file.display(),
+            "desk.calendar_file is not used: the calendar a coordinator saved on the \
+             coordinator page is in force (edit it there)"
+        ),
+        (true, None) => {
+            tracing::info!(desk = %desk, "calendar in force: the one a coordinator saved")
+        }
+        (false, Some(file)) => {
+            tracing::info!(desk = %desk, file = %file.display(), "calendar in force: desk.calendar_file")
+        }
+        (false, None) => tracing::warn!(
+            desk = %desk,
+            "no desk.calendar_file: the desk is open around the clock until a \
+             coordinator saves a calendar"
+        ),
+    }
+    Ok(())
 }
 
 /// The `storage.url` that keeps everything in the server's memory (see
@@ -123,13 +166,26 @@ pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result
     Ok(store)
 }
 
+/// Which desks a server hosts ([`Parts::desks`]).
+#[derive(Debug, Default)]
+pub enum Desks {
+    /// The national desk of the settings ([`desk_config`]).
+    #[default]
+    Settings,
+    /// One desk of the service's own (blended chat's, or a national desk built in code).
+    One(Box<DeskConfig>),
+    /// Every centre's chatbox (Chat-met-je-CLB): a desk per centre in the store
+    /// ([`chatbox_desk`]), and those the sector's administrator adds while it runs; no
+    /// desk of its own.
+    Centres,
+}
+
 /// What a program that embeds the server (or a test of the whole server) may put in place
 /// beyond the settings: the parts a deployer never sets. Each `None` is the default.
 #[derive(Default)]
 pub struct Parts {
-    /// The desk; `None`: the national desk of the settings ([`desk_config`]). Another
-    /// service's binary passes its own (`DeskConfig::chatbox`, `DeskConfig::blended`).
-    pub desk: Option<DeskConfig>,
+    /// The desks; default: the national desk of the settings.
+    pub desks: Desks,
     /// The wall clock the calendar reads; `None`: the system's.
     pub clock: Option<Arc<dyn Clock>>,
     /// Partner lines besides the settings' link partners (a partner reached by an API).
@@ -150,7 +206,7 @@ pub type TransportChange = Box<dyn FnOnce(&mut WsConfig) + Send>;
 impl std::fmt::Debug for Parts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Parts")
-            .field("desk", &self.desk.as_ref().map(|d| &d.id))
+            .field("desks", &self.desks)
             .field("clock", &self.clock.is_some())
             .field("partners", &self.partners.len())
             .field("login_delay_unit", &self.login_delay_unit)
@@ -170,9 +226,11 @@ impl App {
     /// recovers live conversations, and binds the listener. Nothing is served until
     /// [`App::run`].
     pub async fn start_with(settings: Settings, parts: Parts) -> Result<App> {
-        let desk = match parts.desk {
-            Some(desk) => desk,
-            None => desk_config(&settings)?,
+        let hosts_centres = matches!(parts.desks, Desks::Centres);
+        let desk = match parts.desks {
+            Desks::Settings => Some(desk_config(&settings)?),
+            Desks::One(desk) => Some(*desk),
+            Desks::Centres => None,
         };
         let (store, sql): (Arc<dyn Store>, Option<Arc<SqlStore>>) =
             if settings.storage.url == MEMORY_STORAGE_URL {
@@ -209,26 +267,26 @@ impl App {
             builder = builder.login_delay_unit(unit);
         }
         let engine = builder.build();
-        engine.add_desk(desk.clone()).await?;
-        let saved = store.calendar(&desk.id).await?.is_some();
-        match (saved, &settings.desk.calendar_file) {
-            (true, Some(file)) => tracing::warn!(
-                desk = %desk.id,
-                file = %file.display(),
-                "desk.calendar_file is not used: the calendar a coordinator saved on the \
-                 coordinator page is in force (edit it there)"
-            ),
-            (true, None) => {
-                tracing::info!(desk = %desk.id, "calendar in force: the one a coordinator saved")
+        let mut desk_names = std::collections::BTreeMap::new();
+        if let Some(desk) = &desk {
+            engine.add_desk(desk.clone()).await?;
+            desk_names.insert(desk.id.clone(), desk.name.clone());
+            log_calendar_source(store.as_ref(), &settings, &desk.id).await?;
+        }
+        if hosts_centres {
+            let centres = store.centres().await?;
+            for centre in &centres {
+                engine.add_desk(chatbox_desk(&settings, centre)?).await?;
+                desk_names.insert(centre.desk(), centre.name.clone());
             }
-            (false, Some(file)) => {
-                tracing::info!(desk = %desk.id, file = %file.display(), "calendar in force: desk.calendar_file")
+            if centres.is_empty() {
+                tracing::warn!(
+                    "no centre exists yet: the sector's administrator adds them (or import a \
+                     file with the `centres import` command)"
+                );
+            } else {
+                tracing::info!(centres = centres.len(), "the centres' chatboxes are here");
             }
-            (false, None) => tracing::warn!(
-                desk = %desk.id,
-                "no desk.calendar_file: the desk is open around the clock until a \
-                 coordinator saves a calendar"
-            ),
         }
         let recovered = engine.recover().await?;
         if recovered.waiting + recovered.active > 0 {
@@ -273,32 +331,35 @@ impl App {
         ws_config.accept_missing_origin = settings.server.accept_clients_without_origin;
         ws_config.rate_per_sec = settings.server.frames_per_second;
         ws_config.rate_burst = settings.server.frame_burst;
-        ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
-            desk_names: [(desk.id.clone(), desk.name.clone())].into_iter().collect(),
-        }));
+        ws_config.reports = Some(Arc::new(crate::report::ServerRenderer { desk_names }));
         if let Some(change) = parts.transport {
             change(&mut ws_config);
         }
         let ws = WsServer::new(engine.clone(), ws_config);
 
         let setup = Setup::default();
-        let setup_link =
-            if crate::bootstrap::needs_first_coordinator(store.as_ref(), &desk.id).await? {
-                let token = setup.arm();
-                let host = if addr.ip().is_unspecified() {
-                    format!("127.0.0.1:{}", addr.port())
-                } else {
-                    addr.to_string()
-                };
-                Some(format!("http://{host}/setup#token={token}"))
+        let setup_link = if crate::bootstrap::needs_first_coordinator(
+            store.as_ref(),
+            desk.as_ref().map(|d| &d.id),
+        )
+        .await?
+        {
+            let token = setup.arm();
+            let host = if addr.ip().is_unspecified() {
+                format!("127.0.0.1:{}", addr.port())
             } else {
-                None
+                addr.to_string()
             };
+            Some(format!("http://{host}/setup#token={token}"))
+        } else {
+            None
+        };
 
         Ok(App {
             shared: Arc::new(Shared {
                 settings,
                 desk,
+                hosts_centres,
                 engine,
                 store,
                 sql,

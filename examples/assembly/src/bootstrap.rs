@@ -1,5 +1,5 @@
-//! The first coordinator: on a fresh install no one can log in, so the server prints a
-//! one-time link on its console. Whoever opens it chooses the first coordinator's user name
+//! The first coordinator (on a server of centres only, the sector's administrator): on a
+//! fresh install no one can log in, so the server prints a one-time link on its console. Whoever opens it chooses the first coordinator's user name
 //! and password; the link then stops working. While no active coordinator exists, every
 //! start prints a new link (the old one dies with the process).
 //!
@@ -18,13 +18,17 @@ use clbchat_core::store::Store;
 
 use crate::error::{Error, Result};
 
-/// Whether `desk` has no active coordinator (so someone must create one).
-pub async fn needs_first_coordinator(store: &dyn Store, desk: &DeskId) -> Result<bool> {
-    Ok(!store
-        .accounts()
-        .await?
-        .iter()
-        .any(|a| a.active && a.identity.role == StaffRole::Coordinator && a.identity.serves(desk)))
+/// Whether nobody can manage the server yet (so someone must be created): no active
+/// coordinator of `desk`, or, for a server of centres only (`None`), no active sector
+/// administrator.
+pub async fn needs_first_coordinator(store: &dyn Store, desk: Option<&DeskId>) -> Result<bool> {
+    Ok(!store.accounts().await?.iter().any(|a| {
+        a.active
+            && match desk {
+                Some(desk) => a.identity.is_coordinator() && a.identity.serves(desk),
+                None => a.identity.is_administrator(),
+            }
+    }))
 }
 
 /// The armed one-time token, if any.
@@ -68,11 +72,12 @@ impl Setup {
             .is_some()
     }
 
-    /// Creates the first coordinator of `desk` if the token is the armed one, and disarms it.
+    /// Creates the first coordinator of `desk` (for a server of centres only, `None`: the
+    /// sector's administrator) if the token is the armed one, and disarms it.
     pub async fn complete(
         &self,
         store: &dyn Store,
-        desk: &DeskId,
+        desk: Option<&DeskId>,
         req: SetupRequest,
     ) -> Result<String> {
         {
@@ -126,9 +131,13 @@ impl Setup {
             identity: StaffIdentity {
                 id: StaffId::new(username.clone()),
                 alias,
-                role: StaffRole::Coordinator,
+                role: if desk.is_some() {
+                    StaffRole::Coordinator
+                } else {
+                    StaffRole::Administrator
+                },
                 discipline: Discipline::PsychoPedagogical,
-                desks: vec![desk.clone()],
+                desks: desk.into_iter().cloned().collect(),
                 capacity: DEFAULT_CAPACITY,
                 centre: None,
             },

@@ -26,6 +26,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use clbchat_core::ids::DeskId;
 use clbchat_core::registration::{ChatResult, FoundVia, TOPICS};
 use serde_json::json;
 
@@ -209,8 +210,30 @@ fn names<T: serde::Serialize>(values: &[T]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-async fn info(State(s): State<Arc<Shared>>) -> Response {
-    let desk = &s.desk;
+/// `/api/info`'s query: which desk (default: the service's own).
+#[derive(Debug, serde::Deserialize)]
+struct InfoQuery {
+    desk: Option<String>,
+}
+
+async fn info(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<InfoQuery>,
+) -> Response {
+    let wanted = q
+        .desk
+        .map(DeskId::new)
+        .or_else(|| s.desk.as_ref().map(|d| d.id.clone()));
+    // The desk as it is in force now (a coordinator may have changed its hours since the
+    // start).
+    let Some(desk) = wanted.and_then(|id| s.engine.desks().into_iter().find(|d| d.id == id)) else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "unknown_desk",
+            "there is no such chat here; check the address".into(),
+        );
+    };
+    let desk = &desk;
     let topics: Vec<_> = TOPICS
         .iter()
         .map(|t| {
@@ -229,14 +252,8 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
         .map(|p| json!({ "id": p.id, "name": p.name }))
         .collect();
     let max_chars = desk.limits.max_message_chars;
-    // The hours in force now (a coordinator may have changed them since the start), for
-    // the start page's "when are we open".
-    let calendar = s
-        .engine
-        .desks()
-        .into_iter()
-        .find(|d| d.id == desk.id)
-        .map_or_else(|| desk.calendar.clone(), |d| d.calendar);
+    // The hours, for the start page's "when are we open".
+    let calendar = desk.calendar.clone();
     let always_open = calendar.mode == clbchat_core::calendar::CalendarMode::Weekly
         && calendar.closures.is_empty()
         && calendar.holiday_periods.is_empty()
@@ -285,7 +302,11 @@ async fn setup(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Respons
             )
         }
     };
-    match s.setup.complete(s.store.as_ref(), &s.desk.id, req).await {
+    match s
+        .setup
+        .complete(s.store.as_ref(), s.desk.as_ref().map(|d| &d.id), req)
+        .await
+    {
         Ok(username) => {
             tracing::info!("the first coordinator account was created with the setup link");
             crate::files::remove_setup_link(&s.settings);
@@ -319,8 +340,13 @@ async fn ready(State(s): State<Arc<Shared>>) -> Response {
     if s.draining.load(Ordering::SeqCst) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
     }
-    match s.store.calendar(&s.desk.id).await {
-        Ok(_) => text(StatusCode::OK, "ready\n"),
+    // One cheap read: the store answers.
+    let read = match &s.desk {
+        Some(desk) => s.store.calendar(&desk.id).await.map(|_| ()),
+        None => s.store.centres().await.map(|_| ()),
+    };
+    match read {
+        Ok(()) => text(StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(
                 error.code = e.code(),

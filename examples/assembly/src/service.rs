@@ -42,7 +42,7 @@ impl Service {
     /// or an embedding program adds its own to them.
     pub fn parts(&self, settings: &Settings) -> Result<Parts> {
         Ok(Parts {
-            desk: Some((self.desk)(settings)?),
+            desks: crate::app::Desks::One(Box::new((self.desk)(settings)?)),
             pages: Some(self.pages),
             ..Parts::default()
         })

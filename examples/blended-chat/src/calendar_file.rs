@@ -62,11 +62,20 @@ async fn calendar_file(
     headers: HeaderMap,
     Json(req): Json<CalendarRequest>,
 ) -> Response {
-    let link = match shared
+    // The server's appointment desk (also when it hosts other desks beside it).
+    let Some(desk) = shared
         .engine
-        .appointment_link(&shared.desk.id, &req.token)
-        .await
-    {
+        .desks()
+        .into_iter()
+        .find(|d| d.admission == clbchat_core::config::Admission::Appointment)
+    else {
+        return refused(
+            StatusCode::NOT_FOUND,
+            "unknown_desk",
+            "this server plans no appointments",
+        );
+    };
+    let link = match shared.engine.appointment_link(&desk.id, &req.token).await {
         Ok(link) => link,
         Err(e) if e.code() == "invalid" => {
             return refused(StatusCode::NOT_FOUND, "invalid", &e.to_string())
