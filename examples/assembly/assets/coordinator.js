@@ -53,6 +53,8 @@
     }
     if (!S.workspace || S.userId !== identity.id) resetWorkspace();
     S.userId = identity.id;
+    // A server of centres has no desk of its own: the staff member's (first) desk.
+    if (!(S.info && S.info.desk) && identity.desks && identity.desks.length) S.desk = identity.desks[0];
     showDesk(true);
     $('login-notice').hidden = true;
     I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });

@@ -15,7 +15,7 @@
     'common.retry': 'Opnieuw proberen',
 
     // ---- visitor
-    'v.title': 'CLBch@t – anoniem chatten met het CLB',
+    'v.title': '{brand} – anoniem chatten met het CLB',
     'v.tagline': 'anoniem chatten met het CLB',
     'v.quick_exit': 'Snel weg',
     'v.quick_exit_hint': 'Sluit deze chat meteen en wist wat je browser van ons bijhoudt. Twee keer Escape drukken doet hetzelfde.',
@@ -141,7 +141,7 @@
     'v.end_next_title': 'Wat nu?',
     'v.end_next_clb': 'Wil je er verder over praten? Je eigen CLB helpt je graag, ook op school. Vraag ernaar bij je leerlingenbegeleider.',
     'v.end_next_1813': 'Denk je aan zelfdoding of maak je je zorgen om iemand? Bel gratis 1813, dag en nacht. In nood: bel 112.',
-    'v.end_next_back': 'Je mag altijd terugkomen naar CLBch@t.',
+    'v.end_next_back': 'Je mag altijd terugkomen naar {brand}.',
     'v.unsent_title': 'Dit had je nog niet verstuurd:',
     'v.leave_confirm': 'Wil je het gesprek echt beëindigen?',
     'v.leave_yes': 'Ja, beëindigen',
@@ -288,7 +288,7 @@
     's.offer_decline': 'Weigeren',
 
     // ---- counsellor
-    'c.title': 'CLBch@t – hulpverleners',
+    'c.title': '{brand} – hulpverleners',
     'c.sub': 'hulpverleners',
     'c.shift_title': 'Je shift',
     'c.shift_end': 'Einde van je shift',
@@ -619,7 +619,7 @@
     'common.lang_nav': 'Language',
     'common.retry': 'Try again',
 
-    'v.title': 'CLBch@t – chat anonymously with the CLB',
+    'v.title': '{brand} – chat anonymously with the CLB',
     'v.tagline': 'chat anonymously with the CLB',
     'v.quick_exit': 'Quick exit',
     'v.quick_exit_hint': 'Closes this chat at once and clears what your browser keeps for us. Pressing Escape twice does the same.',
@@ -745,7 +745,7 @@
     'v.end_next_title': 'What now?',
     'v.end_next_clb': 'Want to talk more about it? Your own CLB is glad to help, at school too. Ask your pupil counsellor.',
     'v.end_next_1813': 'Thinking about suicide, or worried about someone? Call 1813 for free, day and night. In an emergency: call 112.',
-    'v.end_next_back': 'You can always come back to CLBch@t.',
+    'v.end_next_back': 'You can always come back to {brand}.',
     'v.unsent_title': 'You had not sent this yet:',
     'v.leave_confirm': 'Do you really want to end the chat?',
     'v.leave_yes': 'Yes, end it',
@@ -890,7 +890,7 @@
     's.offer_accept': 'Accept',
     's.offer_decline': 'Decline',
 
-    'c.title': 'CLBch@t – counsellors',
+    'c.title': '{brand} – counsellors',
     'c.sub': 'counsellors',
     'c.shift_title': 'Your shift',
     'c.shift_end': 'End of your shift',

@@ -140,11 +140,12 @@
     }
   }
 
-  // GET /api/info, cached.
+  // GET /api/info (of `desk`, or the service's own desk), cached.
   let infoPromise = null;
-  function info() {
+  function info(desk) {
     if (!infoPromise) {
-      infoPromise = fetch('/api/info', { headers: { Accept: 'application/json' }, cache: 'no-store' })
+      const url = desk ? '/api/info?desk=' + encodeURIComponent(desk) : '/api/info';
+      infoPromise = fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' })
         .then((r) => {
           if (!r.ok) throw new Error('HTTP ' + r.status);
           return r.json();

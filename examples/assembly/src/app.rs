@@ -94,6 +94,16 @@ pub fn desk_config(settings: &Settings) -> Result<DeskConfig> {
     settings.desk_with(settings.calendar()?)
 }
 
+/// The national desk of the settings, as a service's only desk ([`crate::service::Service::desks`]).
+pub fn national_desk(settings: &Settings) -> Result<Desks> {
+    Ok(Desks::One(Box::new(desk_config(settings)?)))
+}
+
+/// Every centre's chatbox and no desk of its own ([`crate::service::Service::desks`]).
+pub fn centres_only(_: &Settings) -> Result<Desks> {
+    Ok(Desks::Centres)
+}
+
 /// A centre's chatbox: open only in the event windows its coordinator plans (a calendar
 /// saved for it replaces the empty one), with the `[desk]` section's limits.
 pub fn chatbox_desk(settings: &Settings, centre: &Centre) -> Result<DeskConfig> {

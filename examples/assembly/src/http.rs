@@ -57,6 +57,10 @@ pub struct Pages {
 /// Where a page shows the service's name ([`Pages::brand`]); the server fills it in.
 pub const BRAND_MARK: &str = "{{brand}}";
 
+/// Where a page names the desk it is for (`data-desk` on its `html` element): a centre's
+/// chatbox fills in the centre's desk; elsewhere it is left empty (the service's own desk).
+pub const DESK_MARK: &str = "{{desk}}";
+
 impl Pages {
     /// No pages: the socket, the API, health and metrics only (an embedding program with
     /// pages of its own elsewhere).
@@ -115,6 +119,16 @@ pub const SHARED_ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../assets/setup.js"),
     ),
+    (
+        "visitor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/visitor.js"),
+    ),
+    (
+        "counsellor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/counsellor.js"),
+    ),
 ];
 
 const SETUP_HTML: &str = include_str!("../assets/setup.html");
@@ -123,6 +137,14 @@ const SETUP_HTML: &str = include_str!("../assets/setup.html");
 /// same for every service: a service lists it among its pages at `/coordinator`, where the
 /// one-time setup page sends the first coordinator.
 pub const COORDINATOR_HTML: &str = include_str!("../assets/coordinator.html");
+
+/// The visitor's page of an anonymous desk (the national desk at `/`, a centre's chatbox
+/// at `/c/<centre>`): hours, queue, the chat, rating. It reads its desk from
+/// [`DESK_MARK`] (empty: the service's own).
+pub const VISITOR_HTML: &str = include_str!("../assets/visitor.html");
+
+/// The counsellor's page: online at their desks, the chats, registration.
+pub const COUNSELLOR_HTML: &str = include_str!("../assets/counsellor.html");
 
 /// The router over the shared state.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -155,16 +177,25 @@ fn text(status: StatusCode, body: &'static str) -> Response {
         .into_response()
 }
 
-/// A page with the service's name filled in, once, at start.
+/// A page with the service's name filled in, once, at start (and its desk left to the
+/// page: the service's own).
 fn branded(html: &'static str, brand: &str) -> axum::body::Bytes {
-    if html.contains(BRAND_MARK) {
-        axum::body::Bytes::from(html.replace(BRAND_MARK, brand))
+    if html.contains(BRAND_MARK) || html.contains(DESK_MARK) {
+        axum::body::Bytes::from(fill(html, brand, ""))
     } else {
         axum::body::Bytes::from_static(html.as_bytes())
     }
 }
 
-fn page(html: axum::body::Bytes) -> Response {
+/// A page with the service's name and a desk filled in. Both are plain text: `desk` must
+/// be an id that needs no escaping (a checked centre id, see
+/// [`clbchat_core::centre::check_id`]); `brand` a name of the service's own.
+pub fn fill(html: &str, brand: &str, desk: &str) -> String {
+    html.replace(BRAND_MARK, brand).replace(DESK_MARK, desk)
+}
+
+/// Serves a page with the headers every page gets (CSP, no referrer, no cache).
+pub fn page(html: axum::body::Bytes) -> Response {
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -225,15 +256,20 @@ async fn info(
         .map(DeskId::new)
         .or_else(|| s.desk.as_ref().map(|d| d.id.clone()));
     // The desk as it is in force now (a coordinator may have changed its hours since the
-    // start).
-    let Some(desk) = wanted.and_then(|id| s.engine.desks().into_iter().find(|d| d.id == id)) else {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            "unknown_desk",
-            "there is no such chat here; check the address".into(),
-        );
+    // start); none on a server of centres asked without one (the staff pages).
+    let desk = match wanted {
+        Some(id) => match s.engine.desks().into_iter().find(|d| d.id == id) {
+            Some(desk) => Some(desk),
+            None => {
+                return json_error(
+                    StatusCode::NOT_FOUND,
+                    "unknown_desk",
+                    "there is no such chat here; check the address".into(),
+                )
+            }
+        },
+        None => None,
     };
-    let desk = &desk;
     let topics: Vec<_> = TOPICS
         .iter()
         .map(|t| {
@@ -251,36 +287,41 @@ async fn info(
         .iter()
         .map(|p| json!({ "id": p.id, "name": p.name }))
         .collect();
-    let max_chars = desk.limits.max_message_chars;
-    // The hours, for the start page's "when are we open".
-    let calendar = desk.calendar.clone();
-    let always_open = calendar.mode == clbchat_core::calendar::CalendarMode::Weekly
-        && calendar.closures.is_empty()
-        && calendar.holiday_periods.is_empty()
-        && calendar.weekly == clbchat_core::calendar::Calendar::always_open().weekly;
-    let hours = json!({
-        "always_open": always_open,
-        "events_only": calendar.mode == clbchat_core::calendar::CalendarMode::EventsOnly,
-        "weekly": serde_json::to_value(&calendar.weekly).unwrap_or_default(),
-        "other_hours_in_holidays": !calendar.holiday_periods.is_empty(),
-        "closed_on_holidays": !calendar.closures.is_empty(),
-    });
+    let limits = desk
+        .as_ref()
+        .map_or_else(clbchat_core::config::Limits::default, |d| d.limits.clone());
     Json(json!({
-        "hours": hours,
-        "desk": { "id": desk.id, "name": desk.name },
+        "hours": desk.as_ref().map(|d| hours(&d.calendar)),
+        "desk": desk.as_ref().map(|d| json!({ "id": d.id, "name": d.name })),
         "partners": partners,
         "topics": topics,
         "results": names(ChatResult::ALL),
         "found_via": names(FoundVia::ALL),
         "quick_exit_url": s.settings.server.quick_exit_url,
-        "max_message_chars": max_chars,
-        "chat_limit_minutes": desk.limits.chat_limit.as_secs() / 60,
+        "max_message_chars": limits.max_message_chars,
+        "chat_limit_minutes": limits.chat_limit.as_secs() / 60,
         "max_nickname_chars": clbchat_core::config::MAX_NICKNAME_CHARS,
         "max_rating_comment_chars": clbchat_core::registration::MAX_RATING_COMMENT_CHARS,
         "retention_days": s.settings.storage.retention_days,
         "version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
+}
+
+/// A desk's hours, for the start page's "when are we open".
+fn hours(calendar: &clbchat_core::calendar::Calendar) -> serde_json::Value {
+    use clbchat_core::calendar::{Calendar, CalendarMode};
+    let always_open = calendar.mode == CalendarMode::Weekly
+        && calendar.closures.is_empty()
+        && calendar.holiday_periods.is_empty()
+        && calendar.weekly == Calendar::always_open().weekly;
+    json!({
+        "always_open": always_open,
+        "events_only": calendar.mode == CalendarMode::EventsOnly,
+        "weekly": serde_json::to_value(&calendar.weekly).unwrap_or_default(),
+        "other_hours_in_holidays": !calendar.holiday_periods.is_empty(),
+        "closed_on_holidays": !calendar.closures.is_empty(),
+    })
 }
 
 fn json_error(status: StatusCode, code: &str, message: String) -> Response {

@@ -6,8 +6,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use crate::app::Desks;
 use clap::{CommandFactory, FromArgMatches};
-use clbchat_core::config::DeskConfig;
 
 use crate::app::{App, Parts};
 use crate::cli::{Cli, Command, ConfigCommand, KeysCommand};
@@ -31,8 +31,8 @@ pub struct Service {
     pub greeting: &'static str,
     /// Its pages and their assets.
     pub pages: Pages,
-    /// Its desk, from the settings.
-    pub desk: fn(&Settings) -> Result<DeskConfig>,
+    /// Its desks, from the settings.
+    pub desks: fn(&Settings) -> Result<Desks>,
     /// Where its settings start (its desk, database file and port by default).
     pub defaults: Defaults,
 }
@@ -42,7 +42,7 @@ impl Service {
     /// or an embedding program adds its own to them.
     pub fn parts(&self, settings: &Settings) -> Result<Parts> {
         Ok(Parts {
-            desks: crate::app::Desks::One(Box::new((self.desk)(settings)?)),
+            desks: (self.desks)(settings)?,
             pages: Some(self.pages),
             ..Parts::default()
         })

@@ -9,6 +9,7 @@
 
 pub mod calendar_file;
 
+use clbchat_assembly::app::Desks;
 use clbchat_assembly::http::Pages;
 use clbchat_assembly::service::Service;
 use clbchat_assembly::settings::{Defaults, DeskSettings, Settings};
@@ -73,6 +74,11 @@ pub fn desk(settings: &Settings) -> clbchat_assembly::Result<DeskConfig> {
     ))
 }
 
+/// Blended chat's desks: its one blended-chat desk.
+pub fn desks(settings: &Settings) -> clbchat_assembly::Result<Desks> {
+    Ok(Desks::One(Box::new(desk(settings)?)))
+}
+
 /// Blended chat as a service.
 pub const SERVICE: Service = Service {
     name: "blended-chat",
@@ -85,7 +91,7 @@ pub const SERVICE: Service = Service {
         coordinator.",
     greeting: "(counsellors: /counsellor; clients join from their link)",
     pages: PAGES,
-    desk,
+    desks,
     defaults: Defaults {
         settings: defaults,
         file: "blended-chat.toml",

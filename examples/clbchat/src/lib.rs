@@ -12,22 +12,11 @@ use clbchat_assembly::service::Service;
 /// The pages of the national desk: `/` (visitors), `/counsellor`, `/coordinator`.
 pub const PAGES: Pages = Pages {
     pages: &[
-        ("/", include_str!("../pages/visitor.html")),
-        ("/counsellor", include_str!("../pages/counsellor.html")),
+        ("/", clbchat_assembly::http::VISITOR_HTML),
+        ("/counsellor", clbchat_assembly::http::COUNSELLOR_HTML),
         ("/coordinator", clbchat_assembly::http::COORDINATOR_HTML),
     ],
-    assets: &[
-        (
-            "visitor.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/visitor.js"),
-        ),
-        (
-            "counsellor.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/counsellor.js"),
-        ),
-    ],
+    assets: &[],
     routes: clbchat_assembly::http::no_routes,
     brand: "CLBch@t",
 };
@@ -43,6 +32,6 @@ pub const SERVICE: Service = Service {
         create the first coordinator.",
     greeting: "(counsellors: /counsellor, coordinators: /coordinator)",
     pages: PAGES,
-    desk: clbchat_assembly::app::desk_config,
+    desks: clbchat_assembly::app::national_desk,
     defaults: clbchat_assembly::settings::Defaults::CLBCHAT,
 };

@@ -13,8 +13,15 @@
   const t = I.t;
   const $ = (id) => document.getElementById(id);
 
+  // The desk this page is for: a centre's chatbox says so on its html element; empty
+  // (or an unfilled mark) means the service's own desk.
+  const PAGE_DESK = (function () {
+    const d = document.documentElement.getAttribute('data-desk') || '';
+    return /^[a-z0-9-]+$/.test(d) ? d : '';
+  })();
   const TOKEN_KEY = 'clbchat.visitor_token';
-  const SESSION_KEY = 'clbchat.session';
+  // One chat per desk: two centres' boxes on one server keep their chats apart.
+  const SESSION_KEY = PAGE_DESK ? 'clbchat.session.' + PAGE_DESK : 'clbchat.session';
   const DEFAULT_EXIT = 'https://www.google.be';
   const TYPING_EVERY_MS = 3000;
   const TYPING_SHOWN_MS = 6000;
@@ -1085,7 +1092,7 @@
     I.clear($('loading-error'));
     $('loading-retry').hidden = true;
     try {
-      S.info = await P.info();
+      S.info = await P.info(PAGE_DESK);
     } catch (err) {
       showLoadingError(err);
       return;
