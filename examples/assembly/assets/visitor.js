@@ -1098,6 +1098,17 @@
       return;
     }
     S.desk = (S.info.desk && S.info.desk.id) || S.desk;
+    // A centre's chatbox says whose it is under the service's name.
+    if (PAGE_DESK && S.info.desk && S.info.desk.name) {
+      const sub = document.querySelector('.brand-sub');
+      if (sub) {
+        sub.removeAttribute('data-i18n');
+        sub.textContent = S.info.desk.name;
+      }
+      // On a phone the line under the name is hidden: the titles say whose chat it is.
+      I.set($('closed-title'), 'v.closed_title_box', { name: S.info.desk.name });
+      I.set($('start-title'), 'v.start_title_box', { name: S.info.desk.name });
+    }
     S.maxChars = S.info.max_message_chars || S.maxChars;
     S.exitUrl = safeUrl(S.info.quick_exit_url) || DEFAULT_EXIT;
     I.set($('start-intro'), 'v.start_intro', { limit: chatLimit() });

@@ -65,6 +65,37 @@ pub struct Shared {
     pub pages: Pages,
 }
 
+impl Shared {
+    /// Makes sure the engine hosts `centre`'s chatbox (a centre added to the store while
+    /// the server runs, by the sector's administrator or by `centres import`). Only on a
+    /// server that hosts the centres.
+    pub async fn host_centre(&self, centre: &Centre) -> Result<()> {
+        if !self.hosts_centres {
+            return Err(Error::Refused(format!(
+                "this server hosts no centre's chatbox (`{}`)",
+                centre.id
+            )));
+        }
+        let desk = centre.desk();
+        if self.engine.desks().iter().any(|d| d.id == desk) {
+            return Ok(());
+        }
+        match self
+            .engine
+            .add_desk(chatbox_desk(&self.settings, centre)?)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(centre = %centre.id, "a centre's chatbox is here");
+                Ok(())
+            }
+            // Two first visitors at once: the other one added it.
+            Err(_) if self.engine.desks().iter().any(|d| d.id == desk) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
@@ -107,11 +138,15 @@ pub fn centres_only(_: &Settings) -> Result<Desks> {
 /// A centre's chatbox: open only in the event windows its coordinator plans (a calendar
 /// saved for it replaces the empty one), with the `[desk]` section's limits.
 pub fn chatbox_desk(settings: &Settings, centre: &Centre) -> Result<DeskConfig> {
-    settings.apply_desk(DeskConfig::chatbox(
+    let mut desk = settings.apply_desk(DeskConfig::chatbox(
         centre.desk().0,
         centre.name.clone(),
         Calendar::events_only(Vec::new()),
-    ))
+    ))?;
+    // The section's limits, the centre's own id and name.
+    desk.id = centre.desk();
+    desk.name = centre.name.clone();
+    Ok(desk)
 }
 
 /// Says which calendar is in force for the service's own desk: the one a coordinator

@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Chat-met-je-CLB: the centres, each with its own chatbox.
+    #[command(subcommand)]
+    Centres(CentresCommand),
     /// Manage the pseudonym keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -304,6 +307,63 @@ pub fn demo_data(settings: &Settings, args: &DemoDataArgs) -> Result<String> {
             args.school_year
         ))
     })
+}
+
+/// `centres …`.
+#[derive(Debug, Subcommand)]
+pub enum CentresCommand {
+    /// List the centres and their chatbox addresses.
+    List,
+    /// Add centres from a .toml or .csv file, or update the name and websites of known
+    /// ones (nothing is deleted). The file is checked whole first: one bad line stores
+    /// nothing. Example file: examples/chat-met-je-clb/config/centres.toml.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// `centres list` and `centres import`.
+pub async fn centres(settings: &Settings, cmd: CentresCommand) -> Result<String> {
+    let store = crate::app::open_store(settings).await?;
+    let out = centres_on(&store, cmd).await;
+    store.close().await;
+    out
+}
+
+async fn centres_on(store: &dyn Store, cmd: CentresCommand) -> Result<String> {
+    match cmd {
+        CentresCommand::List => {
+            let centres = store.centres().await?;
+            if centres.is_empty() {
+                return Ok("no centres yet (add them with `centres import FILE`)\n".into());
+            }
+            let mut out = String::new();
+            for c in centres {
+                out.push_str(&format!(
+                    "{}\t{}\t/c/{}\t{}\n",
+                    c.id,
+                    c.name,
+                    c.id,
+                    c.origins.join(" ")
+                ));
+            }
+            Ok(out)
+        }
+        CentresCommand::Import { file } => {
+            let centres = crate::centres::read_file(&file, chrono::Utc::now())?;
+            let done = crate::centres::import(store, &centres).await?;
+            Ok(format!(
+                "{} centres in {}: {} added, {} changed, {} as they were (a running server \
+                 opens a new centre's box when it is first visited)\n",
+                centres.len(),
+                file.display(),
+                done.added,
+                done.changed,
+                done.unchanged
+            ))
+        }
+    }
 }
 
 /// `accounts …`.

@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod centres;
 pub mod cli;
 pub mod demo_data;
 pub mod edge;

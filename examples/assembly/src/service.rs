@@ -139,6 +139,10 @@ async fn run(service: &Service, command: Command, settings: Settings) -> Result<
             print!("{}", crate::cli::accounts(&settings, cmd).await?);
             Ok(())
         }
+        Command::Centres(cmd) => {
+            print!("{}", crate::cli::centres(&settings, cmd).await?);
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let id = crate::keys::rotate(&settings.pseudonyms.key_file)?;
             println!(
@@ -189,17 +193,23 @@ async fn serve(service: &Service, settings: Settings) -> Result<()> {
     // The link holds a secret: at a terminal it is printed; otherwise (a service manager
     // or container collecting stdout with the logs) it goes to a file only its owner reads.
     let link_file = crate::files::setup_link_path(&app.shared().settings);
+    // A server of centres only is managed by the sector's administrator.
+    let first = if app.shared().desk.is_some() {
+        "coordinator"
+    } else {
+        "administrator"
+    };
     match app.setup_link() {
         Some(link) if std::io::stdout().is_terminal() => {
             println!();
-            println!("No coordinator account exists yet. Open this one-time link to create one:");
+            println!("No {first} account exists yet. Open this one-time link to create one:");
             println!("    {link}");
             println!();
         }
         Some(link) => {
             crate::files::write_secret_file(&link_file, link)?;
             println!(
-                "No coordinator account exists yet. A one-time link to create one is in {} \
+                "No {first} account exists yet. A one-time link to create one is in {} \
                  (readable by this user only).",
                 link_file.display()
             );
