@@ -19,7 +19,10 @@ pub enum ClientType {
     Student,
     /// A parent (ouder).
     Parent,
-    /// Someone else: a teacher, a grandparent (only chatboxes see these).
+    /// A teacher (leerkracht): a centre's chatbox sees them, e.g. after an incident at
+    /// school.
+    Teacher,
+    /// Someone else: a grandparent, a youth worker.
     Other,
 }
 

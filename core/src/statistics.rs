@@ -584,13 +584,14 @@ impl ReportData {
     }
 }
 
-/// The order client types appear in: student, parent, other, unknown.
+/// The order client types appear in: student, parent, teacher, other, unknown.
 pub fn client_type_rank(t: Option<ClientType>) -> u8 {
     match t {
         Some(ClientType::Student) => 0,
         Some(ClientType::Parent) => 1,
-        Some(ClientType::Other) => 2,
-        None => 3,
+        Some(ClientType::Teacher) => 2,
+        Some(ClientType::Other) => 3,
+        None => 4,
     }
 }
 

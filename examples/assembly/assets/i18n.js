@@ -61,6 +61,7 @@
     'w.unknown': 'Hoe lang het duurt, kunnen we nu niet inschatten: er is even niemand vrij.',
     'v.who_legend': 'Ik ben',
     'v.student': 'een leerling',
+    'v.teacher': 'een leerkracht',
     'v.parent': 'een ouder',
     'v.nickname': 'Bijnaam (mag je leeg laten)',
     'v.nickname_hint': 'Geen echte naam nodig: zo spreekt de medewerker je aan.',
@@ -535,6 +536,7 @@
     // ---- values
     'ct.student': 'Leerling',
     'ct.parent': 'Ouder',
+    'ct.teacher': 'Leerkracht',
     'ct.other': 'Andere',
     'gender.F': 'meisje / vrouw',
     'gender.M': 'jongen / man',
@@ -667,6 +669,7 @@
     'w.unknown': 'We cannot tell how long it takes right now: nobody is free for a moment.',
     'v.who_legend': 'I am',
     'v.student': 'a student',
+    'v.teacher': 'a teacher',
     'v.parent': 'a parent',
     'v.nickname': 'Nickname (optional)',
     'v.nickname_hint': 'No real name needed: this is what the counsellor will call you.',
@@ -1136,6 +1139,7 @@
 
     'ct.student': 'Student',
     'ct.parent': 'Parent',
+    'ct.teacher': 'Teacher',
     'ct.other': 'Other',
     'gender.F': 'girl / woman',
     'gender.M': 'boy / man',

@@ -354,7 +354,7 @@
 
   function registrationForm(chat, info, onSubmit) {
     const p = chat.profile || {};
-    const typeSel = h('select', { testid: 'reg-client-type' }, ['student', 'parent', 'other'].map((v) => option(v, 'ct.' + v)));
+    const typeSel = h('select', { testid: 'reg-client-type' }, ['student', 'parent', 'teacher', 'other'].map((v) => option(v, 'ct.' + v)));
     typeSel.value = p.client_type || 'student';
     const age = h('input', { type: 'number', min: '3', max: '99', step: '1', inputmode: 'numeric', testid: 'reg-age' });
     if (p.age) age.value = String(p.age);

@@ -1105,6 +1105,8 @@
         sub.removeAttribute('data-i18n');
         sub.textContent = S.info.desk.name;
       }
+      // A centre's box also hears from teachers (after an incident at school).
+      $('choice-teacher').hidden = false;
       // On a phone the line under the name is hidden: the titles say whose chat it is.
       I.set($('closed-title'), 'v.closed_title_box', { name: S.info.desk.name });
       I.set($('start-title'), 'v.start_title_box', { name: S.info.desk.name });

@@ -73,6 +73,7 @@ pub(crate) fn client_type(lang: Lang, t: Option<ClientType>) -> &'static str {
     match t {
         Some(ClientType::Student) => lang.pick("Leerlingen", "Students"),
         Some(ClientType::Parent) => lang.pick("Ouders", "Parents"),
+        Some(ClientType::Teacher) => lang.pick("Leerkrachten", "Teachers"),
         Some(ClientType::Other) => lang.pick("Anderen", "Others"),
         None => lang.pick("Onbekend", "Unknown"),
     }
@@ -83,6 +84,7 @@ pub(crate) fn client_type_key(t: Option<ClientType>) -> &'static str {
     match t {
         Some(ClientType::Student) => "student",
         Some(ClientType::Parent) => "parent",
+        Some(ClientType::Teacher) => "teacher",
         Some(ClientType::Other) => "other",
         None => "unknown",
     }
