@@ -173,8 +173,13 @@ pub struct Closure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventWindow {
-    /// Its name, used in error messages (`"Studiebeurs"`).
+    /// Its title, which visitors read while it is open and error messages name
+    /// (`"Studiebeurs"`, `"Infoavond studiekeuze"`).
     pub name: String,
+    /// What visitors read under the title while it is open (a centre's chatbox: why it is
+    /// open, who answers); none: only the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<String>,
     /// When it opens (local time, `"2022-03-10T19:00"`).
     #[serde(with = "serde_datetime")]
     pub start: NaiveDateTime,
@@ -362,6 +367,31 @@ impl Calendar {
                 }
             })
             .collect()
+    }
+
+    /// An event window's interval in UTC.
+    pub fn window_interval(&self, window: &EventWindow) -> Opening {
+        Opening {
+            start: self.local_to_utc(window.start),
+            end: self.local_to_utc(window.end),
+        }
+    }
+
+    /// The event window open at `at` (the first listed, if two touch), if any.
+    pub fn current_event(&self, at: DateTime<Utc>) -> Option<&EventWindow> {
+        self.event_windows
+            .iter()
+            .find(|w| self.window_interval(w).contains(at))
+    }
+
+    /// An instant in this calendar's local time, to the minute's start below it (what a
+    /// calendar can write).
+    pub fn to_local(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        let local = at.with_timezone(&self.time_zone).naive_local();
+        local
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(local)
     }
 
     /// Whether the desk is open at `at`.
@@ -818,6 +848,7 @@ mod tests {
     fn window(name: &str, start: NaiveDateTime, end: NaiveDateTime) -> EventWindow {
         EventWindow {
             name: name.into(),
+            welcome: None,
             start,
             end,
         }

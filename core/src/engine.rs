@@ -21,6 +21,7 @@
 pub mod appointments;
 pub(crate) mod conversation;
 pub(crate) mod desk;
+pub mod events;
 pub mod logins;
 pub(crate) mod outbox;
 pub mod session;
@@ -103,6 +104,9 @@ pub struct DeskAvailability {
     pub queue_length: u32,
     /// The wait a newcomer can expect, in minutes.
     pub estimated_wait_minutes: Option<u32>,
+    /// The event it is open for now (a centre's box: its title and welcome text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<events::OpenEvent>,
 }
 
 pub(crate) struct Desk {
@@ -436,6 +440,13 @@ impl Engine {
             estimated_wait_minutes: st
                 .estimate_for_newcomer(Instant::now(), now, &rules)
                 .map(|d| u32::try_from(d.as_secs().div_ceil(60)).unwrap_or(u32::MAX)),
+            event: if open {
+                cfg.calendar
+                    .current_event(now)
+                    .map(|w| events::OpenEvent::of(&cfg.calendar, w))
+            } else {
+                None
+            },
         })
     }
 

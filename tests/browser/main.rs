@@ -162,6 +162,7 @@ async fn a_visitor_at_a_closed_desk_sees_when_it_opens() {
         .date_naive();
     let calendar = Calendar::events_only(vec![EventWindow {
         name: "Infoavond".into(),
+        welcome: None,
         start: evening.and_hms_opt(19, 0, 0).unwrap(),
         end: evening.and_hms_opt(21, 0, 0).unwrap(),
     }]);

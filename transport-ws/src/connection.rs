@@ -515,6 +515,18 @@ impl Conn {
                 req,
                 calendar: self.staff()?.calendar(&desk)?,
             })),
+            ClientFrame::OpenEvent { desk, event } => Ok(Some(ServerFrame::Calendar {
+                req,
+                calendar: self.staff()?.open_event(&desk, &event).await?,
+            })),
+            ClientFrame::CloseEvent { desk } => Ok(Some(ServerFrame::Calendar {
+                req,
+                calendar: self.staff()?.close_event(&desk).await?,
+            })),
+            ClientFrame::CancelEvent { desk, starts_at } => Ok(Some(ServerFrame::Calendar {
+                req,
+                calendar: self.staff()?.cancel_event(&desk, starts_at).await?,
+            })),
             ClientFrame::Accounts {} => Ok(Some(ServerFrame::Accounts {
                 req,
                 accounts: self.staff()?.accounts().await?,

@@ -12,6 +12,7 @@ use clbchat_core::account::{AccountView, StaffIdentity};
 use clbchat_core::appointment::{AppointmentView, Booking, LinkInfo};
 use clbchat_core::calendar::Calendar;
 use clbchat_core::engine::appointments::{SessionTranscript, Which};
+use clbchat_core::engine::events::EventRequest;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::event::{
     Ack, ClientProfile, DeskBoard, LoggedEvent, ServerEvent, TransferTarget,
@@ -275,6 +276,25 @@ pub enum ClientFrame {
         /// The desk.
         desk: DeskId,
     },
+    /// Coordinator: open a desk for an event, now or later (a title, a welcome, an end).
+    OpenEvent {
+        /// The desk.
+        desk: DeskId,
+        /// The event.
+        event: EventRequest,
+    },
+    /// Coordinator: close the event open now, at once.
+    CloseEvent {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// Coordinator: call off a planned event that has not begun.
+    CancelEvent {
+        /// The desk.
+        desk: DeskId,
+        /// Its start.
+        starts_at: DateTime<Utc>,
+    },
     /// Coordinator: the accounts of their desks (never password hashes).
     Accounts {},
     /// Coordinator: the annual report's figures for a desk and a period (local dates), and
@@ -388,6 +408,9 @@ impl ClientFrame {
         "transcript",
         "set_calendar",
         "calendar",
+        "open_event",
+        "close_event",
+        "cancel_event",
         "accounts",
         "save_account",
         "report",
@@ -433,6 +456,9 @@ impl ClientFrame {
             ClientFrame::Transcript { .. } => "transcript",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
+            ClientFrame::OpenEvent { .. } => "open_event",
+            ClientFrame::CloseEvent { .. } => "close_event",
+            ClientFrame::CancelEvent { .. } => "cancel_event",
             ClientFrame::Accounts {} => "accounts",
             ClientFrame::SaveAccount { .. } => "save_account",
             ClientFrame::Report { .. } => "report",

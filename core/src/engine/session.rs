@@ -261,7 +261,7 @@ impl StaffHandle {
             .ok_or(Error::UnknownConversation(id))
     }
 
-    fn require_coordinator(&self, desk: &DeskId) -> Result<()> {
+    pub(super) fn require_coordinator(&self, desk: &DeskId) -> Result<()> {
         if self.identity.is_coordinator() && self.identity.serves(desk) {
             Ok(())
         } else {

@@ -1613,6 +1613,7 @@ pub async fn calendars<S: Store + ?Sized>(store: &S) {
         ],
         event_windows: vec![EventWindow {
             name: "Studiebeurs".into(),
+            welcome: None,
             start: date(2022, 3, 10).and_time(time(19, 0)),
             end: date(2022, 3, 12).and_time(time(18, 0)),
         }],

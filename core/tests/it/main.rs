@@ -11,6 +11,7 @@ mod appointments;
 mod arrival;
 mod conversation;
 mod coordinators;
+mod events;
 mod flags;
 mod logins;
 mod presence;

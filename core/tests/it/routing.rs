@@ -145,6 +145,7 @@ async fn a_paused_counsellor_gets_nothing_until_available_again() {
 async fn a_centre_chatbox_opens_only_in_its_event_window_and_only_for_its_team() {
     let window = EventWindow {
         name: "Infoavond studiekeuze".into(),
+        welcome: None,
         start: chrono::NaiveDate::from_ymd_opt(2022, 3, 10)
             .unwrap()
             .and_hms_opt(19, 0, 0)

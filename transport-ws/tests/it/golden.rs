@@ -40,6 +40,7 @@ use clbchat_core::config::{
     MAX_NICKNAME_CHARS,
 };
 use clbchat_core::engine::appointments::{SessionTranscript, Which};
+use clbchat_core::engine::events::EventRequest;
 use clbchat_core::engine::DeskAvailability;
 use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{
@@ -262,6 +263,7 @@ fn calendar() -> Calendar {
         ],
         event_windows: vec![EventWindow {
             name: "Extra avond examenstress".into(),
+            welcome: None,
             start: date(2022, 6, 12).and_hms_opt(19, 0, 0).unwrap(),
             end: date(2022, 6, 12).and_hms_opt(21, 0, 0).unwrap(),
         }],
@@ -377,6 +379,25 @@ fn client_frames() -> Vec<ClientFrame> {
             calendar: calendar(),
         },
         F::Calendar { desk: desk() },
+        F::OpenEvent {
+            desk: DeskId::new("clb-hasselt"),
+            event: EventRequest {
+                title: "Infoavond studiekeuze".into(),
+                welcome: Some(
+                    "Vragen over je studiekeuze? Drie medewerkers van CLB Hasselt chatten met je."
+                        .into(),
+                ),
+                starts_at: Some(day(2022, 3, 10, 18, 0)),
+                ends_at: day(2022, 3, 10, 20, 0),
+            },
+        },
+        F::CloseEvent {
+            desk: DeskId::new("clb-hasselt"),
+        },
+        F::CancelEvent {
+            desk: DeskId::new("clb-hasselt"),
+            starts_at: day(2022, 3, 10, 18, 0),
+        },
         F::Accounts {},
         F::SaveAccount {
             username: "sara.peeters".into(),
@@ -792,6 +813,7 @@ fn server_frames() -> Vec<ServerFrame> {
                 next_opening: None,
                 queue_length: 2,
                 estimated_wait_minutes: Some(9),
+                event: None,
             },
         },
         ServerFrame::TransferOffered {
@@ -959,6 +981,9 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Transcript { .. } => "transcript",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
+        F::OpenEvent { .. } => "open_event",
+        F::CloseEvent { .. } => "close_event",
+        F::CancelEvent { .. } => "cancel_event",
         F::Accounts {} => "accounts",
         F::SaveAccount { .. } => "save_account",
         F::Report { .. } => "report",
@@ -1429,6 +1454,7 @@ fn transcript() -> Vec<Line> {
                     next_opening: None,
                     queue_length: 2,
                     estimated_wait_minutes: Some(9),
+                    event: None,
                 },
             },
         ),

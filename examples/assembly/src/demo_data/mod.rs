@@ -278,6 +278,7 @@ fn desks(options: &DemoOptions) -> Result<Vec<(DeskConfig, f64, Vec<Discipline>)
                     let day = first + chrono::Duration::days(i64::from(d));
                     Ok(EventWindow {
                         name: c.event.into(),
+                        welcome: None,
                         start: local(day, c.hours.0)?,
                         end: local(day, c.hours.1)?,
                     })
