@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod blended;
+mod chatbox;
 mod evening;
 mod support;
 

@@ -457,6 +457,28 @@ impl Server {
             .unwrap();
     }
 
+    /// An account on the given desks (a centre's box: the centre's id), of no centre.
+    pub async fn account_on(&self, id: &str, role: StaffRole, desks: &[&str]) {
+        self.shared
+            .store
+            .put_account(&Account {
+                username: id.into(),
+                password_hash: hash_password(PASSWORD).unwrap(),
+                active: true,
+                identity: StaffIdentity {
+                    id: StaffId::new(id),
+                    alias: format!("{}{}", id[..1].to_uppercase(), &id[1..]),
+                    role,
+                    discipline: Discipline::PsychoPedagogical,
+                    desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
+                    capacity: 2,
+                    centre: None,
+                },
+            })
+            .await
+            .unwrap();
+    }
+
     /// Stops gracefully (clients are told the server restarts) and starts again on the same
     /// port and the same data, as an upgrade would.
     pub async fn restart(self) -> Server {

@@ -182,6 +182,12 @@
     const box = $('start-availability');
     box.textContent = '';
     const n = av.queue_length || 0;
+    // The event the box is open for: its title and the centre's welcome, as written.
+    const ev = av.event;
+    $('start-event').hidden = !ev;
+    $('event-title').textContent = ev ? ev.title : '';
+    $('event-welcome').textContent = ev && ev.welcome ? ev.welcome : '';
+    $('event-welcome').hidden = !(ev && ev.welcome);
     box.append(
       I.h('span', { i18n: av.closes_at ? 'v.avail_open_until' : 'v.avail_open', vars: { until: { time: av.closes_at } } }),
       ' ',
@@ -190,6 +196,38 @@
       I.h('span', { testid: 'start-wait', i18n: waitKey(av.estimated_wait_minutes), vars: { m: av.estimated_wait_minutes } })
     );
     poll(30000);
+  }
+
+  // One line per day with hours, in week order.
+  function weeklyLines(list, weekly) {
+    const order = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+    const sorted = (weekly || []).slice().sort((a, b) => order.indexOf(a.day) - order.indexOf(b.day) || String(a.open).localeCompare(String(b.open)));
+    sorted.forEach((w) => {
+      const to = w.close === '00:00' || w.close === '24:00' ? '24:00' : w.close;
+      list.appendChild(I.h('li', { i18n: 'v.hours_day', vars: { day: { key: 'day.' + w.day }, from: w.open, to } }));
+    });
+  }
+
+  // A closed centre's box sends its visitors to the national desk, with its hours.
+  function renderNational(nd) {
+    const box = $('closed-national');
+    const end = $('end-national');
+    box.hidden = !nd;
+    end.hidden = !nd;
+    if (!nd) return;
+    I.set($('national-intro'), 'v.national_intro', { name: nd.name });
+    const list = $('national-hours');
+    list.textContent = '';
+    weeklyLines(list, nd.hours);
+    const link = $('national-link');
+    link.href = safeUrl(nd.url) || '#';
+    I.set(link, 'v.national_go', { name: nd.name });
+    end.textContent = '';
+    end.append(
+      I.h('span', { i18n: 'v.end_national', vars: { name: nd.name } }),
+      ' ',
+      I.h('a', { href: safeUrl(nd.url) || '#', rel: 'noopener', text: nd.name })
+    );
   }
 
   // "When are we open", from the calendar in force: one line per day with hours, in
@@ -206,12 +244,7 @@
       list.appendChild(I.h('li', { i18n: 'v.hours_events' }));
       return;
     }
-    const order = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-    const weekly = (hours.weekly || []).slice().sort((a, b) => order.indexOf(a.day) - order.indexOf(b.day) || String(a.open).localeCompare(String(b.open)));
-    weekly.forEach((w) => {
-      const to = w.close === '00:00' || w.close === '24:00' ? '24:00' : w.close;
-      list.appendChild(I.h('li', { i18n: 'v.hours_day', vars: { day: { key: 'day.' + w.day }, from: w.open, to } }));
-    });
+    weeklyLines(list, hours.weekly);
     if (hours.other_hours_in_holidays) list.appendChild(I.h('li', { class: 'muted', i18n: 'v.hours_holidays' }));
     if (hours.closed_on_holidays) list.appendChild(I.h('li', { class: 'muted', i18n: 'v.hours_closures' }));
   }
@@ -1115,6 +1148,7 @@
     S.exitUrl = safeUrl(S.info.quick_exit_url) || DEFAULT_EXIT;
     I.set($('start-intro'), 'v.start_intro', { limit: chatLimit() });
     renderHours(S.info.hours);
+    renderNational(S.info.national_desk);
     $('message-input').setAttribute('maxlength', String(S.maxChars));
     updateCounter();
 

@@ -290,7 +290,16 @@ async fn info(
     let limits = desk
         .as_ref()
         .map_or_else(clbchat_core::config::Limits::default, |d| d.limits.clone());
+    // A box that opens only for events sends its visitors to the national desk when closed.
+    let national_desk = desk
+        .as_ref()
+        .filter(|d| d.calendar.mode == clbchat_core::calendar::CalendarMode::EventsOnly)
+        .map(|_| {
+            let n = &s.settings.national_desk;
+            json!({ "name": n.name, "url": n.url, "hours": n.hours })
+        });
     Json(json!({
+        "national_desk": national_desk,
         "hours": desk.as_ref().map(|d| hours(&d.calendar)),
         "desk": desk.as_ref().map(|d| json!({ "id": d.id, "name": d.name })),
         "partners": partners,

@@ -47,6 +47,43 @@ pub struct Settings {
     pub log: LogSettings,
     /// Partner organisations' chat lines a counsellor may hand a chat to.
     pub partners: Vec<PartnerSettings>,
+    /// Where a closed centre's chatbox sends its visitors: the national desk.
+    pub national_desk: NationalDeskSettings,
+}
+
+/// `[national_desk]`: what a closed chatbox (Chat-met-je-CLB) says about the national
+/// desk, CLBch@t, which is open every school week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NationalDeskSettings {
+    /// Its name.
+    pub name: String,
+    /// Its address.
+    pub url: String,
+    /// Its hours on school days, as the page shows them.
+    pub hours: Vec<clbchat_core::calendar::WeeklyHours>,
+}
+
+impl Default for NationalDeskSettings {
+    fn default() -> Self {
+        use chrono::{NaiveTime, Weekday};
+        let at = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(NaiveTime::MIN);
+        let hours = |day, open| clbchat_core::calendar::WeeklyHours {
+            day,
+            open: at(open),
+            close: at(21),
+        };
+        Self {
+            name: "CLBch@t".into(),
+            url: "https://www.clbchat.be/".into(),
+            hours: vec![
+                hours(Weekday::Mon, 17),
+                hours(Weekday::Tue, 17),
+                hours(Weekday::Wed, 14),
+                hours(Weekday::Thu, 17),
+            ],
+        }
+    }
 }
 
 /// `[server]`.
@@ -279,6 +316,7 @@ impl Default for Settings {
                 name: "Nu praat ik erover".into(),
                 continue_url: "https://www.nupraatikerover.be/".into(),
             }],
+            national_desk: NationalDeskSettings::default(),
         }
     }
 }
@@ -368,6 +406,14 @@ impl Settings {
         }
         if self.storage.retention_days == 0 {
             return bad("storage.retention_days", "at least 1 day");
+        }
+        if !(self.national_desk.url.starts_with("https://")
+            || self.national_desk.url.starts_with("http://"))
+        {
+            return bad(
+                "national_desk.url",
+                "write the national desk's address with https:// in front",
+            );
         }
         if self.storage.client_file_months == 0 {
             return bad("storage.client_file_months", "at least 1 month");

@@ -172,6 +172,11 @@ async fn it_starts_on_its_defaults_and_serves_each_centres_box() {
         .unwrap();
     assert_eq!(info["desk"]["name"], "CLB Hasselt");
     assert_eq!(info["hours"]["events_only"], true, "{info}");
+    assert_eq!(
+        info["national_desk"]["url"], "https://www.clbchat.be/",
+        "a closed box points to the national desk: {info}"
+    );
+    assert_eq!(info["national_desk"]["hours"][2]["day"], "wed");
 
     for path in ["/c/clb-nergens", "/c/CLB%20Gent"] {
         let r = get(path).await;

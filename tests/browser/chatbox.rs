@@ -1,0 +1,166 @@
+//! Chat-met-je-CLB in the real pages (issue 17): a centre's box, closed, points to the
+//! national desk with its hours; its coordinator opens it after an incident with a title
+//! and a welcome, which the visitor reads on a phone; a teacher starts a chat and the
+//! centre's counsellor answers on the shared counsellor page; the coordinator closes it.
+
+use chrono::Utc;
+use clbchat_core::account::StaffRole;
+use clbchat_core::auth::Credential;
+use clbchat_core::centre::Centre;
+use clbchat_core::engine::events::EventRequest;
+use clbchat_core::ids::{CentreId, DeskId};
+
+use crate::support::*;
+use crate::{DESKTOP, PHONE};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat() {
+    if !tools_present("chatbox") {
+        return;
+    }
+    let server = Server::start_service(&chat_met_je_clb::SERVICE, |_, _| {}).await;
+    let hasselt = Centre {
+        id: CentreId::new("clb-hasselt"),
+        name: "CLB Hasselt".into(),
+        origins: Vec::new(),
+        created_at: Utc::now(),
+    };
+    server.shared.store.put_centre(&hasselt).await.unwrap();
+    server
+        .account_on("ines", StaffRole::Counsellor, &["clb-hasselt"])
+        .await;
+    server
+        .account_on("greet", StaffRole::Coordinator, &["clb-hasselt"])
+        .await;
+    let driver = Driver::start().await;
+    let visitor = driver.browser("chatbox-visitor", PHONE.0, PHONE.1).await;
+    let counsellor = driver
+        .browser("chatbox-counsellor", DESKTOP.0, DESKTOP.1)
+        .await;
+
+    // Closed: it says whose box it is, and where to go every school week.
+    visitor.open(&server.url("/c/clb-hasselt")).await;
+    visitor.shown("view-closed").await;
+    visitor
+        .text_contains("view-closed", "De chat van CLB Hasselt is nu gesloten")
+        .await;
+    visitor.shown("closed-national").await;
+    visitor.text_contains("closed-national", "woensdag").await;
+    let href = visitor
+        .js("return document.querySelector('[data-testid=national-link]').href")
+        .await;
+    assert_eq!(href, "https://www.clbchat.be/");
+    visitor.assert_accessible("a closed centre's box").await;
+    visitor.screenshot("chatbox-1-closed").await;
+
+    // The centre's coordinator opens it after an incident at school.
+    let greet = server
+        .shared
+        .engine
+        .login(&Credential::Password {
+            username: "greet".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    greet
+        .handle
+        .open_event(
+            &DeskId::new("clb-hasselt"),
+            &EventRequest {
+                title: "Na het ongeval met de schoolbus".into(),
+                welcome: Some(
+                    "Wil je praten over wat er gebeurd is? Medewerkers van CLB Hasselt zijn \
+                     er voor je, ook voor leerkrachten."
+                        .into(),
+                ),
+                starts_at: None,
+                ends_at: Utc::now() + chrono::Duration::hours(4),
+            },
+        )
+        .await
+        .unwrap();
+
+    // The counsellor goes online at the centre's box.
+    counsellor.open(&server.url("/counsellor")).await;
+    counsellor.shown("username").await;
+    counsellor.type_into("username", "ines").await;
+    counsellor.type_into("password", PASSWORD).await;
+    counsellor.click("login").await;
+    counsellor.shown("view-desk").await;
+    counsellor.shown("shift-end").await;
+    counsellor.click("go-online").await;
+    counsellor.text_contains("waiting-count", "0").await;
+
+    // The visitor (reloading) reads why it is open, and starts as a teacher.
+    visitor.open(&server.url("/c/clb-hasselt")).await;
+    visitor.shown("view-start").await;
+    visitor
+        .text_contains("event-title", "Na het ongeval met de schoolbus")
+        .await;
+    visitor
+        .text_contains("event-welcome", "ook voor leerkrachten")
+        .await;
+    visitor
+        .text_contains("view-start", "Chat met een medewerker van CLB Hasselt")
+        .await;
+    visitor.shown("client-teacher").await;
+    visitor.assert_accessible("an open centre's box").await;
+    visitor.screenshot("chatbox-2-open").await;
+    visitor.click("client-teacher").await;
+    visitor.click("start").await;
+
+    counsellor.shown("chat-pane").await;
+    counsellor
+        .type_into(
+            "message-input",
+            "Dag, ik ben Ines van het CLB. Hoe gaat het met je klas?",
+        )
+        .await;
+    counsellor.click("send").await;
+    visitor.shown("view-chat").await;
+    visitor.text_contains("messages", "ik ben Ines").await;
+    visitor
+        .type_into("message-input", "Mijn leerlingen zijn erg aangeslagen.")
+        .await;
+    visitor.click("send").await;
+    counsellor
+        .text_contains("messages", "erg aangeslagen")
+        .await;
+    visitor.assert_accessible("a chat in a centre's box").await;
+    visitor.screenshot("chatbox-3-chat").await;
+    counsellor.screenshot("chatbox-4-counsellor").await;
+
+    // The chat is the box's, its client a teacher, in the store.
+    let chats = server
+        .shared
+        .store
+        .conversations(&clbchat_core::store::ConversationFilter {
+            desk: Some(DeskId::new("clb-hasselt")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(chats.len(), 1);
+    assert_eq!(
+        chats[0].profile.client_type,
+        Some(clbchat_core::registration::ClientType::Teacher)
+    );
+
+    // Closing early: the running chat goes on; the next visitor finds it closed.
+    greet
+        .handle
+        .close_event(&DeskId::new("clb-hasselt"))
+        .await
+        .unwrap();
+    let late = driver.browser("chatbox-late", DESKTOP.0, DESKTOP.1).await;
+    late.open(&server.url("/c/clb-hasselt")).await;
+    late.shown("view-closed").await;
+    late.shown("national-link").await;
+    late.screenshot("chatbox-5-closed-laptop").await;
+    visitor
+        .type_into("message-input", "Bedankt, dit helpt.")
+        .await;
+    visitor.click("send").await;
+    counsellor.text_contains("messages", "dit helpt").await;
+}
