@@ -163,4 +163,7 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
         .await;
     visitor.click("send").await;
     counsellor.text_contains("messages", "dit helpt").await;
+    late.close().await;
+    visitor.close().await;
+    counsellor.close().await;
 }

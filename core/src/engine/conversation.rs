@@ -84,6 +84,11 @@ pub(crate) enum ConvCmd {
     Typing {
         who: Party,
     },
+    /// A staff member types: answered, so typing in a chat not theirs is refused.
+    StaffTyping {
+        staff: StaffId,
+        reply: Reply<()>,
+    },
     Leave {
         reply: Reply<()>,
     },
@@ -516,6 +521,13 @@ impl Conversation {
                 let _ = reply.send(r);
             }
             ConvCmd::Typing { who } => self.typing(who),
+            ConvCmd::StaffTyping { staff, reply } => {
+                let r = self.require_counsellor(&staff);
+                if r.is_ok() {
+                    self.typing(Party::Staff(staff));
+                }
+                let _ = reply.send(r);
+            }
             ConvCmd::Leave { reply } => {
                 let reason = if self.meta.state == ConversationState::Waiting
                     && self.meta.started_at.is_none()
@@ -1353,6 +1365,7 @@ fn refuse(cmd: ConvCmd, id: ConversationId) {
         | ConvCmd::AnswerTransfer { reply, .. }
         | ConvCmd::OfferPartner { reply, .. }
         | ConvCmd::PartnerConsent { reply, .. }
+        | ConvCmd::StaffTyping { reply, .. }
         | ConvCmd::TakeOver { reply, .. } => drop(reply.send(Err(gone()))),
         ConvCmd::Transfer { reply, .. } => drop(reply.send(Err(gone()))),
         ConvCmd::Observe { reply, .. } | ConvCmd::Rejoin { reply, .. } => {

@@ -261,6 +261,18 @@ impl StaffHandle {
             .ok_or(Error::UnknownConversation(id))
     }
 
+    /// In the team of `desk`; a desk of another team is refused, also for what would be
+    /// a no-op there (nothing of another centre's desk answers to them).
+    fn require_team(&self, desk: &DeskId) -> Result<()> {
+        if self.identity.serves(desk) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "you are not in the team of desk `{desk}`"
+            )))
+        }
+    }
+
     pub(super) fn require_coordinator(&self, desk: &DeskId) -> Result<()> {
         if self.identity.is_coordinator() && self.identity.serves(desk) {
             Ok(())
@@ -278,11 +290,7 @@ impl StaffHandle {
         shift_ends_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let d = self.shared.desk(desk)?;
-        if !self.identity.serves(desk) {
-            return Err(Error::Forbidden(format!(
-                "you are not in the team of desk `{desk}`"
-            )));
-        }
+        self.require_team(desk)?;
         d.lock_state().online(
             self.identity.clone(),
             shift_ends_at,
@@ -296,6 +304,7 @@ impl StaffHandle {
     /// Available for new chats, or paused.
     pub async fn set_available(&self, desk: &DeskId, available: bool) -> Result<()> {
         let d = self.shared.desk(desk)?;
+        self.require_team(desk)?;
         d.lock_state().set_available(&self.identity.id, available)?;
         self.shared.dispatch(&d).await;
         Ok(())
@@ -304,6 +313,7 @@ impl StaffHandle {
     /// Leaves the desk (running chats continue until they end).
     pub async fn go_offline(&self, desk: &DeskId) -> Result<()> {
         let d = self.shared.desk(desk)?;
+        self.require_team(desk)?;
         d.lock_state().offline(&self.identity.id);
         self.shared.dispatch(&d).await;
         Ok(())
@@ -333,13 +343,14 @@ impl StaffHandle {
         after_the_end(&self.shared, conversation, Some(&self.identity.id), sent).await
     }
 
-    /// Typing in a chat of theirs.
+    /// Typing in a chat of theirs; [`Error::NotYours`] in anyone else's (the client is
+    /// shown nothing).
     pub async fn typing(&self, conversation: ConversationId) -> Result<()> {
-        let tx = self.conv(conversation)?;
-        let _ = tx.try_send(ConvCmd::Typing {
-            who: Party::Staff(self.id()),
-        });
-        Ok(())
+        let staff = self.id();
+        ask(&self.conv(conversation)?, conversation, |reply| {
+            ConvCmd::StaffTyping { staff, reply }
+        })
+        .await
     }
 
     /// Ends a chat of theirs.

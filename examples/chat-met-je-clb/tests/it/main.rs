@@ -3,4 +3,5 @@
 //! a file, and serves each centre's chatbox at its own address.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod isolation;
 mod server;
