@@ -778,11 +778,13 @@ mod serde_date {
     }
 }
 
-mod serde_datetime {
+/// A local date and time as calendars write it (`"2022-03-10T19:00"`), for `#[serde(with)]`.
+pub mod serde_datetime {
     use chrono::{NaiveDateTime, Timelike};
     use serde::{de::Error as _, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    /// Writes `2022-03-10T19:00` (with seconds only when there are any).
+    pub fn serialize<S: Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
         let text = if at.second() == 0 && at.nanosecond() == 0 {
             at.format("%Y-%m-%dT%H:%M").to_string()
         } else {
@@ -791,7 +793,8 @@ mod serde_datetime {
         s.serialize_str(&text)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+    /// Reads `2022-03-10T19:00`, with seconds, or with a space for the `T`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
         let text = super::date_text(d)?;
         let trimmed = text.trim();
         [

@@ -5,9 +5,7 @@
 
 use chrono::Utc;
 use clbchat_core::account::StaffRole;
-use clbchat_core::auth::Credential;
 use clbchat_core::centre::Centre;
-use clbchat_core::engine::events::EventRequest;
 use clbchat_core::ids::{CentreId, DeskId};
 
 use crate::support::*;
@@ -53,33 +51,54 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     visitor.assert_accessible("a closed centre's box").await;
     visitor.screenshot("chatbox-1-closed").await;
 
-    // The centre's coordinator opens it after an incident at school.
-    let greet = server
-        .shared
-        .engine
-        .login(&Credential::Password {
-            username: "greet".into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
-    greet
-        .handle
-        .open_event(
-            &DeskId::new("clb-hasselt"),
-            &EventRequest {
-                title: "Na het ongeval met de schoolbus".into(),
-                welcome: Some(
-                    "Wil je praten over wat er gebeurd is? Medewerkers van CLB Hasselt zijn \
-                     er voor je, ook voor leerkrachten."
-                        .into(),
-                ),
-                starts_at: None,
-                ends_at: Utc::now() + chrono::Duration::hours(4),
-            },
+    // The centre's coordinator opens it after an incident at school, on the coordinator
+    // page: a title, a welcome, open now until the time the form proposes (two hours).
+    let coordinator = driver
+        .browser("chatbox-coordinator", DESKTOP.0, DESKTOP.1)
+        .await;
+    coordinator.open(&server.url("/coordinator")).await;
+    coordinator.shown("username").await;
+    coordinator.type_into("username", "greet").await;
+    coordinator.type_into("password", PASSWORD).await;
+    coordinator.click("login").await;
+    coordinator.shown("events").await;
+    coordinator.text_contains("events-now", "Nu gesloten").await;
+    coordinator.click("event-open").await;
+    coordinator
+        .text_contains("event-error", "Geef het moment een titel")
+        .await;
+    coordinator
+        .type_into("event-title-input", "Na het ongeval met de schoolbus")
+        .await;
+    coordinator
+        .type_into(
+            "event-welcome-input",
+            "Wil je praten over wat er gebeurd is? Medewerkers van CLB Hasselt zijn er voor \
+             je, ook voor leerkrachten.",
         )
-        .await
-        .unwrap();
+        .await;
+    coordinator.click("event-open").await;
+    coordinator
+        .text_contains(
+            "events-now",
+            "Nu open voor “Na het ongeval met de schoolbus”",
+        )
+        .await;
+    coordinator.shown("event-close").await;
+    coordinator
+        .text_contains("events-planned", "Na het ongeval met de schoolbus")
+        .await;
+    let cancel_buttons = coordinator
+        .js("return document.querySelectorAll('[data-testid=event-cancel]').length")
+        .await;
+    assert_eq!(
+        cancel_buttons, 0,
+        "an event that has begun is closed, not called off"
+    );
+    coordinator
+        .assert_accessible("the coordinator opens the box")
+        .await;
+    coordinator.screenshot("chatbox-0-coordinator-opened").await;
 
     // The counsellor goes online at the centre's box.
     counsellor.open(&server.url("/counsellor")).await;
@@ -147,12 +166,10 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
         Some(clbchat_core::registration::ClientType::Teacher)
     );
 
-    // Closing early: the running chat goes on; the next visitor finds it closed.
-    greet
-        .handle
-        .close_event(&DeskId::new("clb-hasselt"))
-        .await
-        .unwrap();
+    // Closing early, on the page: the running chat goes on; the next visitor finds it
+    // closed.
+    coordinator.click("event-close").await;
+    coordinator.text_contains("events-now", "Nu gesloten").await;
     let late = driver.browser("chatbox-late", DESKTOP.0, DESKTOP.1).await;
     late.open(&server.url("/c/clb-hasselt")).await;
     late.shown("view-closed").await;
@@ -164,6 +181,7 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     visitor.click("send").await;
     counsellor.text_contains("messages", "dit helpt").await;
     late.close().await;
+    coordinator.close().await;
     visitor.close().await;
     counsellor.close().await;
 }

@@ -523,9 +523,9 @@ impl Conn {
                 req,
                 calendar: self.staff()?.close_event(&desk).await?,
             })),
-            ClientFrame::CancelEvent { desk, starts_at } => Ok(Some(ServerFrame::Calendar {
+            ClientFrame::CancelEvent { desk, start } => Ok(Some(ServerFrame::Calendar {
                 req,
-                calendar: self.staff()?.cancel_event(&desk, starts_at).await?,
+                calendar: self.staff()?.cancel_event(&desk, start).await?,
             })),
             ClientFrame::Accounts {} => Ok(Some(ServerFrame::Accounts {
                 req,

@@ -292,8 +292,10 @@ pub enum ClientFrame {
     CancelEvent {
         /// The desk.
         desk: DeskId,
-        /// Its start.
-        starts_at: DateTime<Utc>,
+        /// Its start, in the calendar's local time as the calendar writes it
+        /// (`"2022-03-10T19:00"`).
+        #[serde(with = "clbchat_core::calendar::serde_datetime")]
+        start: chrono::NaiveDateTime,
     },
     /// Coordinator: the accounts of their desks (never password hashes).
     Accounts {},

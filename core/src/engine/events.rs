@@ -10,7 +10,7 @@
 //! at most [`MAX_EVENT_DAYS`] days and overlaps no other; titles and texts have a length a
 //! phone shows.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::StaffHandle;
@@ -160,20 +160,17 @@ impl StaffHandle {
         Ok(calendar)
     }
 
-    /// Calls off a planned event window of desk `desk` (the one starting at `starts_at`)
-    /// that has not begun. Returns the calendar in force.
-    pub async fn cancel_event(&self, desk: &DeskId, starts_at: DateTime<Utc>) -> Result<Calendar> {
+    /// Calls off a planned event window of desk `desk` that has not begun: the one whose
+    /// `start` is `start`, in the calendar's local time as the calendar writes it. Returns
+    /// the calendar in force.
+    pub async fn cancel_event(&self, desk: &DeskId, start: NaiveDateTime) -> Result<Calendar> {
         self.require_coordinator(desk)?;
         let now = self.shared.clock.now();
         let d = self.shared.desk(desk)?;
         let mut calendar = d.config().calendar;
-        let Some(i) = calendar
-            .event_windows
-            .iter()
-            .position(|w| calendar.window_interval(w).start == starts_at)
-        else {
+        let Some(i) = calendar.event_windows.iter().position(|w| w.start == start) else {
             return Err(Error::Invalid(
-                "starts_at: no event starts then; reload the list".into(),
+                "start: no event starts then; reload the list".into(),
             ));
         };
         if calendar.window_interval(&calendar.event_windows[i]).start <= now {

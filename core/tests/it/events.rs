@@ -106,6 +106,14 @@ async fn a_box_opened_after_an_incident_shows_its_welcome_and_closing_early_tell
     assert_eq!(stored.event_windows[0].end, brussels_local(9, 20));
 }
 
+/// A local time in March 2022, as the calendar writes it.
+fn local(day: u32, h: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2022, 3, day)
+        .unwrap()
+        .and_hms_opt(h, 0, 0)
+        .unwrap()
+}
+
 fn brussels_local(h: u32, m: u32) -> chrono::NaiveDateTime {
     chrono::NaiveDate::from_ymd_opt(2022, 3, 10)
         .unwrap()
@@ -146,13 +154,13 @@ async fn a_planned_info_evening_opens_by_itself_and_a_planned_one_can_be_called_
     // The fair is called off before it began; the evening that runs cannot be.
     let cal = greet
         .handle
-        .cancel_event(&world.desk, brussels(2022, 3, 17, 9, 0))
+        .cancel_event(&world.desk, local(17, 9))
         .await
         .unwrap();
     assert_eq!(cal.event_windows.len(), 1);
     let e = greet
         .handle
-        .cancel_event(&world.desk, brussels(2022, 3, 10, 19, 0))
+        .cancel_event(&world.desk, local(10, 19))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "invalid_state", "{e}");
@@ -246,7 +254,7 @@ async fn bad_events_are_refused_with_what_is_wrong_and_only_the_boxs_coordinator
             who.handle.open_event(&world.desk, &now).await.unwrap_err(),
             who.handle.close_event(&world.desk).await.unwrap_err(),
             who.handle
-                .cancel_event(&world.desk, brussels(2022, 3, 10, 19, 0))
+                .cancel_event(&world.desk, local(10, 19))
                 .await
                 .unwrap_err(),
         ] {

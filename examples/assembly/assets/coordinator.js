@@ -69,6 +69,7 @@
     if (!again) {
       loadFlags();
       loadCalendar();
+      loadEvents();
       loadAccounts();
     }
   }
@@ -590,11 +591,148 @@
 
   function eventRow(w) {
     const name = h('input', { type: 'text', 'data-k': 'name', value: (w && w.name) || '' });
+    const welcome = h('input', { type: 'text', 'data-k': 'welcome', value: (w && w.welcome) || '' });
     const start = h('input', { type: 'datetime-local', 'data-k': 'start', value: (w && String(w.start).slice(0, 16)) || '' });
     const end = h('input', { type: 'datetime-local', 'data-k': 'end', value: (w && String(w.end).slice(0, 16)) || '' });
     const row = h('div', { class: 'row', testid: 'calendar-event-row' });
-    row.append(smallField('k.cal_name', name), smallField('k.cal_start', start), smallField('k.cal_end', end), removeButton(row));
+    row.append(smallField('k.cal_name', name), smallField('k.cal_welcome', welcome), smallField('k.cal_start', start), smallField('k.cal_end', end), removeButton(row));
     return row;
+  }
+
+  // ---- opening the chat for an event (now, or planned) ---------------------------------
+
+  const pad2 = (n) => String(n).padStart(2, '0');
+  const dateOf = (d) => d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate());
+  const timeOf = (d) => pad2(d.getHours()) + ':' + pad2(d.getMinutes());
+
+  // A date and time from the form (this computer's local time) as an instant, or null.
+  function instantOf(dateId, timeId) {
+    const d = $(dateId).value;
+    const t = $(timeId).value;
+    if (!d || !t) return null;
+    const at = new Date(d + 'T' + t);
+    return Number.isNaN(at.getTime()) ? null : at.toISOString();
+  }
+
+  // "2022-03-10T19:00" for now in time zone `tz`.
+  function localNow(tz) {
+    try {
+      const parts = {};
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      }).formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
+      return parts.year + '-' + parts.month + '-' + parts.day + 'T' + parts.hour + ':' + parts.minute;
+    } catch (e) {
+      return dateOf(new Date()) + 'T' + timeOf(new Date());
+    }
+  }
+
+  function eventWhenChanged() {
+    $('event-start-row').hidden = !$('event-when-later').checked;
+  }
+
+  function defaultEventTimes() {
+    const end = new Date(Date.now() + 2 * 3600 * 1000);
+    if (!$('event-end-date').value) $('event-end-date').value = dateOf(end);
+    if (!$('event-end-time').value) $('event-end-time').value = timeOf(end);
+  }
+
+  function loadEvents() {
+    I.clear($('event-error'));
+    defaultEventTimes();
+    session.request({ type: 'availability', desk: S.desk }).then(
+      (answer) => {
+        const av = answer.availability || {};
+        const now = $('events-now');
+        if (av.open && av.event) I.set(now, 'k.events_open_now', { title: av.event.title, until: { sdt: av.event.ends_at } });
+        else if (av.open) I.set(now, 'k.events_open_hours');
+        else I.set(now, 'k.events_closed');
+        $('event-close').hidden = !(av.open && av.event);
+      },
+      (err) => St.errorInto($('event-error'), err)
+    );
+    session.request({ type: 'calendar', desk: S.desk }).then(
+      (answer) => renderEvents(answer.calendar),
+      (err) => St.errorInto($('event-error'), err)
+    );
+  }
+
+  function renderEvents(cal) {
+    const list = $('events-planned');
+    I.clear(list);
+    // Now as the calendar writes times (its own time zone), to tell begun from planned.
+    const nowLocal = localNow((cal && cal.time_zone) || 'Europe/Brussels');
+    const coming = ((cal && cal.event_windows) || []).filter((w) => String(w.end) > nowLocal);
+    $('events-none').hidden = coming.length > 0;
+    coming.forEach((w) => {
+      const when = String(w.start).replace('T', ' ') + ' – ' + String(w.end).replace('T', ' ');
+      const li = h('li', { testid: 'event-planned' },
+        h('span', {}, h('strong', { text: w.name }), ' ', h('span', { class: 'muted', text: when })));
+      if (String(w.start) > nowLocal) {
+        li.appendChild(h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', testid: 'event-cancel', i18n: 'k.event_cancel', onclick: () => cancelEvent(w) }));
+      }
+      list.appendChild(li);
+    });
+  }
+
+  async function openEvent(ev) {
+    ev.preventDefault();
+    const err = $('event-error');
+    I.clear(err);
+    const title = $('event-title').value.trim();
+    if (!title) {
+      I.set(err, 'k.event_need_title');
+      $('event-title').focus();
+      return;
+    }
+    const ends = instantOf('event-end-date', 'event-end-time');
+    if (!ends) {
+      I.set(err, 'k.event_need_end');
+      return;
+    }
+    const event = { title, ends_at: ends };
+    const welcome = $('event-welcome').value.trim();
+    if (welcome) event.welcome = welcome;
+    if ($('event-when-later').checked) {
+      const starts = instantOf('event-start-date', 'event-start-time');
+      if (!starts) {
+        I.set(err, 'k.event_need_start');
+        return;
+      }
+      event.starts_at = starts;
+    }
+    try {
+      await session.request({ type: 'open_event', desk: S.desk, event });
+      $('event-title').value = '';
+      $('event-welcome').value = '';
+      loadEvents();
+      loadCalendar();
+    } catch (e) {
+      St.errorInto(err, e);
+    }
+  }
+
+  async function closeEvent() {
+    I.clear($('event-error'));
+    try {
+      await session.request({ type: 'close_event', desk: S.desk });
+      loadEvents();
+      loadCalendar();
+    } catch (e) {
+      St.errorInto($('event-error'), e);
+    }
+  }
+
+  async function cancelEvent(w) {
+    I.clear($('event-error'));
+    if (!window.confirm(I.t('k.event_cancel_confirm', { title: w.name }))) return;
+    try {
+      await session.request({ type: 'cancel_event', desk: S.desk, start: w.start });
+      loadEvents();
+      loadCalendar();
+    } catch (e) {
+      St.errorInto($('event-error'), e);
+    }
   }
 
   function fillCalendar(cal) {
@@ -630,7 +768,11 @@
         hours: readHours(row.querySelector('.hours')),
       })),
       closures: Array.from($('calendar-closures').children).map((row) => ({ name: val(row, 'name'), from: val(row, 'from'), to: val(row, 'to') })),
-      event_windows: Array.from($('calendar-events').children).map((row) => ({ name: val(row, 'name'), start: val(row, 'start'), end: val(row, 'end') })),
+      event_windows: Array.from($('calendar-events').children).map((row) => {
+        const w = { name: val(row, 'name'), start: val(row, 'start'), end: val(row, 'end') };
+        if (val(row, 'welcome')) w.welcome = val(row, 'welcome');
+        return w;
+      }),
     };
   }
 
@@ -983,6 +1125,10 @@
       $('transcript-log').textContent = '';
     });
     $('calendar-load').addEventListener('click', loadCalendar);
+    $('event-form').addEventListener('submit', openEvent);
+    $('event-close').addEventListener('click', closeEvent);
+    $('event-when-now').addEventListener('change', eventWhenChanged);
+    $('event-when-later').addEventListener('change', eventWhenChanged);
     $('calendar-form').addEventListener('submit', saveCalendar);
     $('calendar-weekly-add').addEventListener('click', () => $('calendar-weekly').appendChild(hoursRow(null)));
     $('calendar-holiday-add').addEventListener('click', () => $('calendar-holidays').appendChild(holidayRow(null)));

@@ -396,7 +396,10 @@ fn client_frames() -> Vec<ClientFrame> {
         },
         F::CancelEvent {
             desk: DeskId::new("clb-hasselt"),
-            starts_at: day(2022, 3, 10, 18, 0),
+            start: chrono::NaiveDate::from_ymd_opt(2022, 3, 10)
+                .unwrap()
+                .and_hms_opt(19, 0, 0)
+                .unwrap(),
         },
         F::Accounts {},
         F::SaveAccount {
