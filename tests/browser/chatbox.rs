@@ -63,6 +63,17 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     coordinator.click("login").await;
     coordinator.shown("events").await;
     coordinator.text_contains("events-now", "Nu gesloten").await;
+    coordinator.shown("embed-box").await;
+    let snippet = coordinator
+        .js("return document.querySelector('[data-testid=embed-snippet]').value")
+        .await;
+    assert_eq!(
+        snippet.as_str().unwrap(),
+        format!(
+            "<script src=\"{}\" async></script>",
+            server.url("/c/clb-hasselt/embed.js")
+        )
+    );
     coordinator.click("event-open").await;
     coordinator
         .text_contains("event-error", "Geef het moment een titel")
@@ -184,4 +195,82 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     coordinator.close().await;
     visitor.close().await;
     counsellor.close().await;
+}
+
+/// A page of the centre's own website, on another origin, serving `html`.
+async fn website(html: String) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let body = html.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    (origin, task)
+}
+
+/// The centre puts its box on its own website with the snippet: the page, served from
+/// another origin, shows the box in a frame, which works there as on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_centre_puts_its_box_on_its_own_website_with_the_snippet() {
+    if !tools_present("chatbox embedded") {
+        return;
+    }
+    let server = Server::start_service(&chat_met_je_clb::SERVICE, |_, _| {}).await;
+    let snippet = format!(
+        "<script src=\"{}\" async></script>",
+        server.url("/c/clb-hasselt/embed.js")
+    );
+    let (site, site_task) = website(format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
+         <title>CLB Hasselt</title></head><body><h1>Welkom bij CLB Hasselt</h1>\
+         <p>Chat hieronder met ons.</p>{snippet}</body></html>"
+    ))
+    .await;
+    let hasselt = Centre {
+        id: CentreId::new("clb-hasselt"),
+        name: "CLB Hasselt".into(),
+        origins: vec![site.clone()],
+        created_at: Utc::now(),
+    };
+    server.shared.store.put_centre(&hasselt).await.unwrap();
+    let driver = Driver::start().await;
+    let visitor = driver
+        .browser("chatbox-embedded", DESKTOP.0, DESKTOP.1)
+        .await;
+    visitor.open(&format!("{site}/")).await;
+    let frame = visitor
+        .client
+        .wait()
+        .for_element(fantoccini::Locator::Css(
+            "iframe[data-clbchat-box=\"clb-hasselt\"]",
+        ))
+        .await
+        .expect("the snippet puts the box on the page");
+    let title = frame.attr("title").await.unwrap();
+    assert_eq!(title.as_deref(), Some("Chat met je CLB – CLB Hasselt"));
+    frame.enter_frame().await.unwrap();
+    visitor.shown("view-closed").await;
+    visitor
+        .text_contains("view-closed", "De chat van CLB Hasselt is nu gesloten")
+        .await;
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("chatbox-6-on-the-centres-website").await;
+    visitor.close().await;
+    site_task.abort();
 }

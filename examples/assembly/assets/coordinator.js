@@ -640,6 +640,12 @@
   function loadEvents() {
     I.clear($('event-error'));
     defaultEventTimes();
+    // A centre's box (a server without a desk of its own): the snippet for its website.
+    const box = !(S.info && S.info.desk) && S.desk;
+    $('embed-box').hidden = !box;
+    if (box) {
+      $('embed-snippet').value = '<script src="' + location.origin + '/c/' + encodeURIComponent(S.desk) + '/embed.js" async></script>';
+    }
     session.request({ type: 'availability', desk: S.desk }).then(
       (answer) => {
         const av = answer.availability || {};

@@ -226,7 +226,7 @@
     end.append(
       I.h('span', { i18n: 'v.end_national', vars: { name: nd.name } }),
       ' ',
-      I.h('a', { href: safeUrl(nd.url) || '#', rel: 'noopener', text: nd.name })
+      I.h('a', { href: safeUrl(nd.url) || '#', rel: 'noopener', target: '_blank', text: nd.name })
     );
   }
 
@@ -1104,6 +1104,15 @@
     S.conn = null;
     wipeStorage();
     window.addEventListener('pagehide', wipeStorage);
+    // In a centre's box on the centre's website (a frame), the whole tab goes.
+    try {
+      if (window.top !== window) {
+        window.top.location.replace(S.exitUrl || DEFAULT_EXIT);
+        return;
+      }
+    } catch (e) {
+      // the browser keeps the page around the frame; the frame itself goes
+    }
     location.replace(S.exitUrl || DEFAULT_EXIT);
   }
 

@@ -39,6 +39,30 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
      connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'self'";
 
+/// A page that the websites `origins` may show in a frame (a centre's chatbox on the
+/// centre's own site): [`CSP`] with those origins as its `frame-ancestors`, and without
+/// `X-Frame-Options` (which cannot name origins). The origins must be checked ones
+/// ([`clbchat_core::centre::normalise_origin`]); with none, the page is framed nowhere.
+pub fn frameable_page(html: axum::body::Bytes, origins: &[String]) -> Response {
+    let mut r = page(html);
+    if origins.is_empty() {
+        return r;
+    }
+    let ancestors = format!("frame-ancestors 'self' {}", origins.join(" "));
+    let csp = CSP.replace("frame-ancestors 'none'", &ancestors);
+    match HeaderValue::from_str(&csp) {
+        Ok(v) => {
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+            h.remove(header::X_FRAME_OPTIONS);
+        }
+        Err(_) => {
+            tracing::warn!("a centre's websites do not fit in a header; the box stays unframed")
+        }
+    }
+    r
+}
+
 /// A service's pages and assets, compiled into its binary; the assembly serves them beside
 /// its own ([`SHARED_ASSETS`] and the setup page).
 #[derive(Debug, Clone, Copy)]

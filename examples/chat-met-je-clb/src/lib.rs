@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clbchat_assembly::app::Shared;
-use clbchat_assembly::http::{fill, page, Pages, VISITOR_HTML};
+use clbchat_assembly::http::{fill, frameable_page, page, Pages, VISITOR_HTML};
 use clbchat_assembly::service::Service;
 use clbchat_assembly::settings::{Defaults, DeskSettings, Settings};
 use clbchat_core::centre::{check_id, Centre};
@@ -59,6 +59,7 @@ const NOT_FOUND_HTML: &str = include_str!("../pages/not-found.html");
 pub fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router
         .route("/c/{centre}", get(chatbox))
+        .route("/c/{centre}/embed.js", get(embed))
         .route("/api/centres", get(centres))
 }
 
@@ -77,7 +78,49 @@ async fn chatbox(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> R
     if let Err(e) = shared.host_centre(&centre).await {
         return unavailable(&e.to_string());
     }
-    page(fill(VISITOR_HTML, BRAND, &centre.id.0).into())
+    // The centre's own websites may show the box in a frame (see `embed`).
+    frameable_page(
+        fill(VISITOR_HTML, BRAND, &centre.id.0).into(),
+        &centre.origins,
+    )
+}
+
+/// The snippet a centre puts on its website, `<script src=".../c/<centre>/embed.js"
+/// async></script>`: it puts the box in a frame right after itself. The frame is allowed
+/// only on the centre's websites (`frame-ancestors`, [`Centre::origins`]).
+async fn embed(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let id = CentreId::new(id);
+    if check_id(&id).is_err() {
+        return (StatusCode::NOT_FOUND, "no such centre\n").into_response();
+    }
+    match shared.store.centre(&id).await {
+        Ok(Some(c)) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/javascript; charset=utf-8",
+                ),
+                (axum::http::header::CACHE_CONTROL, "no-cache"),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            EMBED_JS
+                .replace("{{desk}}", &c.id.0)
+                .replace("{{title}}", &js_string(&format!("{BRAND} – {}", c.name))),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such centre\n").into_response(),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+const EMBED_JS: &str = include_str!("../pages/embed.js");
+
+/// A JavaScript string literal of `s` (JSON's escaping, and `<` escaped so it cannot
+/// close a script element).
+fn js_string(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c")
 }
 
 fn not_found() -> Response {

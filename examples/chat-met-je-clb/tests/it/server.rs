@@ -178,6 +178,35 @@ async fn it_starts_on_its_defaults_and_serves_each_centres_box() {
     );
     assert_eq!(info["national_desk"]["hours"][2]["day"], "wed");
 
+    // Framing: only on the centre's own websites (Hasselt has none, Aalst one).
+    let own = get("/c/clb-hasselt").await;
+    assert_eq!(own.headers()["x-frame-options"], "DENY");
+    let csp = own.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let aalst = get("/c/clb-aalst").await;
+    assert!(aalst.headers().get("x-frame-options").is_none());
+    let csp = aalst.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' https://www.clb-aalst.example;"),
+        "{csp}"
+    );
+    let snippet = get("/c/vclb-kempen/embed.js").await;
+    assert_eq!(snippet.status(), 200);
+    assert!(snippet.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let js = snippet.text().await.unwrap();
+    assert!(js.contains("'/c/vclb-kempen'"), "{js}");
+    assert!(js.contains("\"Chat met je CLB – Vrij CLB Kempen\""), "{js}");
+    assert_eq!(get("/c/clb-nergens/embed.js").await.status(), 404);
+
     for path in ["/c/clb-nergens", "/c/CLB%20Gent"] {
         let r = get(path).await;
         assert_eq!(r.status(), 404, "{path}");
