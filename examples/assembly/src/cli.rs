@@ -489,9 +489,11 @@ fn read_password() -> Result<String> {
 }
 
 /// Runs an `accounts` command against the configured store; returns what to print.
-pub async fn accounts(settings: &Settings, cmd: AccountsCommand) -> Result<String> {
+/// `accounts …`. On a server of centres' boxes (`centres`), an account's desks are
+/// centres' ids: `accounts add` needs `--desk` and refuses an unknown centre.
+pub async fn accounts(settings: &Settings, cmd: AccountsCommand, centres: bool) -> Result<String> {
     let store = crate::app::open_store(settings).await?;
-    let out = accounts_on(&store, settings, cmd).await;
+    let out = accounts_on(&store, settings, cmd, centres).await;
     store.close().await;
     out
 }
@@ -500,6 +502,7 @@ async fn accounts_on(
     store: &dyn Store,
     settings: &Settings,
     cmd: AccountsCommand,
+    centres: bool,
 ) -> Result<String> {
     let existing = |username: String| async move {
         store
@@ -547,6 +550,23 @@ async fn accounts_on(
                 return Err(Error::Refused("--capacity: at least 1".into()));
             }
             let password = read_password()?;
+            if centres && !matches!(add.role, RoleArg::Administrator) {
+                if add.desks.is_empty() {
+                    return Err(Error::Refused(
+                        "--desk: name the centre whose box they serve, e.g. --desk \
+                         clb-hasselt (`centres list` shows the centres)"
+                            .into(),
+                    ));
+                }
+                for d in &add.desks {
+                    let id = clbchat_core::ids::CentreId::new(d.clone());
+                    if store.centre(&id).await?.is_none() {
+                        return Err(Error::Refused(format!(
+                            "--desk {d}: there is no centre `{d}` (`centres list` shows them)"
+                        )));
+                    }
+                }
+            }
             let desks = if matches!(add.role, RoleArg::Administrator) {
                 add.desks.into_iter().map(DeskId::new).collect()
             } else if add.desks.is_empty() {

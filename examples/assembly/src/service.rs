@@ -136,7 +136,8 @@ async fn run(service: &Service, command: Command, settings: Settings) -> Result<
             Ok(())
         }
         Command::Accounts(cmd) => {
-            print!("{}", crate::cli::accounts(&settings, cmd).await?);
+            let centres = matches!((service.desks)(&settings)?, crate::app::Desks::Centres);
+            print!("{}", crate::cli::accounts(&settings, cmd, centres).await?);
             Ok(())
         }
         Command::Centres(cmd) => {

@@ -97,6 +97,44 @@ fn centres_are_imported_from_toml_or_csv_and_a_bad_line_stores_nothing() {
         err.contains("bad.csv line 3: centre id `CLB Oostende`"),
         "{err}"
     );
+    // Accounts name a centre's box.
+    for (args, says) in [
+        (
+            vec!["accounts", "add", "ines", "--alias", "Ines"],
+            "--desk: name the centre",
+        ),
+        (
+            vec![
+                "accounts",
+                "add",
+                "ines",
+                "--alias",
+                "Ines",
+                "--desk",
+                "clb-nergens",
+            ],
+            "there is no centre `clb-nergens`",
+        ),
+    ] {
+        let (code, _, err) = program().run(dir.path(), &args, &[], "een lang wachtwoord\n");
+        assert_ne!(code, 0);
+        assert!(err.contains(says), "{err}");
+    }
+    let (code, _, err) = program().run(
+        dir.path(),
+        &[
+            "accounts",
+            "add",
+            "ines",
+            "--alias",
+            "Ines",
+            "--desk",
+            "clb-hasselt",
+        ],
+        &[],
+        "een lang wachtwoord\n",
+    );
+    assert_eq!(code, 0, "{err}");
     let (code, out, _) = program().run(dir.path(), &["centres", "list"], &[], "");
     assert_eq!(code, 0);
     assert!(
