@@ -56,11 +56,7 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     let coordinator = driver
         .browser("chatbox-coordinator", DESKTOP.0, DESKTOP.1)
         .await;
-    coordinator.open(&server.url("/coordinator")).await;
-    coordinator.shown("username").await;
-    coordinator.type_into("username", "greet").await;
-    coordinator.type_into("password", PASSWORD).await;
-    coordinator.click("login").await;
+    coordinator.log_in(&server, "/coordinator", "greet").await;
     coordinator.shown("events").await;
     coordinator.text_contains("events-now", "Nu gesloten").await;
     coordinator.shown("embed-box").await;
@@ -112,11 +108,7 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     coordinator.screenshot("chatbox-0-coordinator-opened").await;
 
     // The counsellor goes online at the centre's box.
-    counsellor.open(&server.url("/counsellor")).await;
-    counsellor.shown("username").await;
-    counsellor.type_into("username", "ines").await;
-    counsellor.type_into("password", PASSWORD).await;
-    counsellor.click("login").await;
+    counsellor.log_in(&server, "/counsellor", "ines").await;
     counsellor.shown("view-desk").await;
     counsellor.shown("shift-end").await;
     counsellor.click("go-online").await;
@@ -142,18 +134,11 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
 
     counsellor.shown("chat-pane").await;
     counsellor
-        .type_into(
-            "message-input",
-            "Dag, ik ben Ines van het CLB. Hoe gaat het met je klas?",
-        )
+        .say("Dag, ik ben Ines van het CLB. Hoe gaat het met je klas?")
         .await;
-    counsellor.click("send").await;
     visitor.shown("view-chat").await;
     visitor.text_contains("messages", "ik ben Ines").await;
-    visitor
-        .type_into("message-input", "Mijn leerlingen zijn erg aangeslagen.")
-        .await;
-    visitor.click("send").await;
+    visitor.say("Mijn leerlingen zijn erg aangeslagen.").await;
     counsellor
         .text_contains("messages", "erg aangeslagen")
         .await;
@@ -186,10 +171,7 @@ async fn a_centres_box_closed_then_opened_after_an_incident_and_a_teachers_chat(
     late.shown("view-closed").await;
     late.shown("national-link").await;
     late.screenshot("chatbox-5-closed-laptop").await;
-    visitor
-        .type_into("message-input", "Bedankt, dit helpt.")
-        .await;
-    visitor.click("send").await;
+    visitor.say("Bedankt, dit helpt.").await;
     counsellor.text_contains("messages", "dit helpt").await;
     late.close().await;
     coordinator.close().await;

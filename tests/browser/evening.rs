@@ -62,10 +62,7 @@ async fn next_chat(s: &mut StaffSession) -> clbchat_core::ids::ConversationId {
 }
 
 async fn log_in_page(b: &Browser, server: &Server, path: &str, user: &str) {
-    b.open(&server.url(path)).await;
-    b.type_into("username", user).await;
-    b.type_into("password", PASSWORD).await;
-    b.click("login").await;
+    b.log_in(server, path, user).await;
 }
 
 /// Whether an element with this test id is displayed now.

@@ -310,6 +310,21 @@ impl Browser {
     }
 
     /// Runs a script and returns its value.
+    /// Logs in on a staff page (`/counsellor`, `/coordinator`) of `server`.
+    pub async fn log_in(&self, server: &Server, path: &str, user: &str) {
+        self.open(&server.url(path)).await;
+        self.shown("username").await;
+        self.type_into("username", user).await;
+        self.type_into("password", PASSWORD).await;
+        self.click("login").await;
+    }
+
+    /// Writes a chat message and sends it.
+    pub async fn say(&self, text: &str) {
+        self.type_into("message-input", text).await;
+        self.click("send").await;
+    }
+
     pub async fn js(&self, script: &str) -> Value {
         self.client
             .execute(script, vec![])

@@ -12,6 +12,11 @@ fn program() -> Program {
     }
 }
 
+/// `chat-met-je-clb centres import FILE` in `dir`: the exit code, stdout and stderr.
+fn import(dir: &Path, file: &Path) -> (i32, String, String) {
+    program().run(dir, &["centres", "import", file.to_str().unwrap()], &[], "")
+}
+
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("config")
@@ -60,21 +65,11 @@ fn help_says_what_it_serves() {
 fn centres_are_imported_from_toml_or_csv_and_a_bad_line_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let toml = example("centres.toml");
-    let (code, out, err) = program().run(
-        dir.path(),
-        &["centres", "import", toml.to_str().unwrap()],
-        &[],
-        "",
-    );
+    let (code, out, err) = import(dir.path(), &toml);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 added"), "{out}");
     let csv = example("centres.csv");
-    let (code, out, err) = program().run(
-        dir.path(),
-        &["centres", "import", csv.to_str().unwrap()],
-        &[],
-        "",
-    );
+    let (code, out, err) = import(dir.path(), &csv);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("0 added, 0 changed, 3 as they were"),
@@ -86,12 +81,7 @@ fn centres_are_imported_from_toml_or_csv_and_a_bad_line_stores_nothing() {
         "id,name\nclb-brugge,CLB Brugge\nCLB Oostende,CLB Oostende\n",
     )
     .unwrap();
-    let (code, _, err) = program().run(
-        dir.path(),
-        &["centres", "import", bad.to_str().unwrap()],
-        &[],
-        "",
-    );
+    let (code, _, err) = import(dir.path(), &bad);
     assert_ne!(code, 0);
     assert!(
         err.contains("bad.csv line 3: centre id `CLB Oostende`"),
@@ -154,12 +144,7 @@ fn centres_are_imported_from_toml_or_csv_and_a_bad_line_stores_nothing() {
 async fn it_starts_on_its_defaults_and_serves_each_centres_box() {
     let dir = tempfile::tempdir().unwrap();
     let toml = example("centres.toml");
-    let (code, _, err) = program().run(
-        dir.path(),
-        &["centres", "import", toml.to_str().unwrap()],
-        &[],
-        "",
-    );
+    let (code, _, err) = import(dir.path(), &toml);
     assert_eq!(code, 0, "{err}");
     let mut server = Binary::start(&program(), dir.path(), 0, &[]);
     let line = server.wait_printed("No administrator account exists yet");
@@ -270,12 +255,7 @@ async fn it_starts_on_its_defaults_and_serves_each_centres_box() {
     // A centre imported while it runs opens its box at its first visit.
     let more = dir.path().join("more.csv");
     std::fs::write(&more, "id,name\nclb-brugge,CLB Brugge\n").unwrap();
-    let (code, _, err) = program().run(
-        dir.path(),
-        &["centres", "import", more.to_str().unwrap()],
-        &[],
-        "",
-    );
+    let (code, _, err) = import(dir.path(), &more);
     assert_eq!(code, 0, "{err}");
     assert_eq!(get("/c/clb-brugge").await.status(), 200);
     let info: Value = get("/api/info?desk=clb-brugge").await.json().await.unwrap();
