@@ -406,6 +406,12 @@ impl Engine {
         Ok(())
     }
 
+    /// One desk's configuration as it is in force (its calendar included), if the engine
+    /// hosts it.
+    pub fn desk(&self, id: &DeskId) -> Option<DeskConfig> {
+        self.shared.desk(id).ok().map(|d| d.config())
+    }
+
     /// The configured desks.
     pub fn desks(&self) -> Vec<DeskConfig> {
         let desks = self.shared.desks.read().unwrap_or_else(|p| p.into_inner());

@@ -77,7 +77,7 @@ impl Shared {
             )));
         }
         let desk = centre.desk();
-        if self.engine.desks().iter().any(|d| d.id == desk) {
+        if self.engine.desk(&desk).is_some() {
             return Ok(());
         }
         match self
@@ -90,7 +90,7 @@ impl Shared {
                 Ok(())
             }
             // Two first visitors at once: the other one added it.
-            Err(_) if self.engine.desks().iter().any(|d| d.id == desk) => Ok(()),
+            Err(_) if self.engine.desk(&desk).is_some() => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

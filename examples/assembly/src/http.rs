@@ -282,7 +282,7 @@ async fn info(
     // The desk as it is in force now (a coordinator may have changed its hours since the
     // start); none on a server of centres asked without one (the staff pages).
     let desk = match wanted {
-        Some(id) => match s.engine.desks().into_iter().find(|d| d.id == id) {
+        Some(id) => match s.engine.desk(&id) {
             Some(desk) => Some(desk),
             None => {
                 return json_error(
