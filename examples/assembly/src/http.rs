@@ -201,21 +201,42 @@ fn text(status: StatusCode, body: &'static str) -> Response {
         .into_response()
 }
 
-/// A page with the service's name filled in, once, at start (and its desk left to the
-/// page: the service's own).
+/// A page with its marks filled in, once, at start (its desk left to the page: the
+/// service's own).
 fn branded(html: &'static str, brand: &str) -> axum::body::Bytes {
-    if html.contains(BRAND_MARK) || html.contains(DESK_MARK) {
+    if html.contains("{{") {
         axum::body::Bytes::from(fill(html, brand, ""))
     } else {
         axum::body::Bytes::from_static(html.as_bytes())
     }
 }
 
-/// A page with the service's name and a desk filled in. Both are plain text: `desk` must
-/// be an id that needs no escaping (a checked centre id, see
-/// [`clbchat_core::centre::check_id`]); `brand` a name of the service's own.
+/// The pieces every page shares, by the mark a page puts where it wants them: the language
+/// switch of every top bar, and the login form of every staff page (its test ids and the
+/// ids `staff.js` reads).
+const PARTIALS: &[(&str, &str)] = &[
+    (
+        "{{lang_switch}}",
+        include_str!("../assets/partials/lang-switch.html"),
+    ),
+    (
+        "{{staff_login}}",
+        include_str!("../assets/partials/staff-login.html"),
+    ),
+];
+
+/// A page with the shared pieces ([`PARTIALS`]), the service's name and a desk filled in.
+/// Name and desk are plain text: `desk` must be an id that needs no escaping (a checked
+/// centre id, see [`clbchat_core::centre::check_id`]); `brand` a name of the service's
+/// own.
 pub fn fill(html: &str, brand: &str, desk: &str) -> String {
-    html.replace(BRAND_MARK, brand).replace(DESK_MARK, desk)
+    let mut out = html.to_owned();
+    for (mark, part) in PARTIALS {
+        if out.contains(mark) {
+            out = out.replace(mark, part.trim_end());
+        }
+    }
+    out.replace(BRAND_MARK, brand).replace(DESK_MARK, desk)
 }
 
 /// Serves a page with the headers every page gets (CSP, no referrer, no cache).
