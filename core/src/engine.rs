@@ -19,6 +19,7 @@
 //! Nothing here knows about sockets or SQL.
 
 pub mod appointments;
+pub mod centres;
 pub(crate) mod conversation;
 pub(crate) mod desk;
 pub mod events;
@@ -240,6 +241,8 @@ pub(crate) struct Shared {
     logins: logins::LoginGuard,
     generation: std::sync::atomic::AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// The desk a centre's chatbox is made from, when the engine hosts centres.
+    pub(crate) centre_desk: Option<DeskConfig>,
 }
 
 /// Builds an [`Engine`]; `new` documents every default.
@@ -253,6 +256,7 @@ pub struct EngineBuilder {
     outbox_capacity: usize,
     observer: Arc<dyn Observer>,
     login_delay_unit: std::time::Duration,
+    centre_desk: Option<DeskConfig>,
 }
 
 impl EngineBuilder {
@@ -271,7 +275,16 @@ impl EngineBuilder {
             outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
             observer: Arc::new(NoObserver),
             login_delay_unit: logins::DEFAULT_DELAY_UNIT,
+            centre_desk: None,
         }
+    }
+
+    /// The engine hosts the centres' chatboxes (Chat-met-je-CLB): a centre's desk is
+    /// `template` (its limits) with the centre's id and name, and an events-only calendar
+    /// until its coordinator opens it. See [`centres`].
+    pub fn centres(mut self, template: DeskConfig) -> Self {
+        self.centre_desk = Some(template);
+        self
     }
 
     /// The step of the delays after failed logins ([`logins`]; default
@@ -353,6 +366,7 @@ impl EngineBuilder {
                 logins: logins::LoginGuard::new(self.login_delay_unit),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 shutdown,
+                centre_desk: self.centre_desk,
             }),
         }
     }
@@ -412,12 +426,9 @@ impl Engine {
         self.shared.desk(id).ok().map(|d| d.config())
     }
 
-    /// The configured desks.
+    /// The configured desks, by id.
     pub fn desks(&self) -> Vec<DeskConfig> {
-        let desks = self.shared.desks.read().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<DeskConfig> = desks.values().map(|d| d.config()).collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
+        self.shared.desk_configs()
     }
 
     /// Open or closed, and the wait a newcomer can expect.
@@ -788,6 +799,7 @@ impl Engine {
             Ok(identity) => {
                 attempts.succeeded();
                 self.shared.logins.succeeded(username);
+                self.host_centres_of(&identity).await?;
                 Ok(self.shared.clone().connect_staff(identity))
             }
             Err(Error::BadCredentials) => {
@@ -1039,6 +1051,14 @@ impl Shared {
         } else {
             Ok(())
         }
+    }
+
+    /// Every desk's configuration in force, by id.
+    pub(crate) fn desk_configs(&self) -> Vec<DeskConfig> {
+        let desks = self.desks.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<DeskConfig> = desks.values().map(|d| d.config()).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
     }
 
     pub(crate) fn desk(&self, id: &DeskId) -> Result<Arc<Desk>> {

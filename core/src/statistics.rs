@@ -32,6 +32,11 @@
 //!   crashed is not counted as staffed or unstaffed for the whole time it was down), and
 //!   never past [`ReportQuery::as_of`]. Open seconds count only where a sample says open;
 //!   a clean stop writes a closed sample, so time the server was stopped is not counted.
+//! - **An event** (Chat-met-je-CLB: an info evening, a crisis afternoon, a study fair) is a
+//!   desk's event windows with one title that follow each other in its calendar: the three
+//!   days of a study fair are one event. It counts the chats that arrived at its desk in
+//!   one of its windows ([`EventQuery`], built from calendars by [`events_of`]); an event
+//!   belongs to the report when its first window starts in the report's period.
 
 use std::time::Duration;
 
@@ -39,6 +44,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::event::EndReason;
 use crate::ids::DeskId;
@@ -57,6 +63,10 @@ pub const FIRST_SCHOOL_YEAR: i32 = 2016;
 pub const MAX_HISTORY_YEARS: i32 = 10;
 /// A report spans at most this many months (the per-month table has one row each).
 pub const MAX_REPORT_MONTHS: usize = 60;
+/// A report counts at most this many events (61 centres, a few events each a year).
+pub const MAX_REPORT_EVENTS: usize = 2_000;
+/// An event has at most this many windows.
+pub const MAX_EVENT_WINDOWS: usize = 100;
 /// How long a coverage sample holds at most without a newer one (see the module docs).
 pub const COVERAGE_SAMPLE_VALID_FOR: Duration = Duration::from_secs(65 * 60);
 /// While a desk is open, the engine records a coverage sample at least this often, even
@@ -186,8 +196,66 @@ pub struct ReportQuery {
     pub school_years: Vec<Period>,
     /// A theme to count, if asked.
     pub theme: Option<ThemeQuery>,
+    /// The events to count, each on its own (see [`events_of`]); empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventQuery>,
     /// Coverage is counted up to here at most (now, when the period has not ended).
     pub as_of: DateTime<Utc>,
+}
+
+/// One event to count: the windows of one desk that share a title (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventQuery {
+    /// The desk (a centre's chatbox).
+    pub desk: DeskId,
+    /// The title visitors read ("Studiebeurs").
+    pub title: String,
+    /// Its windows, in order, not overlapping.
+    pub windows: Vec<Period>,
+}
+
+impl EventQuery {
+    /// When it opened first.
+    pub fn starts_at(&self) -> Option<DateTime<Utc>> {
+        self.windows.first().map(|w| w.from)
+    }
+
+    /// Whether a chat of `desk` that arrived at `at` belongs to this event.
+    pub fn contains(&self, desk: &DeskId, at: DateTime<Utc>) -> bool {
+        &self.desk == desk && self.windows.iter().any(|w| w.contains(at))
+    }
+}
+
+/// The events of `desk`'s `calendar` whose first window starts in `period`, oldest first:
+/// its event windows in time order, one event for each run of windows with the same title.
+pub fn events_of(desk: &DeskId, calendar: &Calendar, period: &Period) -> Vec<EventQuery> {
+    let mut windows: Vec<_> = calendar
+        .event_windows
+        .iter()
+        .map(|w| (w.name.clone(), calendar.window_interval(w)))
+        .filter(|(_, o)| o.start < o.end)
+        .collect();
+    windows.sort_by_key(|(_, o)| o.start);
+    let mut events: Vec<EventQuery> = Vec::new();
+    for (title, o) in windows {
+        let window = Period {
+            label: title.clone(),
+            from: o.start,
+            until: o.end,
+        };
+        match events.last_mut() {
+            Some(e) if e.title == title && e.windows.len() < MAX_EVENT_WINDOWS => {
+                e.windows.push(window);
+            }
+            _ => events.push(EventQuery {
+                desk: desk.clone(),
+                title,
+                windows: vec![window],
+            }),
+        }
+    }
+    events.retain(|e| e.starts_at().is_some_and(|at| period.contains(at)));
+    events
 }
 
 impl ReportQuery {
@@ -239,6 +307,7 @@ impl ReportQuery {
             months,
             school_years,
             theme: None,
+            events: Vec::new(),
             as_of: now,
         })
     }
@@ -251,6 +320,20 @@ impl ReportQuery {
     ) -> Result<ReportQuery> {
         let (from, to) = school_year_dates(start_year)?;
         Self::for_dates(desk, from, to, now)
+    }
+
+    /// Adds the events of these desks' calendars (those of the query's desk only, when it
+    /// has one) whose first window starts in the period, in order of their start (see
+    /// [`events_of`]).
+    pub fn add_events<'a>(&mut self, desks: impl IntoIterator<Item = (&'a DeskId, &'a Calendar)>) {
+        for (desk, calendar) in desks {
+            if self.desk.as_ref().is_none_or(|d| d == desk) {
+                self.events.extend(events_of(desk, calendar, &self.period));
+            }
+        }
+        self.events.sort_by(|a, b| {
+            (a.starts_at(), &a.desk, &a.title).cmp(&(b.starts_at(), &b.desk, &b.title))
+        });
     }
 
     /// Adds a theme counted between the local dates `from ..= to`.
@@ -317,6 +400,29 @@ impl ReportQuery {
                 "report: at most {MAX_HISTORY_YEARS} school years"
             )));
         }
+        if self.events.len() > MAX_REPORT_EVENTS {
+            return Err(Error::Invalid(format!(
+                "report: at most {MAX_REPORT_EVENTS} events; choose a shorter period"
+            )));
+        }
+        for e in &self.events {
+            if e.windows.is_empty() || e.windows.len() > MAX_EVENT_WINDOWS {
+                return Err(Error::Invalid(format!(
+                    "report: the event `{}` needs 1 to {MAX_EVENT_WINDOWS} windows",
+                    e.title
+                )));
+            }
+            if self.desk.as_ref().is_some_and(|d| d != &e.desk) {
+                return Err(Error::Invalid(format!(
+                    "report: the event `{}` is of another desk than the report's",
+                    e.title
+                )));
+            }
+            for w in &e.windows {
+                check(w, "event window")?;
+                bounds(w, "event window")?;
+            }
+        }
         if let Some(t) = &self.theme {
             check(&t.period, "theme period")?;
             if t.name.trim().is_empty() {
@@ -341,8 +447,10 @@ impl ReportQuery {
 /// optionally a theme.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRequest {
-    /// The desk (a coordinator sees the reports of the desks they serve).
-    pub desk: DeskId,
+    /// The desk (a coordinator sees the reports of the desks they serve); none: every desk
+    /// of the server (the sector's view, for the sector's administrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<DeskId>,
     /// First local date.
     pub from: NaiveDate,
     /// Last local date, included.
@@ -370,7 +478,7 @@ pub struct ThemeRequest {
 impl ReportRequest {
     /// The query, at `now`.
     pub fn query(&self, now: DateTime<Utc>) -> Result<ReportQuery> {
-        let q = ReportQuery::for_dates(Some(self.desk.clone()), self.from, self.to, now)?;
+        let q = ReportQuery::for_dates(self.desk.clone(), self.from, self.to, now)?;
         match &self.theme {
             None => Ok(q),
             Some(t) => q.with_theme(
@@ -542,6 +650,37 @@ pub struct DeskFigures {
     pub mean_stars: Option<f64>,
 }
 
+/// One event's figures (see [`EventQuery`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFigures {
+    /// What was counted.
+    pub query: EventQuery,
+    /// Visitors who came in its windows (served or not).
+    pub arrivals: u64,
+    /// Chats.
+    pub chats: u64,
+    /// Chats by client type (student, parent, teacher, other, unknown; those with chats).
+    pub clients: Vec<(Option<ClientType>, u64)>,
+    /// Chats that ended.
+    pub ended: u64,
+    /// Mean duration of ended chats, in seconds.
+    pub mean_duration_secs: Option<f64>,
+    /// Ratings.
+    pub ratings: u64,
+    /// Mean stars.
+    pub mean_stars: Option<f64>,
+}
+
+impl EventFigures {
+    /// The chats of one client type.
+    pub fn chats_of(&self, client_type: Option<ClientType>) -> u64 {
+        self.clients
+            .iter()
+            .find(|(t, _)| *t == client_type)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// One desk's coverage in the period, in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageFigures {
@@ -575,6 +714,9 @@ pub struct ReportData {
     pub desks: Vec<DeskFigures>,
     /// Per desk with coverage samples in the period, by desk id.
     pub coverage: Vec<CoverageFigures>,
+    /// One per event of the query, in the query's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventFigures>,
 }
 
 impl ReportData {
@@ -601,6 +743,51 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+    }
+
+    #[test]
+    fn a_calendar_s_windows_with_one_title_in_a_row_are_one_event() {
+        use crate::calendar::EventWindow;
+        let at = |d: u32, h: u32| date(2022, 3, d).and_hms_opt(h, 0, 0).expect("a time");
+        let window = |name: &str, d: u32, from: u32, to: u32| EventWindow {
+            name: name.into(),
+            welcome: None,
+            start: at(d, from),
+            end: at(d, to),
+        };
+        // Out of order on purpose: the calendar's order is not the events' order.
+        let calendar = Calendar::events_only(vec![
+            window("Studiebeurs", 11, 10, 17),
+            window("Infoavond", 1, 19, 21),
+            window("Studiebeurs", 10, 10, 17),
+            window("Studiebeurs", 12, 10, 17),
+            window("Infoavond", 20, 19, 21),
+            window("Na de brand", 25, 12, 20),
+        ]);
+        let desk = DeskId::new("clb-brugge");
+        let march = Period::dates("maart", date(2022, 3, 2), date(2022, 3, 31)).expect("period");
+        let events = events_of(&desk, &calendar, &march);
+        let shape: Vec<(&str, usize)> = events
+            .iter()
+            .map(|e| (e.title.as_str(), e.windows.len()))
+            .collect();
+        // The info evening of 1 March started before the period: not in it.
+        assert_eq!(
+            shape,
+            [("Studiebeurs", 3), ("Infoavond", 1), ("Na de brand", 1)]
+        );
+        let fair = &events[0];
+        assert!(fair.desk == desk && fair.windows.windows(2).all(|w| w[0].until <= w[1].from));
+        // 10:00 in Brussels in March (winter time) is 09:00 UTC.
+        assert_eq!(
+            fair.starts_at(),
+            Some(Utc.with_ymd_and_hms(2022, 3, 10, 9, 0, 0).unwrap())
+        );
+        let inside = Utc.with_ymd_and_hms(2022, 3, 11, 12, 0, 0).unwrap();
+        let night = Utc.with_ymd_and_hms(2022, 3, 11, 20, 0, 0).unwrap();
+        assert!(fair.contains(&desk, inside));
+        assert!(!fair.contains(&desk, night));
+        assert!(!fair.contains(&DeskId::new("clb-gent"), inside));
     }
 
     #[test]

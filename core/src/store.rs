@@ -226,6 +226,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_calendar(&self, desk: &DeskId, calendar: &Calendar) -> Result<()>;
     /// A desk's saved calendar.
     async fn calendar(&self, desk: &DeskId) -> Result<Option<Calendar>>;
+    /// Every saved calendar, by desk id.
+    async fn calendars(&self) -> Result<Vec<(DeskId, Calendar)>>;
 
     // --- appointments (blended chat) ---
 

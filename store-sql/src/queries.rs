@@ -666,6 +666,17 @@ macro_rules! shared_queries {
                 text.map(|t| codec::from_json(&t, "calendar")).transpose()
             }
 
+            pub(crate) async fn calendars(&self) -> Result<Vec<(DeskId, Calendar)>> {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT desk, calendar FROM calendars ORDER BY desk")
+                        .fetch_all(&self.read)
+                        .await
+                        .context("reading the calendars")?;
+                rows.into_iter()
+                    .map(|(desk, text)| Ok((DeskId::new(desk), codec::from_json(&text, "calendar")?)))
+                    .collect()
+            }
+
             pub(crate) async fn put_centre(&self, c: &Centre) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO centres (id, name, origins, created_at_ns) VALUES ($1, $2, $3, $4) \

@@ -41,6 +41,7 @@ macro_rules! report_queries {
             use clbchat_core::registration::{ChatResult, ClientType, FoundVia, Gender};
             use clbchat_core::statistics::{
                 client_type_rank, ClientFigures, CoverageFigures, CoverageSample, DeskFigures,
+                EventFigures,
                 Period, PeriodCount, ReportData, ReportQuery, ThemeClient, ThemeFigures,
                 TopicCount, Totals, COVERAGE_SAMPLE_VALID_FOR,
             };
@@ -363,6 +364,101 @@ macro_rules! report_queries {
                 Ok(out)
             }
 
+            /// The figures of the query's events: one query per chunk of windows (each a
+            /// `VALUES` row of event, desk, start and end), summed per event and client type.
+            async fn events(tx: &mut Tx, q: &ReportQuery) -> Result<Vec<EventFigures>> {
+                /// Windows per query: four parameters each, far below both databases' limits.
+                const CHUNK: usize = 500;
+                #[derive(Default)]
+                struct Sums {
+                    arrivals: u64,
+                    chats: u64,
+                    clients: BTreeMap<u8, (Option<ClientType>, u64)>,
+                    ended: u64,
+                    duration_ns: f64,
+                    ratings: u64,
+                    stars: f64,
+                }
+                let windows: Vec<(usize, &DeskId, &Period)> = q
+                    .events
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, e)| e.windows.iter().map(move |w| (i, &e.desk, w)))
+                    .collect();
+                let mut sums: Vec<Sums> = q.events.iter().map(|_| Sums::default()).collect();
+                let ct = client_type_expr();
+                for chunk in windows.chunks(CHUNK) {
+                    let mut qb = Qb::new(format!(
+                        "SELECT b.column1 AS idx, {ct} AS ct, count(*) AS arrivals, \
+                         count(c.started_at_ns) AS chats, count(*) FILTER (WHERE {ENDED}) AS ended, \
+                         CAST(sum(c.ended_at_ns - c.started_at_ns) FILTER (WHERE {ENDED}) \
+                           AS DOUBLE PRECISION) AS duration_ns, \
+                         count(r.stars) FILTER (WHERE c.started_at_ns IS NOT NULL) AS ratings, \
+                         CAST(sum(r.stars) FILTER (WHERE c.started_at_ns IS NOT NULL) \
+                           AS DOUBLE PRECISION) AS stars FROM (VALUES "
+                    ));
+                    for (n, (i, desk, w)) in chunk.iter().enumerate() {
+                        if n > 0 {
+                            qb.push(", ");
+                        }
+                        qb.push("(")
+                            .push_bind(i64::try_from(*i).unwrap_or(0))
+                            .push(", ")
+                            .push_bind(desk.0.as_str())
+                            .push(", ")
+                            .push_bind(codec::ns(w.from, "event window start")?)
+                            .push(", ")
+                            .push_bind(codec::ns(w.until, "event window end")?)
+                            .push(")");
+                    }
+                    qb.push(
+                        ") AS b JOIN conversations c ON c.desk = b.column2 \
+                         AND c.arrived_at_ns >= b.column3 AND c.arrived_at_ns < b.column4 \
+                         LEFT JOIN registrations g ON g.conversation = c.id \
+                         LEFT JOIN ratings r ON r.conversation = c.id",
+                    );
+                    if let Some(d) = &q.desk {
+                        qb.push(" WHERE c.desk = ").push_bind(d.0.as_str());
+                    }
+                    qb.push(format!(" GROUP BY b.column1, {ct}"));
+                    let rows = qb.build().fetch_all(&mut **tx).await.context("counting the events' chats")?;
+                    for row in &rows {
+                        let idx: i64 = col!(row, "idx");
+                        let Some(e) = usize::try_from(idx).ok().and_then(|i| sums.get_mut(i)) else {
+                            continue;
+                        };
+                        let client_type = client_type_of(col!(row, "ct"))?;
+                        let chats = count(col!(row, "chats"));
+                        e.arrivals += count(col!(row, "arrivals"));
+                        e.chats += chats;
+                        if chats > 0 {
+                            e.clients.entry(client_type_rank(client_type)).or_insert((client_type, 0)).1 += chats;
+                        }
+                        e.ended += count(col!(row, "ended"));
+                        let duration_ns: Option<f64> = col!(row, "duration_ns");
+                        e.duration_ns += duration_ns.unwrap_or(0.0);
+                        e.ratings += count(col!(row, "ratings"));
+                        let stars: Option<f64> = col!(row, "stars");
+                        e.stars += stars.unwrap_or(0.0);
+                    }
+                }
+                Ok(q
+                    .events
+                    .iter()
+                    .zip(sums)
+                    .map(|(e, s)| EventFigures {
+                        query: e.clone(),
+                        arrivals: s.arrivals,
+                        chats: s.chats,
+                        clients: s.clients.into_values().collect(),
+                        ended: s.ended,
+                        mean_duration_secs: (s.ended > 0).then(|| s.duration_ns / s.ended as f64 / 1e9),
+                        ratings: s.ratings,
+                        mean_stars: (s.ratings > 0).then(|| s.stars / s.ratings as f64),
+                    })
+                    .collect())
+            }
+
             async fn theme(tx: &mut Tx, q: &ReportQuery) -> Result<Option<ThemeFigures>> {
                 let Some(theme) = &q.theme else { return Ok(None) };
                 let mut qb = Qb::new(
@@ -526,6 +622,7 @@ macro_rules! report_queries {
                     let theme = theme(&mut tx, q).await?;
                     let desks = desks(&mut tx, q).await?;
                     let coverage = coverage(&mut tx, q).await?;
+                    let events = events(&mut tx, q).await?;
                     tx.commit().await.context("ending a report")?;
                     Ok(ReportData {
                         query: q.clone(),
@@ -536,6 +633,7 @@ macro_rules! report_queries {
                         theme,
                         desks,
                         coverage,
+                        events,
                     })
                 }
             }

@@ -240,6 +240,10 @@ impl Store for SqlStore {
         Ok(on_db!(self.calendar(desk))?)
     }
 
+    async fn calendars(&self) -> Result<Vec<(DeskId, Calendar)>> {
+        Ok(on_db!(self.calendars())?)
+    }
+
     async fn put_appointment(&self, appointment: &Appointment) -> Result<()> {
         Ok(on_db!(self.put_appointment(appointment))?)
     }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use clbchat_core::account::AccountChange;
 use clbchat_core::auth::Credential;
+use clbchat_core::centre::Centre;
 use clbchat_core::engine::{
     Arrival, Engine, Events, StaffHandle, VisitorHandle, RESTARTING, TOO_SLOW,
 };
@@ -656,6 +657,25 @@ impl Conn {
                         active,
                         identity,
                     })
+                    .await?;
+                ok
+            }
+            ClientFrame::SaveCentre {
+                id,
+                create,
+                name,
+                origins,
+            } => {
+                self.staff()?
+                    .save_centre(
+                        Centre {
+                            id,
+                            name,
+                            origins,
+                            created_at: chrono::Utc::now(),
+                        },
+                        create,
+                    )
                     .await?;
                 ok
             }

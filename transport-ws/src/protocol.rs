@@ -19,7 +19,7 @@ use clbchat_core::event::{
 };
 use clbchat_core::flags::Flag;
 use clbchat_core::ids::{
-    AppointmentId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
+    AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
 };
 use clbchat_core::registration::RegistrationForm;
 use clbchat_core::statistics::{ReportData, ThemeRequest};
@@ -301,10 +301,12 @@ pub enum ClientFrame {
     Accounts {},
     /// Coordinator: the annual report's figures for a desk and a period (local dates), and
     /// optionally the report written in a `format` (`html_fragment`, `html`, `markdown`,
-    /// `csv`) in `lang` (`nl`, `en`).
+    /// `csv`) in `lang` (`nl`, `en`). The sector's administrator may leave out `desk`: the
+    /// report of every desk of the server.
     Report {
-        /// The desk.
-        desk: DeskId,
+        /// The desk; none: every desk (administrator only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        desk: Option<DeskId>,
         /// First day.
         from: NaiveDate,
         /// Last day, included.
@@ -375,6 +377,20 @@ pub enum ClientFrame {
         /// Who the account is.
         identity: StaffIdentity,
     },
+    /// The sector's administrator: add a centre or change one's name and websites (on a
+    /// server that hosts the centres' chatboxes).
+    SaveCentre {
+        /// Its id: the address of its box (`/c/<id>`).
+        id: CentreId,
+        /// `true` for a new centre (refused if the id exists); `false` to change one.
+        #[serde(default, deserialize_with = "clbchat_core::event::null_as_default")]
+        create: bool,
+        /// Its name, as visitors read it.
+        name: String,
+        /// The websites that may put its box on their pages (origins, no path).
+        #[serde(default)]
+        origins: Vec<String>,
+    },
 }
 
 impl ClientFrame {
@@ -415,6 +431,7 @@ impl ClientFrame {
         "cancel_event",
         "accounts",
         "save_account",
+        "save_centre",
         "report",
         "appointment_link",
         "plan_appointment",
@@ -463,6 +480,7 @@ impl ClientFrame {
             ClientFrame::CancelEvent { .. } => "cancel_event",
             ClientFrame::Accounts {} => "accounts",
             ClientFrame::SaveAccount { .. } => "save_account",
+            ClientFrame::SaveCentre { .. } => "save_centre",
             ClientFrame::Report { .. } => "report",
             ClientFrame::AppointmentLink { .. } => "appointment_link",
             ClientFrame::PlanAppointment { .. } => "plan_appointment",

@@ -617,13 +617,34 @@ impl StaffHandle {
     /// The annual report's figures for a desk the coordinator serves, or any desk for the
     /// sector's administrator (computed by the
     /// store from registrations, ratings and metadata; see [`crate::statistics`]).
+    ///
+    /// The report counts the events of the desks in it (see [`crate::statistics`]): the
+    /// event windows of their calendars in force. A report of every desk (no `desk`) is the
+    /// sector's view, for the administrator only.
     pub async fn report(&self, request: &ReportRequest) -> Result<ReportData> {
-        if !self.identity.is_administrator() {
-            self.require_coordinator(&request.desk)?;
+        match (&request.desk, self.identity.is_administrator()) {
+            (_, true) => {}
+            (Some(desk), false) => self.require_coordinator(desk)?,
+            (None, false) => {
+                return Err(Error::Forbidden(
+                    "only the sector's administrator reads the report of every desk; name \
+                     your desk"
+                        .into(),
+                ))
+            }
         }
-        let query = request.query(self.shared.clock.now())?;
+        let mut query = request.query(self.shared.clock.now())?;
+        let desks = match &request.desk {
+            Some(desk) => vec![self.shared.desk(desk)?.config()],
+            None => self.shared.desk_configs(),
+        };
+        query.add_events(desks.iter().map(|d| (&d.id, &d.calendar)));
         let data = self.shared.store.report(&query).await?;
-        tracing::info!(staff = %self.identity.id, desk = %request.desk, "report read");
+        tracing::info!(
+            staff = %self.identity.id,
+            desk = request.desk.as_ref().map_or("every desk", |d| d.0.as_str()),
+            "report read"
+        );
         Ok(data)
     }
 

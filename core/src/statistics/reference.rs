@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::{
-    client_type_rank, ClientFigures, CoverageFigures, CoverageSample, DeskFigures, PeriodCount,
-    ReportData, ReportQuery, ThemeClient, ThemeFigures, TopicCount, Totals,
-    COVERAGE_SAMPLE_VALID_FOR,
+    client_type_rank, ClientFigures, CoverageFigures, CoverageSample, DeskFigures, EventFigures,
+    EventQuery, PeriodCount, ReportData, ReportQuery, ThemeClient, ThemeFigures, TopicCount,
+    Totals, COVERAGE_SAMPLE_VALID_FOR,
 };
 use crate::event::EndReason;
 use crate::ids::{ConversationId, DeskId};
@@ -336,7 +336,49 @@ pub(crate) fn compute(query: &ReportQuery, records: &Records<'_>) -> ReportData 
         theme,
         desks,
         coverage: coverage(query, &records.coverage),
+        events: query
+            .events
+            .iter()
+            .map(|e| event(e, &scoped, records))
+            .collect(),
     }
+}
+
+/// One event's figures: the chats that arrived at its desk in its windows.
+fn event(e: &EventQuery, scoped: &[&ConversationMeta], records: &Records<'_>) -> EventFigures {
+    let mut f = EventFigures {
+        query: e.clone(),
+        arrivals: 0,
+        chats: 0,
+        clients: Vec::new(),
+        ended: 0,
+        mean_duration_secs: None,
+        ratings: 0,
+        mean_stars: None,
+    };
+    let (mut duration, mut stars) = (Mean::default(), Mean::default());
+    let mut clients: BTreeMap<u8, (Option<ClientType>, u64)> = BTreeMap::new();
+    for c in scoped.iter().filter(|c| e.contains(&c.desk, c.arrived_at)) {
+        f.arrivals += 1;
+        let Some(started) = c.started_at else {
+            continue;
+        };
+        f.chats += 1;
+        let t = client_type(c, records.registrations.get(&c.id));
+        clients.entry(client_type_rank(t)).or_insert((t, 0)).1 += 1;
+        if let (Some(ended), Some(_)) = (c.ended_at, c.end_reason) {
+            f.ended += 1;
+            duration.add(secs(ended - started));
+        }
+        if let Some(r) = records.ratings.get(&c.id) {
+            f.ratings += 1;
+            stars.add(f64::from(r.stars));
+        }
+    }
+    f.clients = clients.into_values().collect();
+    f.mean_duration_secs = duration.get();
+    f.mean_stars = stars.get();
+    f
 }
 
 fn gender_rank(g: Gender) -> u8 {

@@ -34,8 +34,8 @@ use crate::ids::{
 use crate::pseudonym::Pseudonym;
 use crate::registration::{ChatResult, ClientType, FoundVia, Gender, Rating, Registration};
 use crate::statistics::{
-    ClientFigures, CoverageFigures, CoverageSample, DeskFigures, PeriodCount, ReportData,
-    ReportQuery, ThemeClient, ThemeFigures, TopicCount, Totals,
+    ClientFigures, CoverageFigures, CoverageSample, DeskFigures, EventFigures, EventQuery, Period,
+    PeriodCount, ReportData, ReportQuery, ThemeClient, ThemeFigures, TopicCount, Totals,
 };
 
 macro_rules! checks {
@@ -85,6 +85,7 @@ checks! {
     summary,
     report,
     report_of_one_desk,
+    report_of_events,
     coverage,
 }
 
@@ -1644,13 +1645,21 @@ pub async fn calendars<S: Store + ?Sized>(store: &S) {
         .expect("put_calendar");
     assert_eq!(
         store.calendar(&desk("national")).await.expect("calendar"),
-        Some(events),
+        Some(events.clone()),
         "calendars: a second put replaces"
     );
     assert_eq!(
         store.calendar(&desk("nowhere")).await.expect("calendar"),
         None,
         "calendars: unknown desk"
+    );
+    assert_eq!(
+        store.calendars().await.expect("calendars"),
+        vec![
+            (desk("blended"), Calendar::always_open()),
+            (desk("national"), events)
+        ],
+        "calendars: every desk's, by desk"
     );
 }
 
@@ -2337,6 +2346,7 @@ pub async fn report<S: Store + ?Sized>(store: &S) {
             },
         ],
         coverage: vec![],
+        events: vec![],
     };
     assert_report(&got, &want, "all desks");
 
@@ -2392,6 +2402,92 @@ pub async fn report_of_one_desk<S: Store + ?Sized>(store: &S) {
         .await
         .expect("report");
     assert_eq!(nowhere.totals, Totals::default());
+}
+
+/// Events: the chats that arrived at the event's desk in one of its windows, by client
+/// type, with their length and stars; arrivals never served count apart; an event with
+/// nothing in it has zeros; an event of another desk than the report's is refused.
+pub async fn report_of_events<S: Store + ?Sized>(store: &S) {
+    report_fixture(store).await;
+    let window = |label: &str, from: DateTime<Utc>, hours: i64| Period {
+        label: label.into(),
+        from,
+        until: from + Duration::hours(hours),
+    };
+    let event = |d: &str, title: &str, windows: Vec<Period>| EventQuery {
+        desk: desk(d),
+        title: title.into(),
+        windows,
+    };
+    let evening = event(
+        "chatbox-gent",
+        "Infoavond",
+        vec![
+            window("Infoavond", brussels(2022, 3, 15, 18, 0), 3),
+            window("Infoavond", brussels(2022, 3, 16, 18, 0), 3),
+        ],
+    );
+    // Chats 3 (a parent's) and 6, 7, 8 (never served) arrived in these windows; chat 2
+    // arrived on another day.
+    let crisis = event(
+        "clbchat",
+        "Na het ongeval",
+        vec![
+            window("Na het ongeval", brussels(2021, 11, 22, 17, 0), 2),
+            window("Na het ongeval", brussels(2022, 1, 10, 17, 0), 4),
+        ],
+    );
+    let quiet = event(
+        "chatbox-gent",
+        "Stille namiddag",
+        vec![window("Stille namiddag", brussels(2022, 6, 1, 10, 0), 2)],
+    );
+    let mut query = year_query(None);
+    query.events = vec![crisis.clone(), evening.clone(), quiet.clone()];
+    let got = store.report(&query).await.expect("report");
+    let figures = |q: &EventQuery| EventFigures {
+        query: q.clone(),
+        arrivals: 0,
+        chats: 0,
+        clients: Vec::new(),
+        ended: 0,
+        mean_duration_secs: None,
+        ratings: 0,
+        mean_stars: None,
+    };
+    let want = vec![
+        EventFigures {
+            arrivals: 4,
+            chats: 1,
+            clients: vec![(Some(ClientType::Parent), 1)],
+            ended: 1,
+            mean_duration_secs: Some(900.0),
+            ratings: 1,
+            mean_stars: Some(5.0),
+            ..figures(&crisis)
+        },
+        EventFigures {
+            arrivals: 1,
+            chats: 1,
+            clients: vec![(Some(ClientType::Student), 1)],
+            ended: 1,
+            mean_duration_secs: Some(660.0),
+            ratings: 1,
+            mean_stars: Some(3.0),
+            ..figures(&evening)
+        },
+        figures(&quiet),
+    ];
+    assert_eq!(got.events, want);
+
+    // A report of one desk counts only its own events.
+    let mut one = year_query(Some("chatbox-gent"));
+    one.events = vec![evening.clone()];
+    let got = store.report(&one).await.expect("report");
+    assert_eq!(got.events, want[1..2]);
+    one.events.push(crisis);
+    let e = store.report(&one).await.expect_err("another desk's event");
+    assert_eq!(e.code(), "invalid", "{e}");
 }
 
 /// Coverage: each sample holds until the next of its desk, 65 minutes at most, cut to the

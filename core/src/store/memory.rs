@@ -388,6 +388,17 @@ impl Store for MemoryStore {
         Ok(self.lock()?.calendars.get(desk).cloned())
     }
 
+    async fn calendars(&self) -> Result<Vec<(DeskId, Calendar)>> {
+        let mut all: Vec<_> = self
+            .lock()?
+            .calendars
+            .iter()
+            .map(|(d, c)| (d.clone(), c.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+
     async fn put_appointment(&self, appointment: &Appointment) -> Result<()> {
         let mut inner = self.lock()?;
         if inner

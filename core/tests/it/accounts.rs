@@ -417,7 +417,7 @@ async fn the_administrator_makes_coordinators_and_each_centre_keeps_to_its_own_a
 
     // The administrator reads every desk's report, but no board and no team.
     let report = clbchat_core::statistics::ReportRequest {
-        desk: DeskId::new("clb-brugge"),
+        desk: Some(DeskId::new("clb-brugge")),
         from: chrono::NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
         to: chrono::NaiveDate::from_ymd_opt(2022, 12, 31).unwrap(),
         theme: None,

@@ -70,29 +70,8 @@ impl Shared {
     /// the server runs, by the sector's administrator or by `centres import`). Only on a
     /// server that hosts the centres.
     pub async fn host_centre(&self, centre: &Centre) -> Result<()> {
-        if !self.hosts_centres {
-            return Err(Error::Refused(format!(
-                "this server hosts no centre's chatbox (`{}`)",
-                centre.id
-            )));
-        }
-        let desk = centre.desk();
-        if self.engine.desk(&desk).is_some() {
-            return Ok(());
-        }
-        match self
-            .engine
-            .add_desk(chatbox_desk(&self.settings, centre)?)
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(centre = %centre.id, "a centre's chatbox is here");
-                Ok(())
-            }
-            // Two first visitors at once: the other one added it.
-            Err(_) if self.engine.desk(&desk).is_some() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.engine.host_centre(centre).await?;
+        Ok(())
     }
 }
 
@@ -135,18 +114,15 @@ pub fn centres_only(_: &Settings) -> Result<Desks> {
     Ok(Desks::Centres)
 }
 
-/// A centre's chatbox: open only in the event windows its coordinator plans (a calendar
-/// saved for it replaces the empty one), with the `[desk]` section's limits.
-pub fn chatbox_desk(settings: &Settings, centre: &Centre) -> Result<DeskConfig> {
-    let mut desk = settings.apply_desk(DeskConfig::chatbox(
-        centre.desk().0,
-        centre.name.clone(),
+/// What every centre's chatbox is made from: a chatbox with the `[desk]` section's
+/// limits; the engine gives each its centre's id and name and an events-only calendar
+/// (see `clbchat_core::engine::centres`).
+pub fn chatbox_template(settings: &Settings) -> Result<DeskConfig> {
+    settings.apply_desk(DeskConfig::chatbox(
+        "centre",
+        "centre",
         Calendar::events_only(Vec::new()),
-    ))?;
-    // The section's limits, the centre's own id and name.
-    desk.id = centre.desk();
-    desk.name = centre.name.clone();
-    Ok(desk)
+    ))
 }
 
 /// Says which calendar is in force for the service's own desk: the one a coordinator
@@ -220,7 +196,7 @@ pub enum Desks {
     /// One desk of the service's own (blended chat's, or a national desk built in code).
     One(Box<DeskConfig>),
     /// Every centre's chatbox (Chat-met-je-CLB): a desk per centre in the store
-    /// ([`chatbox_desk`]), and those the sector's administrator adds while it runs; no
+    /// ([`chatbox_template`]), and those the sector's administrator adds while it runs; no
     /// desk of its own.
     Centres,
 }
@@ -311,18 +287,18 @@ impl App {
         if let Some(unit) = parts.login_delay_unit {
             builder = builder.login_delay_unit(unit);
         }
+        if hosts_centres {
+            builder = builder.centres(chatbox_template(&settings)?);
+        }
         let engine = builder.build();
-        let mut desk_names = std::collections::BTreeMap::new();
         if let Some(desk) = &desk {
             engine.add_desk(desk.clone()).await?;
-            desk_names.insert(desk.id.clone(), desk.name.clone());
             log_calendar_source(store.as_ref(), &settings, &desk.id).await?;
         }
         if hosts_centres {
             let centres = store.centres().await?;
             for centre in &centres {
-                engine.add_desk(chatbox_desk(&settings, centre)?).await?;
-                desk_names.insert(centre.desk(), centre.name.clone());
+                engine.host_centre(centre).await?;
             }
             if centres.is_empty() {
                 tracing::warn!(
@@ -376,7 +352,9 @@ impl App {
         ws_config.accept_missing_origin = settings.server.accept_clients_without_origin;
         ws_config.rate_per_sec = settings.server.frames_per_second;
         ws_config.rate_burst = settings.server.frame_burst;
-        ws_config.reports = Some(Arc::new(crate::report::ServerRenderer { desk_names }));
+        ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
+            engine: engine.clone(),
+        }));
         if let Some(change) = parts.transport {
             change(&mut ws_config);
         }

@@ -182,22 +182,36 @@ pub fn report_query(
 }
 
 /// Runs `report` against the configured store; returns the document.
+///
+/// The report counts the events of every stored calendar (a centre's chatbox, the desk's
+/// own when it was edited on the coordinator page) and of the settings' calendar file, and
+/// names the centres the store knows.
 pub async fn report(settings: &Settings, args: &ReportArgs) -> Result<String> {
-    let query = report_query(args, chrono::Utc::now())?;
+    use clbchat_core::store::Store as _;
+    let mut query = report_query(args, chrono::Utc::now())?;
+    let own = DeskId::new(settings.desk.id.clone());
     let store = crate::app::open_store(settings).await?;
-    let data = store.report(&query).await;
+    let read = async {
+        let mut calendars = store.calendars().await?;
+        if !calendars.iter().any(|(d, _)| d == &own) {
+            calendars.push((own.clone(), settings.calendar()?));
+        }
+        query.add_events(calendars.iter().map(|(d, c)| (d, c)));
+        let centres = store.centres().await?;
+        Ok::<_, Error>((store.report(&query).await?, centres))
+    }
+    .await;
     store.close().await;
+    let (data, centres) = read?;
+    let mut desk_names: std::collections::BTreeMap<DeskId, String> =
+        centres.into_iter().map(|c| (c.desk(), c.name)).collect();
+    desk_names.insert(own, settings.desk.name.clone());
     let options = crate::report::Options {
         lang: args.lang,
-        desk_names: [(
-            DeskId::new(settings.desk.id.clone()),
-            settings.desk.name.clone(),
-        )]
-        .into_iter()
-        .collect(),
+        desk_names,
         generated_at: Some(chrono::Utc::now()),
     };
-    crate::report::render(&data?, args.format, &options)
+    crate::report::render(&data, args.format, &options)
 }
 
 /// The 2021-2022 CLBch@t calendar, with its holidays and closures (the demo's default year).

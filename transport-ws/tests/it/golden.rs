@@ -409,8 +409,14 @@ fn client_frames() -> Vec<ClientFrame> {
             active: true,
             identity: sara_identity(),
         },
+        F::SaveCentre {
+            id: CentreId::new("clb-hasselt"),
+            create: true,
+            name: "CLB Hasselt".into(),
+            origins: vec!["https://www.clbhasselt.be".into()],
+        },
         F::Report {
-            desk: desk(),
+            desk: Some(desk()),
             from: date(2021, 9, 1),
             to: date(2022, 8, 31),
             theme: Some(ThemeRequest {
@@ -536,6 +542,7 @@ fn report_data() -> ReportData {
             below_minimum_secs: 1800,
             no_medical_secs: 0,
         }],
+        events: vec![],
     }
 }
 
@@ -989,6 +996,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::CancelEvent { .. } => "cancel_event",
         F::Accounts {} => "accounts",
         F::SaveAccount { .. } => "save_account",
+        F::SaveCentre { .. } => "save_centre",
         F::Report { .. } => "report",
         F::AppointmentLink { .. } => "appointment_link",
         F::PlanAppointment { .. } => "plan_appointment",

@@ -338,6 +338,39 @@ fn shifts(o: &Opening) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     out
 }
 
+/// Stores a demo chatbox as a centre with its calendar, this year's event windows added to
+/// those of other demo years, so the report counts its events and names it.
+async fn keep_chatbox(
+    store: &dyn Store,
+    config: &mut DeskConfig,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut calendar = store
+        .calendar(&config.id)
+        .await?
+        .unwrap_or_else(|| Calendar::events_only(vec![]));
+    for w in &config.calendar.event_windows {
+        if !calendar.event_windows.contains(w) {
+            calendar.event_windows.push(w.clone());
+        }
+    }
+    calendar.event_windows.sort_by_key(|w| w.start);
+    store.put_calendar(&config.id, &calendar).await?;
+    config.calendar = calendar;
+    let id = clbchat_core::ids::CentreId(config.id.0.clone());
+    if store.centre(&id).await?.is_none() {
+        store
+            .put_centre(&clbchat_core::centre::Centre {
+                id,
+                name: config.name.clone(),
+                origins: Vec::new(),
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// Plays the year. Call on a current-thread runtime with paused time (see the module
 /// docs); `store` is the real store, opened on `store_runtime` and wrapped in
 /// [`Unhurried`] by this function.
@@ -382,6 +415,9 @@ pub async fn play_school_year(
     }
     let mut agenda: Vec<(DateTime<Utc>, Todo)> = Vec::new();
     for (mut config, chats, team) in desks(&options)? {
+        if config.id != options.desk.id {
+            keep_chatbox(store.as_ref(), &mut config, start).await?;
+        }
         engine.add_desk(config.clone()).await?;
         // A calendar a coordinator saved replaces the configured one: plan on the one in force.
         if let Some(c) = engine.desks().into_iter().find(|d| d.id == config.id) {

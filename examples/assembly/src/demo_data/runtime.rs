@@ -262,6 +262,9 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.calendar(&desk).await })
             .await
     }
+    async fn calendars(&self) -> clbchat_core::Result<Vec<(DeskId, Calendar)>> {
+        self.call(move |s| async move { s.calendars().await }).await
+    }
 
     async fn put_appointment(&self, appointment: &Appointment) -> clbchat_core::Result<()> {
         let appointment = appointment.to_owned();

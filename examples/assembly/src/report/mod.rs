@@ -100,10 +100,11 @@ pub struct Options {
 
 /// The reference server's report writer for the WebSocket's `report` frame: the
 /// coordinator page shows the `html_fragment` and downloads the other formats.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerRenderer {
-    /// Names for desk ids.
-    pub desk_names: BTreeMap<DeskId, String>,
+    /// The engine whose desks' names the report writes (a centre created while the server
+    /// runs is named too).
+    pub engine: clbchat_core::engine::Engine,
 }
 
 impl ServerRenderer {
@@ -134,7 +135,12 @@ impl clbchat_transport_ws::reports::ReportRenderer for ServerRenderer {
         let (f, lang) = Self::parse(format, lang)?;
         let options = Options {
             lang,
-            desk_names: self.desk_names.clone(),
+            desk_names: self
+                .engine
+                .desks()
+                .into_iter()
+                .map(|d| (d.id, d.name))
+                .collect(),
             generated_at: Some(Utc::now()),
         };
         let content = render(data, f, &options).map_err(|e| e.to_string())?;

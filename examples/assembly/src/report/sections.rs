@@ -1,12 +1,12 @@
 //! The report's sections, built from the store's figures: key figures, months and school
 //! years, clients, topics, results, how they found the desk, students, the year's theme,
-//! desks, waiting, coverage, endings.
+//! desks, events (Chat-met-je-CLB), waiting, coverage, endings.
 
 use chrono::{DateTime, Utc};
 use clbchat_core::ids::DeskId;
 use clbchat_core::registration::{ChatResult, ClientType, FoundVia, Gender};
 use clbchat_core::statistics::{
-    school_year_dates, school_year_of, ClientFigures, ReportData, REPORT_TIME_ZONE,
+    school_year_dates, school_year_of, ClientFigures, EventFigures, ReportData, REPORT_TIME_ZONE,
 };
 
 use super::charts::{Chart, Series};
@@ -82,8 +82,9 @@ pub(super) fn document(data: &ReportData, options: &Options) -> Doc {
     ]
     .into_iter()
     .chain(theme(data, lang))
+    .chain([desks(data, options)])
+    .chain(events(data, options))
     .chain([
-        desks(data, options),
         waiting(data, lang),
         coverage(data, options),
         endings(data, lang),
@@ -780,6 +781,162 @@ pub(super) fn desks(data: &ReportData, options: &Options) -> Section {
         }],
         charts: vec![],
     }
+}
+
+/// The events (Chat-met-je-CLB): the sector's line as the annual report writes it (how
+/// many chatboxes opened, how many chats, their mean length and stars), then one row per
+/// event with its chats per client type. Absent when the report has no event.
+pub(super) fn events(data: &ReportData, options: &Options) -> Option<Section> {
+    if data.events.is_empty() {
+        return None;
+    }
+    let lang = options.lang;
+    let desks: std::collections::BTreeSet<&DeskId> =
+        data.events.iter().map(|e| &e.query.desk).collect();
+    let chats: u64 = data.events.iter().map(|e| e.chats).sum();
+    let ended: u64 = data.events.iter().map(|e| e.ended).sum();
+    let ratings: u64 = data.events.iter().map(|e| e.ratings).sum();
+    let weighted =
+        |n: u64, total: u64, mean: Option<f64>| mean.map_or(0.0, |m| m * n as f64) / total as f64;
+    let minutes = (ended > 0).then(|| {
+        data.events
+            .iter()
+            .map(|e| weighted(e.ended, ended, e.mean_duration_secs))
+            .sum::<f64>()
+    });
+    let stars = (ratings > 0).then(|| {
+        data.events
+            .iter()
+            .map(|e| weighted(e.ratings, ratings, e.mean_stars))
+            .sum::<f64>()
+    });
+    let (n, k, c) = (
+        lang.count(desks.len() as u64),
+        lang.count(data.events.len() as u64),
+        lang.count(chats),
+    );
+    let mut line = match lang {
+        Lang::Nl => {
+            format!("{n} chatbox(en) gingen samen {k} keer open voor een evenement: {c} gesprekken")
+        }
+        Lang::En => format!("{n} chatbox(es) opened {k} times for an event: {c} chats"),
+    };
+    if let Some(m) = minutes {
+        let m = Cell::Minutes(Some(m)).text(lang);
+        line.push_str(&match lang {
+            Lang::Nl => format!(", gemiddeld {m} lang"),
+            Lang::En => format!(", {m} long on average"),
+        });
+    }
+    if let Some(s) = stars {
+        let s = Cell::Stars(Some(s)).text(lang);
+        line.push_str(&match lang {
+            Lang::Nl => format!(", gemiddeld {s} sterren op 5"),
+            Lang::En => format!(", {s} stars of 5 on average"),
+        });
+    }
+    line.push('.');
+    let when = |e: &EventFigures| {
+        let first = e.query.windows.first().map(|w| w.from);
+        let last = e.query.windows.last().map(|w| w.until);
+        match (first, last) {
+            (Some(a), Some(b)) => {
+                let (a, b) = (local(a), local(b));
+                if a.get(..10) == b.get(..10) {
+                    format!("{a}–{}", b.get(11..).unwrap_or_default())
+                } else {
+                    format!(
+                        "{} – {}",
+                        a.get(..10).unwrap_or_default(),
+                        b.get(..10).unwrap_or_default()
+                    )
+                }
+            }
+            _ => String::new(),
+        }
+    };
+    let client_types = [
+        Some(ClientType::Student),
+        Some(ClientType::Parent),
+        Some(ClientType::Teacher),
+    ];
+    let rows = data
+        .events
+        .iter()
+        .map(|e| {
+            let known: u64 = client_types.iter().map(|t| e.chats_of(*t)).sum();
+            let mut cells = vec![
+                Cell::Text(when(e)),
+                Cell::Count(e.arrivals),
+                Cell::Count(e.chats),
+            ];
+            cells.extend(client_types.iter().map(|t| Cell::Count(e.chats_of(*t))));
+            cells.extend([
+                Cell::Count(e.chats.saturating_sub(known)),
+                Cell::Minutes(e.mean_duration_secs),
+                Cell::Count(e.ratings),
+                Cell::Stars(e.mean_stars),
+            ]);
+            row(
+                format!(
+                    "{}@{}",
+                    e.query.desk.0,
+                    e.query
+                        .starts_at()
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default()
+                ),
+                format!("{}: {}", desk_name(options, &e.query.desk), e.query.title),
+                cells,
+            )
+        })
+        .collect();
+    Some(Section {
+        id: "events",
+        title: lang
+            .pick(
+                "Open voor een evenement (chat-met-je-CLB)",
+                "Opened for an event (Chat-met-je-CLB)",
+            )
+            .to_owned(),
+        text: vec![line],
+        tables: vec![Table {
+            id: "events".into(),
+            caption: lang
+                .pick(
+                    "Per evenement: bezoekers, gesprekken per type cliënt, duur en beoordeling",
+                    "Per event: visitors, chats per client type, length and rating",
+                )
+                .to_owned(),
+            first: lang.pick("Chatbox: evenement", "Chatbox: event").to_owned(),
+            columns: vec![
+                col("when", lang.pick("Wanneer", "When")),
+                col("visitors", lang.pick("Bezoekers", "Visitors")),
+                col("chats", "Chats"),
+                col(
+                    "students",
+                    labels::client_type(lang, Some(ClientType::Student)),
+                ),
+                col(
+                    "parents",
+                    labels::client_type(lang, Some(ClientType::Parent)),
+                ),
+                col(
+                    "teachers",
+                    labels::client_type(lang, Some(ClientType::Teacher)),
+                ),
+                col(
+                    "others",
+                    lang.pick("Anderen of onbekend", "Others or unknown"),
+                ),
+                col("mean_duration", lang.pick("Gem. duur", "Mean duration")),
+                col("ratings", lang.pick("Beoordelingen", "Ratings")),
+                col("mean_stars", lang.pick("Gem. sterren", "Mean stars")),
+            ],
+            rows,
+        }],
+        charts: vec![],
+    })
 }
 
 pub(super) fn waiting(data: &ReportData, lang: Lang) -> Section {

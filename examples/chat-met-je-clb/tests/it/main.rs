@@ -3,5 +3,8 @@
 //! a file, and serves each centre's chatbox at its own address.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod centres;
 mod isolation;
 mod server;
+mod statistics;
+mod support;

@@ -441,7 +441,7 @@ async fn over_the_socket_a_coordinator_gets_the_report_and_a_counsellor_does_not
         .await;
     let date = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
     let ask = |format: Option<&str>| ClientFrame::Report {
-        desk: DeskId::new(DESK),
+        desk: Some(DeskId::new(DESK)),
         from: date("2025-09-01"),
         to: date("2026-08-31"),
         theme: None,
