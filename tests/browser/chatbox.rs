@@ -256,3 +256,133 @@ async fn a_centre_puts_its_box_on_its_own_website_with_the_snippet() {
     visitor.close().await;
     site_task.abort();
 }
+
+/// The sector's page: the administrator logs in on the coordinator page and gets the
+/// sector's parts only (centres, every account, every centre's report), adds a centre by
+/// hand with its website, gives it a coordinator, and reads the report of all centres;
+/// the new centre's coordinator then finds their box to open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sector_adds_a_centre_gives_it_a_coordinator_and_reads_every_centre() {
+    if !tools_present("chatbox") {
+        return;
+    }
+    let server = Server::start_service(&chat_met_je_clb::SERVICE, |_, _| {}).await;
+    let aalst = Centre {
+        id: CentreId::new("clb-aalst"),
+        name: "CLB Aalst".into(),
+        origins: Vec::new(),
+        created_at: Utc::now(),
+    };
+    server.shared.store.put_centre(&aalst).await.unwrap();
+    server
+        .account_on("sector", StaffRole::Administrator, &[])
+        .await;
+    let driver = Driver::start().await;
+    let admin = driver.browser("sector", DESKTOP.0, DESKTOP.1).await;
+    admin.log_in(&server, "/coordinator", "sector").await;
+    admin.shown("centres").await;
+    admin
+        .text_contains("centres-status", "Aantal centra: 1")
+        .await;
+    // No desk's live parts: no board, no presence, no events, no calendar.
+    let hidden = admin
+        .js(
+            "return ['board-section','events-section','calendar-section','flags-section']\
+             .every((id) => document.getElementById(id).closest('[hidden]') !== null)",
+        )
+        .await;
+    assert_eq!(
+        hidden,
+        serde_json::json!(true),
+        "the desk's parts are hidden"
+    );
+    admin.text_contains("me", "beheerder van de sector").await;
+
+    // A centre without a name is refused on the page, before anything is sent.
+    admin.click("centre-save").await;
+    admin
+        .text_contains("centre-error", "Geef het centrum een naam")
+        .await;
+    // The address follows the name until it is typed.
+    admin.type_into("centre-name", "CLB Genk").await;
+    let id = admin
+        .js("return document.querySelector('[data-testid=centre-id]').value")
+        .await;
+    assert_eq!(id, serde_json::json!("clb-genk"));
+    admin
+        .type_into("centre-origins", "https://www.clbgenk.be/")
+        .await;
+    admin.click("centre-save").await;
+    admin
+        .text_contains("centre-result", "CLB Genk is opgeslagen")
+        .await;
+    admin.text_contains("centre-list", "/c/clb-genk").await;
+    admin
+        .text_contains("centre-list", "https://www.clbgenk.be")
+        .await;
+    admin
+        .text_contains("centres-status", "Aantal centra: 2")
+        .await;
+    // The same address twice: the server says it exists.
+    admin.type_into("centre-name", "CLB Genk").await;
+    admin.click("centre-save").await;
+    admin.text_contains("centre-error", "exists already").await;
+    admin.click("centre-cancel").await;
+
+    // A coordinator for CLB Genk.
+    admin.type_into("account-username", "gert").await;
+    admin.type_into("account-alias", "Gert").await;
+    admin.select("account-role", "coordinator").await;
+    admin
+        .select("account-discipline", "psycho_pedagogical")
+        .await;
+    admin.click("account-save").await;
+    admin
+        .text_contains("account-error", "Kies het centrum")
+        .await;
+    admin.select("account-desk", "clb-genk").await;
+    admin.type_into("account-password", PASSWORD).await;
+    admin.click("account-save").await;
+    admin.text_contains("account-result", "gert").await;
+    admin.text_contains("account-list", "CLB Genk").await;
+    let gert = server.shared.store.account("gert").await.unwrap().unwrap();
+    assert_eq!(gert.identity.desks, [DeskId::new("clb-genk")]);
+    assert_eq!(gert.identity.centre, Some(CentreId::new("clb-genk")));
+    admin.assert_accessible("the sector's page").await;
+    admin.screenshot("sector-1-centres-and-accounts").await;
+
+    // The report of every centre together.
+    admin.select("report-desk", "").await;
+    admin.click("report-show").await;
+    admin
+        .text_contains("report-view", "Alle chatdiensten en chatboxen")
+        .await;
+    admin.text_contains("report-view", "Kerncijfers").await;
+    admin.assert_accessible("the sector's report").await;
+    admin.screenshot("sector-2-report-of-every-centre").await;
+    admin.close().await;
+
+    // On a phone: the same page, readable.
+    let phone = driver.browser("sector-phone", PHONE.0, PHONE.1).await;
+    phone.log_in(&server, "/coordinator", "sector").await;
+    phone.text_contains("centre-list", "CLB Genk").await;
+    phone
+        .assert_accessible("the sector's page on a phone")
+        .await;
+    phone.screenshot("sector-3-phone").await;
+    phone.close().await;
+
+    // Gert finds his centre's box to open, with its snippet.
+    let coordinator = driver.browser("sector-gert", DESKTOP.0, DESKTOP.1).await;
+    coordinator.log_in(&server, "/coordinator", "gert").await;
+    coordinator.shown("events").await;
+    coordinator.text_contains("events-now", "Nu gesloten").await;
+    let snippet = coordinator
+        .js("return document.querySelector('[data-testid=embed-snippet]').value")
+        .await;
+    assert!(
+        snippet.as_str().unwrap().contains("/c/clb-genk/embed.js"),
+        "{snippet}"
+    );
+    coordinator.close().await;
+}

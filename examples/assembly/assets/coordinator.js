@@ -1,6 +1,8 @@
 // clbchat: the coordinator's page. The live board, observing and whispering, taking a chat
 // over (it then runs in the same chat workspace as on the counsellor page), flags to
-// review, the calendar and the accounts.
+// review, the calendar and the accounts. The sector's administrator gets the same page
+// without a desk's live parts: the centres, every account, and the report of every centre
+// (elements marked `data-for` are shown to one role only).
 'use strict';
 
 (function () {
@@ -22,6 +24,10 @@
     observed: new Map(), // conversation -> {pane, log, seen, ended}
     takingOver: new Set(),
     accounts: [],
+    admin: false,
+    centres: [],
+    editingCentre: null,
+    centreIdTouched: false,
     editing: null,
     runningRows: new Map(),
     counsellorRows: new Map(),
@@ -41,7 +47,7 @@
   }
 
   function onLoggedIn(identity, again) {
-    if (identity.role !== 'coordinator') {
+    if (identity.role !== 'coordinator' && identity.role !== 'administrator') {
       session.logout();
       showDesk(false);
       const notice = $('login-notice');
@@ -53,6 +59,22 @@
     }
     if (!S.workspace || S.userId !== identity.id) resetWorkspace();
     S.userId = identity.id;
+    S.admin = identity.role === 'administrator';
+    document.querySelectorAll('[data-for]').forEach((el) => {
+      el.hidden = el.getAttribute('data-for') !== identity.role;
+    });
+    I.set(document.querySelector('.brand-sub'), S.admin ? 'k.sub_sector' : 'k.sub');
+    if (S.admin) {
+      showDesk(true);
+      $('login-notice').hidden = true;
+      I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
+      stopTimers();
+      if (!again) {
+        loadCentres();
+        loadAccounts();
+      }
+      return;
+    }
     // A server of centres has no desk of its own: the staff member's (first) desk.
     if (!(S.info && S.info.desk) && identity.desks && identity.desks.length) S.desk = identity.desks[0];
     showDesk(true);
@@ -918,6 +940,11 @@
       return null;
     }
     const frame = { type: 'report', desk: S.desk, from, to, format, lang: I.lang() };
+    // The administrator: one centre, or every one (no desk: the sector's view).
+    if (S.admin) {
+      if ($('report-desk').value) frame.desk = $('report-desk').value;
+      else delete frame.desk;
+    }
     const topics = Array.from($('report-theme-topics').querySelectorAll('input:checked')).map((c) => c.value);
     const name = $('report-theme-name').value.trim();
     if (topics.length || name) {
@@ -975,6 +1002,118 @@
 
   // ---- accounts -----------------------------------------------------------------------
 
+  // ---- centres (the sector's administrator) ---------------------------------------------
+
+  function centreName(desk) {
+    const c = S.centres.find((x) => x.id === desk);
+    return c ? c.name : desk;
+  }
+
+  // A proposal for a centre's address from its name: "CLB Genk" → "clb-genk".
+  function slug(name) {
+    return name
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40);
+  }
+
+  async function loadCentres() {
+    try {
+      const r = await fetch('/api/centres', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      if (!r.ok) throw new Error(String(r.status));
+      S.centres = (await r.json()).centres || [];
+      renderCentres();
+    } catch (e) {
+      I.set($('centres-status'), 'k.centres_unavailable');
+    }
+  }
+
+  function renderCentres() {
+    const body = $('centre-rows');
+    body.textContent = '';
+    I.set($('centres-status'), 'k.centres_count', { n: S.centres.length });
+    S.centres.forEach((c) => {
+      const edit = h('button', { type: 'button', class: 'btn btn-small', testid: 'centre-edit-' + c.id, i18n: 'k.centre_edit', onclick: () => editCentre(c) });
+      body.appendChild(
+        h(
+          'tr',
+          { testid: 'centre-row', 'data-centre': c.id },
+          h('td', { text: c.name }),
+          h('td', {}, h('a', { href: c.url, text: c.url })),
+          h('td', { text: (c.origins || []).join(', ') }),
+          h('td', { i18n: c.open ? 'k.yes' : 'k.no' }),
+          h('td', { class: 'actions' }, edit)
+        )
+      );
+    });
+    // The centres in the account form and the report's choice.
+    const fill = (select, first) => {
+      const keep = select.value;
+      select.textContent = '';
+      select.appendChild(h('option', { value: '', i18n: first }));
+      S.centres.forEach((c) => select.appendChild(h('option', { value: c.id, text: c.name })));
+      select.value = keep;
+    };
+    fill($('account-desk'), 'k.account_choose_centre');
+    fill($('report-desk'), 'k.report_all_centres');
+    if (S.accounts.length) renderAccounts();
+  }
+
+  function editCentre(c) {
+    S.editingCentre = c;
+    I.clear($('centre-result'));
+    I.clear($('centre-error'));
+    I.set($('centre-form-title'), 'k.centre_edit_title', { name: c.name });
+    $('centre-name').value = c.name;
+    $('centre-id').value = c.id;
+    $('centre-id').readOnly = true;
+    $('centre-origins').value = (c.origins || []).join('\n');
+    $('centre-name').focus();
+  }
+
+  function newCentre() {
+    S.editingCentre = null;
+    S.centreIdTouched = false;
+    $('centre-form').reset();
+    $('centre-id').readOnly = false;
+    I.set($('centre-form-title'), 'k.centre_new');
+    I.clear($('centre-error'));
+    $('centre-name').focus();
+  }
+
+  async function saveCentre(ev) {
+    ev.preventDefault();
+    const err = $('centre-error');
+    I.clear(err);
+    I.clear($('centre-result'));
+    const name = $('centre-name').value.trim();
+    const id = $('centre-id').value.trim();
+    if (!name) {
+      $('centre-name').focus();
+      return I.set(err, 'k.centre_need_name');
+    }
+    if (!/^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(id)) {
+      $('centre-id').focus();
+      return I.set(err, 'k.centre_bad_id');
+    }
+    const origins = $('centre-origins').value.split(/[\s,]+/).map((o) => o.trim()).filter(Boolean);
+    const btn = $('centre-save');
+    btn.disabled = true;
+    try {
+      await session.request({ type: 'save_centre', id, create: !S.editingCentre, name, origins });
+      newCentre();
+      I.set($('centre-result'), 'k.centre_saved', { name, url: '/c/' + id });
+      await loadCentres();
+    } catch (e) {
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   function loadAccounts() {
     session.request({ type: 'accounts' }).then(
       (answer) => {
@@ -1003,6 +1142,7 @@
           h('td', { text: u }),
           h('td', { text: id.alias || '' }),
           h('td', { i18n: 'role.' + id.role }),
+          S.admin ? h('td', { text: (id.desks || []).map(centreName).join(', ') }) : null,
           h('td', { i18n: 'disc.' + id.discipline }),
           h('td', { text: String(id.capacity || '') }),
           h('td', { i18n: a.active ? 'k.yes' : 'k.no' }),
@@ -1023,6 +1163,7 @@
     $('account-discipline').value = id.discipline || '';
     $('account-capacity').value = String(id.capacity || 1);
     $('account-centre').value = id.centre || '';
+    if (S.admin) $('account-desk').value = (id.desks || [])[0] || '';
     $('account-active').checked = !!a.active;
     $('account-password').value = '';
     I.set($('account-password-label'), 'k.account_password_keep');
@@ -1069,6 +1210,10 @@
       $('account-discipline').focus();
       return I.set(err, 'k.account_need_discipline');
     }
+    if (S.admin && !$('account-desk').value) {
+      $('account-desk').focus();
+      return I.set(err, 'k.account_need_centre');
+    }
     if (!S.editing && !password) return I.set(err, 'k.account_need_password');
     if (password && Array.from(password).length < 10) return I.set(err, 'k.account_short_password');
     const old = S.editing ? S.editing.identity || {} : null;
@@ -1081,6 +1226,14 @@
       capacity,
       centre: $('account-centre').value.trim() || null,
     };
+    if (S.admin) {
+      // The administrator chooses the account's own centre (its first desk); the other
+      // centres it serves stay.
+      const desk = $('account-desk').value;
+      const before = old && old.desks ? old.desks : [];
+      identity.desks = [desk].concat(before.slice(1).filter((d) => d !== desk));
+      identity.centre = desk;
+    }
     const frame = { type: 'save_account', username, create: !S.editing, active: $('account-active').checked, identity };
     if (password) frame.password = password;
     const btn = $('account-save');
@@ -1145,6 +1298,15 @@
     });
     $('calendar-json-apply').addEventListener('click', jsonToForm);
     $('accounts-refresh').addEventListener('click', loadAccounts);
+    $('centres-refresh').addEventListener('click', loadCentres);
+    $('centre-form').addEventListener('submit', saveCentre);
+    $('centre-cancel').addEventListener('click', newCentre);
+    $('centre-name').addEventListener('input', () => {
+      if (!S.editingCentre && !S.centreIdTouched) $('centre-id').value = slug($('centre-name').value);
+    });
+    $('centre-id').addEventListener('input', () => {
+      S.centreIdTouched = true;
+    });
     $('account-form').addEventListener('submit', saveAccount);
     $('account-cancel').addEventListener('click', newAccount);
     setupReport();

@@ -148,7 +148,8 @@ async fn centres(State(shared): State<Arc<Shared>>) -> Response {
         .iter()
         .map(|c| {
             let open = shared.engine.availability(&c.desk()).is_ok_and(|a| a.open);
-            json!({ "id": c.id, "name": c.name, "url": format!("/c/{}", c.id), "open": open })
+            json!({ "id": c.id, "name": c.name, "url": format!("/c/{}", c.id), "origins": c.origins,
+                "open": open })
         })
         .collect();
     Json(json!({ "centres": out })).into_response()
