@@ -46,6 +46,15 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// The protocol client failed (a burst run's visitors and staff).
+    #[error("{what}: {source}")]
+    Client {
+        /// Doing what.
+        what: String,
+        /// Why.
+        #[source]
+        source: clbchat_transport_ws::Error,
+    },
     /// Something did not happen in time.
     #[error("{what}: nothing after {after:?}")]
     Timeout {
@@ -60,6 +69,22 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A protocol client's failure while doing `what`; the server's refusals become
+    /// [`Error::Refused`].
+    pub fn client(what: impl Into<String>, source: clbchat_transport_ws::Error) -> Self {
+        match source {
+            clbchat_transport_ws::Error::Server { code, message } => Error::Refused {
+                what: what.into(),
+                code,
+                message,
+            },
+            source => Error::Client {
+                what: what.into(),
+                source,
+            },
+        }
+    }
+
     /// A WebSocket error with context.
     pub fn ws(what: impl Into<String>, source: tokio_tungstenite::tungstenite::Error) -> Self {
         Error::WebSocket {

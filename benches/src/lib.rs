@@ -14,6 +14,9 @@
 //!   server, reporting throughput, delivery latency percentiles, memory per connection and
 //!   connections per second as JSON and markdown; `clbchat-load compare` turns a set of
 //!   runs into the ratios and targets of issue 6.
+//! - `clbchat-load study-fair` ([`burst`]): Chat-met-je-CLB's burst, a study fair's thousand
+//!   chats in three compressed days at one centre with a team of 8, against a real
+//!   `chat-met-je-clb` server; `burst.sh` runs it on a fresh server on durable SQLite.
 //! - `clbchat-hostile` ([`hostile`]): a million mutated protocol frames against a running
 //!   server while a canary chat goes on; `hostile.sh` runs it on a fresh server.
 //! - `clbchat-bare-relay` ([`relay`]): the ceiling: tokio-tungstenite alone, pairing two
@@ -23,6 +26,7 @@
 //!   prints the ratios; results go to `benches/results/`.
 //! - [`error`]: the crate's one error enum.
 
+pub mod burst;
 pub mod error;
 pub mod fixtures;
 pub mod hostile;

@@ -672,6 +672,20 @@ pub struct EventFigures {
 }
 
 impl EventFigures {
+    /// The figures of an event nobody came to.
+    pub fn empty(query: EventQuery) -> Self {
+        Self {
+            query,
+            arrivals: 0,
+            chats: 0,
+            clients: Vec::new(),
+            ended: 0,
+            mean_duration_secs: None,
+            ratings: 0,
+            mean_stars: None,
+        }
+    }
+
     /// The chats of one client type.
     pub fn chats_of(&self, client_type: Option<ClientType>) -> u64 {
         self.clients

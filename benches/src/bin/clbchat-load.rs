@@ -46,6 +46,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Chat-met-je-CLB's burst: a study fair's chats in compressed days at one centre with
+    /// a reception team, against a fresh `chat-met-je-clb` server (see benches/burst.sh).
+    /// Fails when a message is lost or doubled, a queue position rises, a visitor is
+    /// overtaken or not served, or the server's report disagrees.
+    StudyFair(Box<FairArgs>),
     /// Turns a folder of run reports (JSON) into the ratios and targets of issue 6.
     Compare {
         /// The folder with the runs' JSON files (named by `benches/run.sh`'s labels).
@@ -57,6 +62,112 @@ enum Command {
         #[arg(long)]
         markdown: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+struct FairArgs {
+    /// The server's WebSocket address.
+    #[arg(long, default_value = "ws://127.0.0.1:8082/ws")]
+    url: String,
+    /// The one-time setup link the fresh server printed (makes the administrator).
+    #[arg(long)]
+    setup_link: Option<String>,
+    /// The administrator's user name.
+    #[arg(long, default_value = "fair-admin")]
+    admin: String,
+    /// Every account's password.
+    #[arg(
+        long,
+        env = "CLBCHAT_LOAD_PASSWORD",
+        default_value = "load generator password"
+    )]
+    password: String,
+    /// The centre's id.
+    #[arg(long, default_value = "sid-in")]
+    centre: String,
+    /// Visitors over the fair.
+    #[arg(long, default_value_t = 1000)]
+    chats: usize,
+    /// Counsellors in the team.
+    #[arg(long, default_value_t = 8)]
+    team: usize,
+    /// Chats each counsellor holds at once.
+    #[arg(long, default_value_t = 2)]
+    capacity: u32,
+    /// Days of the fair.
+    #[arg(long, default_value_t = 3)]
+    days: u32,
+    /// Opening hours a day.
+    #[arg(long, default_value_t = 7.0)]
+    hours_per_day: f64,
+    /// How much faster than real time.
+    #[arg(long, default_value_t = 300.0)]
+    compress: f64,
+    /// The mean chat in the fair's minutes.
+    #[arg(long, default_value_t = 11.0)]
+    mean_chat_minutes: f64,
+    /// Messages a visitor sends (each answered).
+    #[arg(long, default_value_t = 4)]
+    messages: u32,
+    /// Share of parents.
+    #[arg(long, default_value_t = 42.0 / 1017.0)]
+    parents_share: f64,
+    /// The random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the report as markdown here (it is printed either way).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+impl FairArgs {
+    fn config(&self) -> clbchat_benches::burst::BurstConfig {
+        let origin = self
+            .url
+            .strip_prefix("ws://")
+            .and_then(|r| r.split('/').next())
+            .map(|host| format!("http://{host}"));
+        clbchat_benches::burst::BurstConfig {
+            url: self.url.clone(),
+            origin,
+            setup_link: self.setup_link.clone(),
+            admin: self.admin.clone(),
+            password: self.password.clone(),
+            centre: self.centre.clone(),
+            chats: self.chats,
+            team: self.team,
+            capacity: self.capacity,
+            days: self.days,
+            hours_per_day: self.hours_per_day,
+            compress: self.compress,
+            mean_chat_minutes: self.mean_chat_minutes,
+            messages: self.messages,
+            parents_share: self.parents_share,
+            seed: self.seed,
+        }
+    }
+}
+
+fn study_fair(args: &FairArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let report = runtime.block_on(clbchat_benches::burst::run(&config))?;
+    let md = report.markdown(&config);
+    print!("{md}");
+    write(args.markdown.as_deref(), &md)?;
+    write(
+        args.json.as_deref(),
+        &serde_json::to_string_pretty(&serde_json::json!({ "config": config, "report": report }))?,
+    )?;
+    let problems = report.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the fair broke a promise: {}", problems.join("; "))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +334,9 @@ fn compare(dir: &Path, json: Option<&Path>, markdown: Option<&Path>) -> anyhow::
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::StudyFair(args)) = &cli.command {
+        return study_fair(args);
+    }
     if let Some(Command::Compare {
         dir,
         json,

@@ -346,16 +346,7 @@ pub(crate) fn compute(query: &ReportQuery, records: &Records<'_>) -> ReportData 
 
 /// One event's figures: the chats that arrived at its desk in its windows.
 fn event(e: &EventQuery, scoped: &[&ConversationMeta], records: &Records<'_>) -> EventFigures {
-    let mut f = EventFigures {
-        query: e.clone(),
-        arrivals: 0,
-        chats: 0,
-        clients: Vec::new(),
-        ended: 0,
-        mean_duration_secs: None,
-        ratings: 0,
-        mean_stars: None,
-    };
+    let mut f = EventFigures::empty(e.clone());
     let (mut duration, mut stars) = (Mean::default(), Mean::default());
     let mut clients: BTreeMap<u8, (Option<ClientType>, u64)> = BTreeMap::new();
     for c in scoped.iter().filter(|c| e.contains(&c.desk, c.arrived_at)) {

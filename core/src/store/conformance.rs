@@ -2445,16 +2445,7 @@ pub async fn report_of_events<S: Store + ?Sized>(store: &S) {
     let mut query = year_query(None);
     query.events = vec![crisis.clone(), evening.clone(), quiet.clone()];
     let got = store.report(&query).await.expect("report");
-    let figures = |q: &EventQuery| EventFigures {
-        query: q.clone(),
-        arrivals: 0,
-        chats: 0,
-        clients: Vec::new(),
-        ended: 0,
-        mean_duration_secs: None,
-        ratings: 0,
-        mean_stars: None,
-    };
+    let figures = |q: &EventQuery| EventFigures::empty(q.clone());
     let want = vec![
         EventFigures {
             arrivals: 4,

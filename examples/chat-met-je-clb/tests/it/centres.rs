@@ -4,11 +4,9 @@
 //! or changes centres, and a bad centre is refused with what is wrong.
 
 use chrono::{Duration, Utc};
-use clbchat_core::account::{Account, StaffIdentity, StaffRole};
-use clbchat_core::auth::hash_password;
+use clbchat_core::account::StaffRole;
 use clbchat_core::centre::Centre;
-use clbchat_core::event::Discipline;
-use clbchat_core::ids::{CentreId, StaffId};
+use clbchat_core::ids::CentreId;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -29,6 +27,16 @@ async fn centres(server: &clbchat_assembly::app::Running) -> Vec<(String, String
         .collect()
 }
 
+async fn stored(server: &clbchat_assembly::app::Running, id: &str) -> Centre {
+    server
+        .shared
+        .store
+        .centre(&CentreId::new(id))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 fn save(id: &str, name: &str, create: bool) -> Value {
     json!({"type": "save_centre", "id": id, "name": name, "create": create,
         "origins": ["https://www.clbgenk.be/"]})
@@ -45,25 +53,7 @@ async fn the_administrator_adds_a_centre_whose_box_is_there_at_once() {
     let server = start(dir.path()).await;
     add_centre(&server, "clb-aalst", "CLB Aalst").await;
     account(&server, "greet", StaffRole::Coordinator, "clb-aalst").await;
-    server
-        .shared
-        .store
-        .put_account(&Account {
-            username: "sector".into(),
-            password_hash: hash_password(PASSWORD).unwrap(),
-            active: true,
-            identity: StaffIdentity {
-                id: StaffId::new("sector"),
-                alias: "Sector".into(),
-                role: StaffRole::Administrator,
-                discipline: Discipline::PsychoPedagogical,
-                desks: vec![],
-                capacity: 0,
-                centre: None,
-            },
-        })
-        .await
-        .unwrap();
+    administrator(&server, "sector").await;
     let mut sector = login(&server, "sector").await;
 
     let added = ask(&mut sector, &save("clb-genk", "CLB Genk", true)).await;
@@ -71,18 +61,8 @@ async fn the_administrator_adds_a_centre_whose_box_is_there_at_once() {
     assert!(centres(&server)
         .await
         .contains(&("clb-genk".into(), "CLB Genk".into())));
-    let stored = server
-        .shared
-        .store
-        .centre(&CentreId::new("clb-genk"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        stored.origins,
-        ["https://www.clbgenk.be"],
-        "written one way"
-    );
+    let first = stored(&server, "clb-genk").await;
+    assert_eq!(first.origins, ["https://www.clbgenk.be"], "written one way");
     // Its box is there at once: closed, and its coordinator opens it.
     account(&server, "gert", StaffRole::Coordinator, "clb-genk").await;
     let mut gert = login(&server, "gert").await;
@@ -101,14 +81,8 @@ async fn the_administrator_adds_a_centre_whose_box_is_there_at_once() {
         .desk(&clbchat_core::ids::DeskId::new("clb-genk"))
         .unwrap();
     assert_eq!(desk.name, "CLB Limburg-Genk");
-    let again = server
-        .shared
-        .store
-        .centre(&CentreId::new("clb-genk"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(again.created_at, stored.created_at);
+    let again = stored(&server, "clb-genk").await;
+    assert_eq!(again.created_at, first.created_at);
 
     // Refusals say what is wrong.
     for (frame, code, says) in [

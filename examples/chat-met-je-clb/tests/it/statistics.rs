@@ -4,10 +4,7 @@
 //! Chat-met-je-CLB section writes them.
 
 use chrono::{Duration, Utc};
-use clbchat_core::account::{Account, StaffIdentity, StaffRole};
-use clbchat_core::auth::hash_password;
-use clbchat_core::event::Discipline;
-use clbchat_core::ids::StaffId;
+use clbchat_core::account::StaffRole;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -113,25 +110,7 @@ async fn each_centre_reads_its_own_events_and_the_administrator_reads_the_sector
     ] {
         account(&server, user, role, desk).await;
     }
-    server
-        .shared
-        .store
-        .put_account(&Account {
-            username: "sector".into(),
-            password_hash: hash_password(PASSWORD).unwrap(),
-            active: true,
-            identity: StaffIdentity {
-                id: StaffId::new("sector"),
-                alias: "Sector".into(),
-                role: StaffRole::Administrator,
-                discipline: Discipline::PsychoPedagogical,
-                desks: vec![],
-                capacity: 0,
-                centre: None,
-            },
-        })
-        .await
-        .unwrap();
+    administrator(&server, "sector").await;
 
     // Aalst opens after an incident: a teacher and a student chat. Hasselt holds an info
     // evening: a parent chats.

@@ -31,6 +31,15 @@ pub(crate) async fn start(dir: &Path) -> Running {
 
 /// An account of `role` on one centre's desk.
 pub(crate) async fn account(server: &Running, id: &str, role: StaffRole, desk: &str) {
+    put_staff(server, id, role, Some(desk)).await;
+}
+
+/// The sector's administrator: every centre's accounts and figures, no team.
+pub(crate) async fn administrator(server: &Running, id: &str) {
+    put_staff(server, id, StaffRole::Administrator, None).await;
+}
+
+async fn put_staff(server: &Running, id: &str, role: StaffRole, desk: Option<&str>) {
     server
         .shared
         .store
@@ -43,9 +52,9 @@ pub(crate) async fn account(server: &Running, id: &str, role: StaffRole, desk: &
                 alias: id.into(),
                 role,
                 discipline: Discipline::PsychoPedagogical,
-                desks: vec![DeskId::new(desk)],
-                capacity: 2,
-                centre: Some(CentreId::new(desk)),
+                desks: desk.map(DeskId::new).into_iter().collect(),
+                capacity: if desk.is_some() { 2 } else { 0 },
+                centre: desk.map(CentreId::new),
             },
         })
         .await
