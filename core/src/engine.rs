@@ -575,6 +575,10 @@ impl Engine {
                             closes_at,
                             wait_minutes: u32::try_from(wait.as_secs().div_ceil(60))
                                 .unwrap_or(u32::MAX),
+                            margin_minutes: u32::try_from(
+                                cfg.limits.closing_margin.as_secs().div_ceil(60),
+                            )
+                            .unwrap_or(u32::MAX),
                             next_opening: cfg.calendar.next_opening(closes_at),
                         },
                     )),

@@ -47,8 +47,9 @@ pub enum Error {
         /// The configured maximum.
         limit: usize,
     },
-    /// The expected wait runs past closing time, so the client would not be helped today.
-    #[error("the desk `{desk}` closes at {} and the expected wait of {wait_minutes} min runs past it; please come back at the next opening{}", .closes_at.to_rfc3339(), next_opening_text(.next_opening))]
+    /// The expected wait runs past closing time (less the minutes a chat needs), so the
+    /// client would not be helped today.
+    #[error("the desk `{desk}` closes at {}; after the expected wait of {wait_minutes} min, fewer than the {margin_minutes} min a chat needs would be left; please come back at the next opening{}", .closes_at.to_rfc3339(), next_opening_text(.next_opening))]
     NotAdmittedBeforeClosing {
         /// The desk.
         desk: DeskId,
@@ -56,6 +57,9 @@ pub enum Error {
         closes_at: DateTime<Utc>,
         /// The expected wait in minutes.
         wait_minutes: u32,
+        /// The minutes before closing in which nobody new is let in (the desk's closing
+        /// margin).
+        margin_minutes: u32,
         /// When it opens next.
         next_opening: Option<DateTime<Utc>>,
     },

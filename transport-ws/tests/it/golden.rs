@@ -1751,6 +1751,7 @@ fn error_examples() -> Vec<ServerFrame> {
             desk: desk(),
             closes_at: at(20, 0, 0),
             wait_minutes: 25,
+            margin_minutes: 10,
             next_opening: Some(day(2022, 3, 14, 16, 0)),
         },
         CoreError::OverCapacity {
