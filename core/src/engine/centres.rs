@@ -42,11 +42,19 @@ impl Engine {
     /// Makes sure the engine hosts `centre`'s chatbox; a centre hosted already keeps its
     /// desk, under the centre's name as stored now. Returns whether it was added.
     pub async fn host_centre(&self, centre: &Centre) -> Result<bool> {
-        let config = self.centre_desk(centre)?;
-        if let Ok(desk) = self.shared.desk(&config.id) {
-            desk.config.write().unwrap_or_else(|p| p.into_inner()).name = centre.name.clone();
-            return Ok(false);
+        if self.hosts_centres() {
+            if let Ok(desk) = self.shared.desk(&centre.desk()) {
+                // Every visit of a box comes here: write only when the name changed.
+                let renamed =
+                    desk.config.read().unwrap_or_else(|p| p.into_inner()).name != centre.name;
+                if renamed {
+                    desk.config.write().unwrap_or_else(|p| p.into_inner()).name =
+                        centre.name.clone();
+                }
+                return Ok(false);
+            }
         }
+        let config = self.centre_desk(centre)?;
         match self.add_desk(config).await {
             Ok(()) => {
                 tracing::info!(centre = %centre.id, "a centre's chatbox is here");
