@@ -451,6 +451,9 @@ pub enum ServerEvent {
     ChatAssigned {
         /// The conversation.
         conversation: ConversationId,
+        /// Its desk: a counsellor who serves several (the national desk and their centre's
+        /// box) sees where each chat comes from.
+        desk: DeskId,
         /// What the client said about themselves.
         profile: ClientProfile,
         /// Returning-visitor information and flags.

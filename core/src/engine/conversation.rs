@@ -781,6 +781,7 @@ impl Conversation {
             &staff.id,
             ServerEvent::ChatAssigned {
                 conversation: self.id(),
+                desk: self.meta.desk.clone(),
                 profile: self.meta.profile.clone(),
                 history: self.history.clone(),
                 ends_at,
@@ -1092,6 +1093,7 @@ impl Conversation {
             &to.id,
             ServerEvent::ChatAssigned {
                 conversation: self.id(),
+                desk: self.meta.desk.clone(),
                 profile: self.meta.profile.clone(),
                 history: self.history.clone(),
                 ends_at: ends_at.unwrap_or_else(|| self.shared.clock.now()),

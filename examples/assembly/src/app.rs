@@ -247,7 +247,7 @@ impl App {
     /// recovers live conversations, and binds the listener. Nothing is served until
     /// [`App::run`].
     pub async fn start_with(settings: Settings, parts: Parts) -> Result<App> {
-        let hosts_centres = matches!(parts.desks, Desks::Centres);
+        let hosts_centres = matches!(parts.desks, Desks::Centres) || settings.sector.host_centres;
         let desk = match parts.desks {
             Desks::Settings => Some(desk_config(&settings)?),
             Desks::One(desk) => Some(*desk),

@@ -179,6 +179,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         router = router.route(path, get(move || async move { page(html) }));
     }
     let setup_page = branded(SETUP_HTML, brand);
+    if shared.hosts_centres {
+        router = crate::boxes::routes(router);
+    }
     (shared.pages.routes)(router)
         .route("/setup", get(move || async move { page(setup_page) }))
         .route("/assets/{file}", get(asset))
@@ -263,6 +266,7 @@ pub fn page(html: axum::body::Bytes) -> Response {
 async fn asset(State(s): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
     match SHARED_ASSETS
         .iter()
+        .chain(crate::boxes::ASSETS)
         .chain(s.pages.assets)
         .find(|(name, _, _)| *name == file)
     {

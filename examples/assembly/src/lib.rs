@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod boxes;
 pub mod centres;
 pub mod cli;
 pub mod demo_data;

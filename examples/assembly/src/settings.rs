@@ -49,6 +49,19 @@ pub struct Settings {
     pub partners: Vec<PartnerSettings>,
     /// Where a closed centre's chatbox sends its visitors: the national desk.
     pub national_desk: NationalDeskSettings,
+    /// One server for the sector: what this server hosts besides its own desk.
+    pub sector: SectorSettings,
+}
+
+/// `[sector]`: one server for the whole sector, if it wants. With `host_centres`, this
+/// server also hosts every centre's chatbox (Chat-met-je-CLB: `/c/<centre>`, the list at
+/// `/c`), beside its own desk: a counsellor who serves the national desk and their own
+/// centre's box logs in once. Each service's own binary stays the simple way in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SectorSettings {
+    /// Also host the centres' chatboxes (the `chat-met-je-clb` server always does).
+    pub host_centres: bool,
 }
 
 /// `[national_desk]`: what a closed chatbox (Chat-met-je-CLB) says about the national
@@ -317,6 +330,7 @@ impl Default for Settings {
                 continue_url: "https://www.nupraatikerover.be/".into(),
             }],
             national_desk: NationalDeskSettings::default(),
+            sector: SectorSettings::default(),
         }
     }
 }

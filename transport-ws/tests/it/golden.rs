@@ -694,6 +694,7 @@ fn server_events() -> Vec<ServerEvent> {
         },
         ServerEvent::ChatAssigned {
             conversation: conv(),
+            desk: desk(),
             profile: mila(),
             history: VisitorHistory {
                 chats_in_window: 6,
@@ -1528,6 +1529,7 @@ fn transcript() -> Vec<Line> {
             C,
             ev(ServerEvent::ChatAssigned {
                 conversation: conv(),
+                desk: desk(),
                 profile: mila(),
                 history: VisitorHistory {
                     chats_in_window: 0,

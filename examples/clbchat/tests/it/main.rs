@@ -9,6 +9,7 @@ mod document;
 mod edge;
 mod http;
 mod restart;
+mod sector;
 mod setup;
 mod statistics;
 mod support;
