@@ -386,3 +386,88 @@ async fn the_sector_adds_a_centre_gives_it_a_coordinator_and_reads_every_centre(
     );
     coordinator.close().await;
 }
+
+/// One server for the sector (`sector.host_centres`): Sara serves the national desk and
+/// her centre's box. She logs in once on the counsellor page, which says both, goes online
+/// at both, and answers a student of each; each chat says where it comes from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_server_for_the_sector_a_counsellor_answers_the_national_desk_and_her_box() {
+    if !tools_present("chatbox") {
+        return;
+    }
+    let server = Server::start_service(&clbchat::SERVICE, |s, _| {
+        s.sector.host_centres = true;
+    })
+    .await;
+    let gent = Centre {
+        id: CentreId::new("clb-gent"),
+        name: "CLB Gent".into(),
+        origins: Vec::new(),
+        created_at: Utc::now(),
+    };
+    server.shared.store.put_centre(&gent).await.unwrap();
+    server.shared.host_centre(&gent).await.unwrap();
+    server
+        .account_on("sara", StaffRole::Counsellor, &["clbchat", "clb-gent"])
+        .await;
+    server
+        .account_on("greet", StaffRole::Coordinator, &["clb-gent"])
+        .await;
+    // Gent's coordinator opens the box (the coordinator page is tried elsewhere).
+    let greet = server
+        .shared
+        .engine
+        .login(&clbchat_core::auth::Credential::Password {
+            username: "greet".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    greet
+        .handle
+        .open_event(
+            &DeskId::new("clb-gent"),
+            &clbchat_core::engine::events::EventRequest {
+                title: "Infoavond".into(),
+                welcome: None,
+                starts_at: None,
+                ends_at: Utc::now() + chrono::Duration::hours(2),
+            },
+        )
+        .await
+        .unwrap();
+
+    let driver = Driver::start().await;
+    let counsellor = driver.browser("sector-sara", DESKTOP.0, DESKTOP.1).await;
+    counsellor.log_in(&server, "/counsellor", "sara").await;
+    counsellor
+        .text_contains("desk-names", "Je werkt hier voor CLBch@t, CLB Gent")
+        .await;
+    counsellor.shown("shift-end").await;
+    counsellor.click("go-online").await;
+    counsellor.shown("go-offline").await;
+
+    // A student at the national desk, one at Gent's box.
+    let national = driver.browser("sector-national", PHONE.0, PHONE.1).await;
+    national.open(&server.url("/")).await;
+    national.shown("view-start").await;
+    national.click("start").await;
+    national.shown("view-chat").await;
+    let boxed = driver.browser("sector-box", PHONE.0, PHONE.1).await;
+    boxed.open(&server.url("/c/clb-gent")).await;
+    boxed.shown("view-start").await;
+    boxed.click("start").await;
+    boxed.shown("view-chat").await;
+
+    counsellor.text_contains("chat-tabs", "CLB Gent").await;
+    counsellor.text_contains("chat-tabs", "CLBch@t").await;
+    counsellor
+        .assert_accessible("a counsellor of two desks on one server")
+        .await;
+    counsellor
+        .screenshot("sector-4-counsellor-of-two-desks")
+        .await;
+    for b in [counsellor, national, boxed] {
+        b.close().await;
+    }
+}

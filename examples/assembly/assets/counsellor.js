@@ -11,6 +11,9 @@
   const S = {
     info: null,
     desk: 'clbchat',
+    // The account's desks this server hosts, with their names: one, or on one server for
+    // the sector the national desk and the counsellor's own centre's box.
+    desks: [],
     online: false,
     shiftEnd: null,
     workspace: null,
@@ -47,6 +50,8 @@
       tabsEl: $('chat-tabs'),
       panesEl: $('chat-panes'),
       emptyEl: $('no-chats'),
+      // With several desks, each chat says which one it comes from.
+      deskName: (id) => (S.desks.length > 1 ? (S.desks.find((d) => d.id === id) || { name: id }).name : null),
       onChange: updateLoad,
     });
     S.offers = new St.TransferOffers(session, $('transfer-offers'), $('offers-empty'));
@@ -60,6 +65,8 @@
     S.userId = identity.id;
     // A server of centres has no desk of its own: the staff member's (first) desk.
     if (!(S.info && S.info.desk) && identity.desks && identity.desks.length) S.desk = identity.desks[0];
+    S.desks = [{ id: S.desk, name: '' }];
+    loadDesks(identity);
     showDesk(true);
     $('login-notice').hidden = true;
     I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
@@ -71,13 +78,41 @@
     if (!again) $('shift-end').focus();
   }
 
+  // The account's desks that this server hosts (each asked at /api/info, which knows the
+  // desks in force); without any, the page's own desk.
+  async function loadDesks(identity) {
+    const found = [];
+    for (const id of identity.desks || []) {
+      try {
+        const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+        if (!r.ok) continue;
+        const d = (await r.json()).desk;
+        if (d) found.push({ id: d.id, name: d.name });
+      } catch (e) {
+        // Not hosted here, or the server is away: that desk is left out.
+      }
+    }
+    if (found.length) {
+      S.desks = found;
+      S.desk = found[0].id;
+    }
+    const names = $('desk-names');
+    names.hidden = S.desks.length < 2;
+    if (S.desks.length > 1) I.set(names, 'c.desks_several', { names: S.desks.map((d) => d.name).join(', ') });
+  }
+
+  // The same request at each of the counsellor's desks.
+  async function atEachDesk(frame) {
+    for (const d of S.desks) await session.request(Object.assign({}, frame, { desk: d.id }));
+  }
+
   // After logging in again: online again with the same shift, paused if paused, and fetch
   // what was missed in running chats.
   async function restoreDesk() {
     if (S.online && S.shiftEnd) {
       try {
-        await session.request({ type: 'online', desk: S.desk, shift_ends_at: S.shiftEnd.toISOString() });
-        if (!$('available-toggle').checked) await session.request({ type: 'available', desk: S.desk, available: false });
+        await atEachDesk({ type: 'online', shift_ends_at: S.shiftEnd.toISOString() });
+        if (!$('available-toggle').checked) await atEachDesk({ type: 'available', available: false });
       } catch (err) {
         St.errorInto($('desk-error'), err);
       }
@@ -111,9 +146,9 @@
     }
     $('go-online').disabled = true;
     try {
-      await session.request({ type: 'online', desk: S.desk, shift_ends_at: end.toISOString() });
+      await atEachDesk({ type: 'online', shift_ends_at: end.toISOString() });
       const toggle = $('available-toggle');
-      if (S.online && !toggle.checked) await session.request({ type: 'available', desk: S.desk, available: false });
+      if (S.online && !toggle.checked) await atEachDesk({ type: 'available', available: false });
       else toggle.checked = true;
       S.online = true;
       S.shiftEnd = end;
@@ -132,7 +167,7 @@
     I.clear($('desk-error'));
     $('go-offline').disabled = true;
     try {
-      await session.request({ type: 'offline', desk: S.desk });
+      await atEachDesk({ type: 'offline' });
       S.online = false;
       $('available-toggle').disabled = true;
       $('go-offline').hidden = true;
@@ -151,7 +186,7 @@
     I.clear($('desk-error'));
     toggle.disabled = true;
     try {
-      await session.request({ type: 'available', desk: S.desk, available: want });
+      await atEachDesk({ type: 'available', available: want });
     } catch (err) {
       toggle.checked = !want;
       St.errorInto($('desk-error'), err);
@@ -217,7 +252,7 @@
   async function logout() {
     if (S.online) {
       try {
-        await session.request({ type: 'offline', desk: S.desk });
+        await atEachDesk({ type: 'offline' });
       } catch (err) {
         // logging out anyway
       }

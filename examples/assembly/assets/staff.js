@@ -540,7 +540,9 @@
       let c = this.chats.get(ev.conversation);
       if (!c) {
         c = this.create(ev.conversation, ev.profile, ev.history, ev.ends_at);
+        c.desk = ev.desk;
       } else {
+        c.desk = ev.desk || c.desk;
         c.profile = ev.profile || c.profile;
         c.history = ev.history || c.history;
         c.endsAt = ev.ends_at || c.endsAt;
@@ -863,7 +865,9 @@
     }
 
     refreshHead(c) {
-      const name = clientName(c.profile);
+      // With several desks (one server for the sector), each chat names its desk.
+      const desk = c.desk && this.o.deskName ? this.o.deskName(c.desk) : null;
+      const name = desk ? clientName(c.profile) + ' · ' + desk : clientName(c.profile);
       c.title.textContent = name;
       c.profileEl.textContent = this.o.identified ? '' : profileVars(c.profile);
       c.tabLabel.textContent = name;
