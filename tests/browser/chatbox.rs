@@ -461,6 +461,9 @@ async fn one_server_for_the_sector_a_counsellor_answers_the_national_desk_and_he
 
     counsellor.text_contains("chat-tabs", "CLB Gent").await;
     counsellor.text_contains("chat-tabs", "CLBch@t").await;
+    // The waiting line counts each desk, by name.
+    counsellor.text_contains("waiting-count", "CLB Gent:").await;
+    counsellor.text_contains("waiting-count", "CLBch@t:").await;
     counsellor
         .assert_accessible("a counsellor of two desks on one server")
         .await;

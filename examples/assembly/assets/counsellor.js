@@ -229,17 +229,37 @@
     S.pollTimer = null;
   }
 
+  // The waiting line of one desk's availability: (key, vars).
+  function waitingLine(a) {
+    const n = a.queue_length || 0;
+    if (!a.open) return ['c.waiting_closed', { n }];
+    if (a.estimated_wait_minutes === null || a.estimated_wait_minutes === undefined) return ['c.waiting_no_estimate', { n }];
+    if (a.estimated_wait_minutes <= 1) return ['c.waiting_now', { n }];
+    return ['c.waiting', { n, m: a.estimated_wait_minutes }];
+  }
+
   function pollOnce() {
     if (!session.connected) return;
-    session.request({ type: 'availability', desk: S.desk }).then(
-      (answer) => {
-        const a = answer.availability || {};
+    const desks = S.desks.length ? S.desks : [{ id: S.desk, name: '' }];
+    Promise.all(desks.map((d) => session.request({ type: 'availability', desk: d.id }))).then(
+      (answers) => {
         const el = $('waiting-count');
-        el.setAttribute('data-count', String(a.queue_length || 0));
-        if (!a.open) I.set(el, 'c.waiting_closed', { n: a.queue_length || 0 });
-        else if (a.estimated_wait_minutes === null || a.estimated_wait_minutes === undefined) I.set(el, 'c.waiting_no_estimate', { n: a.queue_length || 0 });
-        else if (a.estimated_wait_minutes <= 1) I.set(el, 'c.waiting_now', { n: a.queue_length || 0 });
-        else I.set(el, 'c.waiting', { n: a.queue_length || 0, m: a.estimated_wait_minutes });
+        const all = answers.map((answer) => answer.availability || {});
+        el.setAttribute('data-count', String(all.reduce((sum, a) => sum + (a.queue_length || 0), 0)));
+        if (all.length === 1) {
+          const [key, vars] = waitingLine(all[0]);
+          I.set(el, key, vars);
+          return;
+        }
+        // Several desks: one line each, with its name.
+        el.removeAttribute('data-i18n');
+        el.removeAttribute('data-i18n-vars');
+        el.textContent = all
+          .map((a, i) => {
+            const [key, vars] = waitingLine(a);
+            return desks[i].name + ': ' + I.t(key, vars);
+          })
+          .join(' ');
       },
       () => {
         // the next poll tries again
