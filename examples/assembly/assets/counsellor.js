@@ -14,6 +14,7 @@
     // The account's desks this server hosts, with their names: one, or on one server for
     // the sector the national desk and the counsellor's own centre's box.
     desks: [],
+    desksReady: null, // resolves when `desks` is known
     online: false,
     shiftEnd: null,
     workspace: null,
@@ -58,15 +59,19 @@
   }
 
   function onLoggedIn(identity, again) {
-    if (!S.workspace || S.userId !== identity.id) {
+    const someoneElse = S.userId !== identity.id;
+    if (!S.workspace || someoneElse) {
       resetWorkspace();
       S.online = false;
     }
     S.userId = identity.id;
     // A server of centres has no desk of its own: the staff member's (first) desk.
     if (!(S.info && S.info.desk) && identity.desks && identity.desks.length) S.desk = identity.desks[0];
-    S.desks = [{ id: S.desk, name: '' }];
-    loadDesks(identity);
+    // Once per person: logging in again (a dropped connection) keeps the desks found.
+    if (someoneElse || !S.desksReady) {
+      S.desks = [{ id: S.desk, name: '' }];
+      S.desksReady = loadDesks(identity);
+    }
     showDesk(true);
     $('login-notice').hidden = true;
     I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
@@ -101,8 +106,10 @@
     if (S.desks.length > 1) I.set(names, 'c.desks_several', { names: S.desks.map((d) => d.name).join(', ') });
   }
 
-  // The same request at each of the counsellor's desks.
+  // The same request at each of the counsellor's desks (once they are known, so coming
+  // back online after a dropped connection reaches every one).
   async function atEachDesk(frame) {
+    await S.desksReady;
     for (const d of S.desks) await session.request(Object.assign({}, frame, { desk: d.id }));
   }
 
