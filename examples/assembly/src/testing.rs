@@ -222,3 +222,31 @@ fn wait_for_line(lines: &Mutex<Vec<String>>, cv: &Condvar, needle: &str, what: &
         lines = cv.wait_timeout(lines, left).unwrap().0;
     }
 }
+
+/// A staff account for a test, straight into a store: `id` is also its user name and
+/// alias, on `desks` (two chats at once; none without a desk), of `centre`.
+pub fn staff_account(
+    id: &str,
+    role: clbchat_core::account::StaffRole,
+    desks: &[&str],
+    centre: Option<&str>,
+    password: &str,
+) -> clbchat_core::account::Account {
+    use clbchat_core::account::{Account, StaffIdentity};
+    use clbchat_core::ids::{CentreId, DeskId, StaffId};
+    Account {
+        username: id.into(),
+        password_hash: clbchat_core::auth::hash_password(password)
+            .unwrap_or_else(|e| panic!("hashing a test password: {e}")),
+        active: true,
+        identity: StaffIdentity {
+            id: StaffId::new(id),
+            alias: id.into(),
+            role,
+            discipline: clbchat_core::event::Discipline::PsychoPedagogical,
+            desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
+            capacity: if desks.is_empty() { 0 } else { 2 },
+            centre: centre.map(CentreId::new),
+        },
+    }
+}

@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use clbchat_assembly::app::{App, Running};
-use clbchat_core::account::{Account, StaffIdentity, StaffRole};
-use clbchat_core::auth::hash_password;
+use clbchat_assembly::testing::staff_account;
+use clbchat_core::account::StaffRole;
 use clbchat_core::centre::Centre;
-use clbchat_core::event::Discipline;
-use clbchat_core::ids::{CentreId, DeskId, StaffId};
+use clbchat_core::ids::CentreId;
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::tokio_tungstenite::tungstenite::Message;
 use serde_json::{json, Value};
@@ -40,23 +39,11 @@ pub(crate) async fn administrator(server: &Running, id: &str) {
 }
 
 async fn put_staff(server: &Running, id: &str, role: StaffRole, desk: Option<&str>) {
+    let desks: Vec<&str> = desk.into_iter().collect();
     server
         .shared
         .store
-        .put_account(&Account {
-            username: id.into(),
-            password_hash: hash_password(PASSWORD).unwrap(),
-            active: true,
-            identity: StaffIdentity {
-                id: StaffId::new(id),
-                alias: id.into(),
-                role,
-                discipline: Discipline::PsychoPedagogical,
-                desks: desk.map(DeskId::new).into_iter().collect(),
-                capacity: if desk.is_some() { 2 } else { 0 },
-                centre: desk.map(CentreId::new),
-            },
-        })
+        .put_account(&staff_account(id, role, &desks, desk, PASSWORD))
         .await
         .unwrap();
 }

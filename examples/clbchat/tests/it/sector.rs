@@ -5,12 +5,12 @@
 //! says which desk it comes from.
 
 use chrono::Utc;
-use clbchat_core::account::{Account, StaffIdentity, StaffRole};
-use clbchat_core::auth::hash_password;
+use clbchat_assembly::testing::staff_account;
+use clbchat_core::account::StaffRole;
 use clbchat_core::centre::Centre;
 use clbchat_core::engine::events::EventRequest;
-use clbchat_core::event::{Discipline, ServerEvent};
-use clbchat_core::ids::{CentreId, DeskId, StaffId};
+use clbchat_core::event::ServerEvent;
+use clbchat_core::ids::{CentreId, DeskId};
 use clbchat_transport_ws::client::Client;
 use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};
 
@@ -22,25 +22,8 @@ async fn get(url: &str) -> (u16, String) {
 }
 
 async fn put_staff(server: &InProcess, id: &str, role: StaffRole, desks: &[&str]) {
-    server
-        .shared
-        .store
-        .put_account(&Account {
-            username: id.into(),
-            password_hash: hash_password(PASSWORD).unwrap(),
-            active: true,
-            identity: StaffIdentity {
-                id: StaffId::new(id),
-                alias: id.into(),
-                role,
-                discipline: Discipline::PsychoPedagogical,
-                desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
-                capacity: 2,
-                centre: Some(CentreId::new("clb-gent")),
-            },
-        })
-        .await
-        .unwrap();
+    let account = staff_account(id, role, desks, Some("clb-gent"), PASSWORD);
+    server.shared.store.put_account(&account).await.unwrap();
 }
 
 async fn arrive_at(server: &InProcess, desk: &str) -> Client {
