@@ -3,6 +3,11 @@
 //! and the counsellor gets the chat at once; they talk, the same link on a laptop takes the
 //! chat over, the counsellor ends it. A link for
 //! tomorrow says "too early", a cancelled one says so, a mistyped one too.
+//!
+//! And on one server for the sector (`sector.host_blended`, issue 17): the same pages under
+//! `/blended/`, the link written for them, the planned chat answered on the counsellor
+//! page beside the national desk's chats, each marked; the coordinator of both desks gives
+//! a new account both.
 
 use clbchat_core::account::StaffRole;
 use clbchat_core::event::Discipline;
@@ -28,6 +33,151 @@ async fn plan_in(b: &Browser, minutes: i64, client: &str) -> String {
     let link = link.as_str().expect("the link").to_owned();
     assert!(link.contains("/join#token="), "{link}");
     link
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_server_for_the_sector_a_planned_chat_comes_to_the_counsellor_page_too() {
+    if !tools_present("blended chat on the sector's server") {
+        return;
+    }
+    let server = Server::start_service(&clbchat::SERVICE, |s, _| {
+        s.sector.host_blended = true;
+    })
+    .await;
+    server
+        .account_in(
+            "sara",
+            StaffRole::Counsellor,
+            &["clbchat", "blended"],
+            Some("clb-gent"),
+        )
+        .await;
+    server
+        .account_on("kim", StaffRole::Coordinator, &["clbchat", "blended"])
+        .await;
+    let driver = Driver::start().await;
+
+    // Sara plans a chat on blended chat's page of this server: the link is under /blended/.
+    let sara = driver
+        .browser("sector-blended-sara", DESKTOP.0, DESKTOP.1)
+        .await;
+    sara.log_in(&server, "/blended/counsellor", "sara").await;
+    sara.shown("plan-form").await;
+    let link = plan_in(&sara, 5, "Lotte Peeters").await;
+    assert!(
+        link.starts_with(&server.url("/blended/join#token=")),
+        "{link}"
+    );
+    sara.text_contains("to-desk", "Naar de pagina voor hulpverleners")
+        .await;
+    sara.screenshot("sector-5-planning-under-blended").await;
+
+    // On the counsellor page: both desks named, the way to the planning while offline.
+    sara.log_in(&server, "/counsellor", "sara").await;
+    sara.text_contains("desk-names", "CLBch@t, Blended chat")
+        .await;
+    sara.text_contains("planner-link", "Naar je afspraken")
+        .await;
+    sara.shown("shift-end").await;
+    sara.click("go-online").await;
+    sara.shown("go-offline").await;
+    let link_shown = sara
+        .js("return !document.getElementById('planner-link').hidden")
+        .await;
+    assert_eq!(link_shown, serde_json::json!(false), "hidden while online");
+
+    // The client from the link, a student at the national desk: both on Sara's one page.
+    let client = driver
+        .browser("sector-blended-client", PHONE.0, PHONE.1)
+        .await;
+    client.open(&link).await;
+    client.shown("view-chat").await;
+    let student = driver
+        .browser("sector-blended-student", PHONE.0, PHONE.1)
+        .await;
+    student.open(&server.url("/")).await;
+    student.shown("view-start").await;
+    student.click("start").await;
+    student.shown("view-chat").await;
+    sara.text_contains("chat-tabs", "Lotte Peeters · Blended chat")
+        .await;
+    sara.text_contains("chat-tabs", "CLBch@t").await;
+    // Planned chats have no waiting line: only the national desk's is counted.
+    let waiting = sara.text_contains("waiting-count", "Wachtenden").await;
+    assert!(!waiting.contains("Blended chat"), "{waiting}");
+    client.text_contains("chat-notice", "Sara").await;
+    client.type_into("message-input", "Hallo, ik ben er.").await;
+    client.click("send").await;
+    sara.text_contains("chat-panes", "Hallo, ik ben er.").await;
+    // A known client: no anonymous self-report, no returning-visitor line in its pane.
+    let pane = sara
+        .js(
+            "const tab = Array.from(document.querySelectorAll('[data-testid=chat-tab]'))
+               .find((t) => t.textContent.includes('Lotte'));
+             tab.click();
+             const p = Array.from(document.querySelectorAll('[data-testid=chat-pane]'))
+               .find((p) => !p.hidden);
+             return [p.querySelector('[data-testid=client-profile]').textContent,
+                     p.querySelector('[data-testid=history-banner]').hidden]",
+        )
+        .await;
+    assert_eq!(pane, serde_json::json!(["", true]), "{pane}");
+    sara.assert_accessible("the counsellor page with a planned chat beside the desk's")
+        .await;
+    sara.screenshot("sector-6-counsellor-with-a-planned-chat")
+        .await;
+
+    // Kim coordinates both desks: a new account works for the ones she ticks.
+    let kim = driver.browser("sector-blended-kim", PHONE.0, PHONE.1).await;
+    kim.log_in(&server, "/coordinator", "kim").await;
+    kim.shown("account-desks").await;
+    kim.type_into("account-username", "jonas").await;
+    kim.type_into("account-alias", "Jonas").await;
+    kim.select("account-discipline", "social_work").await;
+    kim.type_into("account-password", PASSWORD).await;
+    // Unticked, the page's own desk too: refused in words.
+    kim.js(
+        "document.querySelectorAll('[data-testid=account-desk-choice]')
+              .forEach((c) => { c.checked = false; }); return true;",
+    )
+    .await;
+    kim.click("account-save").await;
+    kim.text_contains("account-error", "minstens één").await;
+    kim.js(
+        "document.querySelectorAll('[data-testid=account-desk-choice]')
+              .forEach((c) => { c.checked = true; }); return true;",
+    )
+    .await;
+    kim.click("account-save").await;
+    kim.text_contains("account-result", "jonas").await;
+    kim.text_contains("account-list", "CLBch@t, Blended chat")
+        .await;
+    kim.assert_accessible("the account form of a coordinator of two desks")
+        .await;
+    let wide = kim
+        .js(
+            "document.getElementById('account-desks').scrollIntoView({ block: 'center' });
+             return [document.documentElement.scrollWidth, window.innerWidth]",
+        )
+        .await;
+    let culprits = kim
+        .js("return Array.from(document.querySelectorAll('body *'))
+               .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1
+                 && !e.closest('.table-wrap') && e.offsetParent !== null)
+               .slice(0, 12)
+               .map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width))")
+        .await;
+    assert!(
+        wide[0].as_u64() <= wide[1].as_u64(),
+        "the page scrolls sideways: {wide} {culprits}"
+    );
+    kim.screenshot("sector-7-account-of-two-desks").await;
+    let jonas = server.shared.store.account("jonas").await.unwrap().unwrap();
+    let desks: Vec<_> = jonas.identity.desks.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(desks, ["clbchat", "blended"]);
+    for b in [sara, client, student, kim] {
+        b.close().await;
+    }
 }
 
 /// How many messages on the page contain `text`.
@@ -70,6 +220,14 @@ async fn a_planned_session_from_booking_to_the_end_of_the_chat() {
     counsellor.click("login").await;
     counsellor.shown("plan-form").await;
     counsellor.text_contains("desk-status", "online").await;
+    let back = counsellor
+        .js("return document.getElementById('to-desk').hidden")
+        .await;
+    assert_eq!(
+        back,
+        serde_json::json!(true),
+        "no other counsellor page here"
+    );
     counsellor.assert_accessible("planning page").await;
     counsellor.screenshot("blended-1-planning").await;
 

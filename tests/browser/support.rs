@@ -474,6 +474,17 @@ impl Server {
 
     /// An account on the given desks (a centre's box: the centre's id), of no centre.
     pub async fn account_on(&self, id: &str, role: StaffRole, desks: &[&str]) {
+        self.account_in(id, role, desks, None).await;
+    }
+
+    /// An account on the given desks, of `centre` (needed to plan blended chats).
+    pub async fn account_in(
+        &self,
+        id: &str,
+        role: StaffRole,
+        desks: &[&str],
+        centre: Option<&str>,
+    ) {
         self.shared
             .store
             .put_account(&Account {
@@ -487,7 +498,7 @@ impl Server {
                     discipline: Discipline::PsychoPedagogical,
                     desks: desks.iter().map(|d| DeskId::new(*d)).collect(),
                     capacity: 2,
-                    centre: None,
+                    centre: centre.map(clbchat_core::ids::CentreId::new),
                 },
             })
             .await

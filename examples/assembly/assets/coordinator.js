@@ -26,6 +26,8 @@
     accounts: [],
     admin: false,
     centres: [],
+    // The coordinator's desks on this server ({id, name}), see loadMyDesks.
+    myDesks: [],
     editingCentre: null,
     centreIdTouched: false,
     editing: null,
@@ -69,6 +71,7 @@
       $('login-notice').hidden = true;
       I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
       stopTimers();
+      showAccountDesks();
       if (!again) {
         loadCentres();
         loadAccounts();
@@ -92,7 +95,7 @@
       loadFlags();
       loadCalendar();
       loadEvents();
-      loadAccounts();
+      loadMyDesks(identity).then(loadAccounts);
     }
   }
 
@@ -1009,6 +1012,63 @@
     return c ? c.name : desk;
   }
 
+  // ---- the desks a coordinator gives accounts (one server for the sector) -----------------
+
+  // The coordinator's desks this server hosts, with their names (each asked at /api/info):
+  // with more than one (the national desk and blended chat beside it), the account form
+  // says which of them an account works for.
+  async function loadMyDesks(identity) {
+    const found = [];
+    for (const id of identity.desks || []) {
+      try {
+        const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+        if (!r.ok) continue;
+        const d = (await r.json()).desk;
+        if (d) found.push({ id: d.id, name: d.name });
+      } catch (e) {
+        // Not hosted here, or the server is away: that desk is left out.
+      }
+    }
+    S.myDesks = found;
+    const box = $('account-desk-choices');
+    box.textContent = '';
+    found.forEach((d) => {
+      const input = h('input', { type: 'checkbox', id: 'account-desk-' + d.id, testid: 'account-desk-choice', 'data-desk': d.id });
+      if (d.id === S.desk) input.defaultChecked = true;
+      box.appendChild(h('div', { class: 'choice' }, input, h('label', { for: 'account-desk-' + d.id, text: d.name })));
+    });
+    showAccountDesks();
+  }
+
+  function severalDesks() {
+    return !S.admin && S.myDesks.length > 1;
+  }
+
+  function showAccountDesks() {
+    $('account-desks').hidden = !severalDesks();
+    const col = $('accounts-desks-col');
+    col.hidden = !(S.admin || severalDesks());
+    I.set(col, S.admin ? 'k.col_account_desks' : 'k.account_works_for');
+  }
+
+  function deskLabel(desk) {
+    if (S.admin) return centreName(desk);
+    const d = S.myDesks.find((x) => x.id === desk);
+    return d ? d.name : desk;
+  }
+
+  function checkDesks(desks) {
+    document.querySelectorAll('[data-testid="account-desk-choice"]').forEach((el) => {
+      el.checked = desks.includes(el.getAttribute('data-desk'));
+    });
+  }
+
+  function checkedDesks() {
+    return Array.from(document.querySelectorAll('[data-testid="account-desk-choice"]'))
+      .filter((el) => el.checked)
+      .map((el) => el.getAttribute('data-desk'));
+  }
+
   // A proposal for a centre's address from its name: "CLB Genk" → "clb-genk".
   function slug(name) {
     return name
@@ -1142,7 +1202,7 @@
           h('td', { text: u }),
           h('td', { text: id.alias || '' }),
           h('td', { i18n: 'role.' + id.role }),
-          S.admin ? h('td', { text: (id.desks || []).map(centreName).join(', ') }) : null,
+          S.admin || severalDesks() ? h('td', { text: (id.desks || []).map(deskLabel).join(', ') }) : null,
           h('td', { i18n: 'disc.' + id.discipline }),
           h('td', { text: String(id.capacity || '') }),
           h('td', { i18n: a.active ? 'k.yes' : 'k.no' }),
@@ -1164,6 +1224,7 @@
     $('account-capacity').value = String(id.capacity || 1);
     $('account-centre').value = id.centre || '';
     if (S.admin) $('account-desk').value = (id.desks || [])[0] || '';
+    checkDesks(id.desks || []);
     $('account-active').checked = !!a.active;
     $('account-password').value = '';
     I.set($('account-password-label'), 'k.account_password_keep');
@@ -1214,6 +1275,10 @@
       $('account-desk').focus();
       return I.set(err, 'k.account_need_centre');
     }
+    if (severalDesks() && !checkedDesks().length) {
+      $('account-desk-choices').querySelector('input').focus();
+      return I.set(err, 'k.account_need_desk');
+    }
     if (!S.editing && !password) return I.set(err, 'k.account_need_password');
     if (password && Array.from(password).length < 10) return I.set(err, 'k.account_short_password');
     const old = S.editing ? S.editing.identity || {} : null;
@@ -1233,6 +1298,9 @@
       const before = old && old.desks ? old.desks : [];
       identity.desks = [desk].concat(before.slice(1).filter((d) => d !== desk));
       identity.centre = desk;
+    } else if (severalDesks()) {
+      // The desks ticked, in the coordinator's order (the page's own first).
+      identity.desks = checkedDesks();
     }
     const frame = { type: 'save_account', username, create: !S.editing, active: $('account-active').checked, identity };
     if (password) frame.password = password;

@@ -12,7 +12,8 @@
     info: null,
     desk: 'clbchat',
     // The account's desks this server hosts, with their names: one, or on one server for
-    // the sector the national desk and the counsellor's own centre's box.
+    // the sector the national desk, the counsellor's own centre's box and blended chat
+    // ({id, name, byAppointment}).
     desks: [],
     desksReady: null, // resolves when `desks` is known
     online: false,
@@ -53,6 +54,8 @@
       emptyEl: $('no-chats'),
       // With several desks, each chat says which one it comes from.
       deskName: (id) => (S.desks.length > 1 ? (S.desks.find((d) => d.id === id) || { name: id }).name : null),
+      // Blended chat's clients are known by name: no anonymous self-report line.
+      isIdentified: (id) => S.desks.some((d) => d.id === id && d.byAppointment),
       onChange: updateLoad,
     });
     S.offers = new St.TransferOffers(session, $('transfer-offers'), $('offers-empty'));
@@ -92,7 +95,7 @@
         const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
         if (!r.ok) continue;
         const d = (await r.json()).desk;
-        if (d) found.push({ id: d.id, name: d.name });
+        if (d) found.push({ id: d.id, name: d.name, byAppointment: !!d.by_appointment });
       } catch (e) {
         // Not hosted here, or the server is away: that desk is left out.
       }
@@ -104,6 +107,13 @@
     const names = $('desk-names');
     names.hidden = S.desks.length < 2;
     if (S.desks.length > 1) I.set(names, 'c.desks_several', { names: S.desks.map((d) => d.name).join(', ') });
+    showPlannerLink();
+  }
+
+  // Appointments are planned on blended chat's own page (their chats come here too). One
+  // page at a time holds a login, so the way there shows while offline only.
+  function showPlannerLink() {
+    $('planner-link').hidden = S.online || !S.desks.some((d) => d.byAppointment);
   }
 
   // The same request at each of the counsellor's desks (once they are known, so coming
@@ -204,6 +214,7 @@
   }
 
   function updateShift() {
+    showPlannerLink();
     const el = $('shift-status');
     if (!S.online || !S.shiftEnd) {
       I.set(el, 'c.status_offline');
@@ -247,7 +258,9 @@
 
   function pollOnce() {
     if (!session.connected) return;
-    const desks = S.desks.length ? S.desks : [{ id: S.desk, name: '' }];
+    // Planned chats have no waiting line: only the desks with a queue.
+    const queued = S.desks.filter((d) => !d.byAppointment);
+    const desks = queued.length ? queued : [{ id: S.desk, name: '' }];
     Promise.all(desks.map((d) => session.request({ type: 'availability', desk: d.id }))).then(
       (answers) => {
         const el = $('waiting-count');

@@ -461,8 +461,10 @@
   // ---- the workspace: one's own chats -------------------------------------------------
 
   class Workspace {
-    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), partners, identified}
-    // identified: the clients are known (blended chat): no anonymous self-report line.
+    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), partners, identified,
+    //        deskName(desk), isIdentified(desk)}
+    // identified: the clients are known (blended chat): no anonymous self-report line;
+    // isIdentified(desk): the same for one desk's chats, on a page of several desks.
     constructor(opts) {
       this.o = opts;
       this.chats = new Map();
@@ -541,6 +543,7 @@
       if (!c) {
         c = this.create(ev.conversation, ev.profile, ev.history, ev.ends_at);
         c.desk = ev.desk;
+        this.renderBanner(c); // now that its desk is known
       } else {
         c.desk = ev.desk || c.desk;
         c.profile = ev.profile || c.profile;
@@ -841,11 +844,16 @@
       );
     }
 
+    // A known client (blended chat): no anonymous self-report, no returning-visitor line.
+    known(c) {
+      return !!(this.o.identified || (this.o.isIdentified && this.o.isIdentified(c.desk)));
+    }
+
     renderBanner(c) {
       const hist = c.history;
       c.banner.textContent = '';
       c.banner.classList.remove('banner-warn');
-      if (!hist) {
+      if (!hist || this.known(c)) {
         c.banner.hidden = true;
         return;
       }
@@ -869,7 +877,7 @@
       const desk = c.desk && this.o.deskName ? this.o.deskName(c.desk) : null;
       const name = desk ? clientName(c.profile) + ' · ' + desk : clientName(c.profile);
       c.title.textContent = name;
-      c.profileEl.textContent = this.o.identified ? '' : profileVars(c.profile);
+      c.profileEl.textContent = this.known(c) ? '' : profileVars(c.profile);
       c.tabLabel.textContent = name;
       I.set(c.tabState, 's.tab_' + c.status);
       if (c.unread > 0) {

@@ -47,6 +47,9 @@ pub struct Shared {
     pub desk: Option<DeskConfig>,
     /// Whether it hosts the centres' chatboxes (Chat-met-je-CLB).
     pub hosts_centres: bool,
+    /// Blended chat's desk when this server hosts it beside its own desk
+    /// (`sector.host_blended`; its pages under `/blended/`, see [`crate::blended`]).
+    pub blended: Option<DeskId>,
     /// The engine.
     pub engine: Engine,
     /// The store (for readiness checks and account bootstrap).
@@ -66,6 +69,18 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The desks the first coordinator (made with the setup link) coordinates: the
+    /// server's own desk and blended chat's beside it. None on a server of the centres'
+    /// boxes, where the first account is the sector's administrator, who makes the rest.
+    pub fn first_coordinator_desks(&self) -> Vec<DeskId> {
+        match &self.desk {
+            Some(own) => std::iter::once(own.id.clone())
+                .chain(self.blended.clone())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Makes sure the engine hosts `centre`'s chatbox (a centre added to the store while
     /// the server runs, by the sector's administrator or by `centres import`). Only on a
     /// server that hosts the centres.
@@ -80,6 +95,7 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("desk", &self.desk.as_ref().map(|d| &d.id))
             .field("hosts_centres", &self.hosts_centres)
+            .field("blended", &self.blended)
             .field(
                 "storage",
                 &crate::settings::redact_url(&self.settings.storage.url),
@@ -253,6 +269,24 @@ impl App {
             Desks::One(desk) => Some(*desk),
             Desks::Centres => None,
         };
+        let blended = if settings.sector.host_blended {
+            if desk
+                .as_ref()
+                .is_some_and(|d| d.admission == clbchat_core::config::Admission::Appointment)
+            {
+                return Err(Error::Config(
+                    "sector.host_blended: this server's own desk is blended chat already; \
+                     leave it false here"
+                        .into(),
+                ));
+            }
+            Some(crate::blended::desk(
+                &settings.sector.blended_desk.desk_settings(),
+                "sector.blended_desk",
+            )?)
+        } else {
+            None
+        };
         let (store, sql): (Arc<dyn Store>, Option<Arc<SqlStore>>) =
             if settings.storage.url == MEMORY_STORAGE_URL {
                 tracing::warn!(
@@ -294,6 +328,10 @@ impl App {
         if let Some(desk) = &desk {
             engine.add_desk(desk.clone()).await?;
             log_calendar_source(store.as_ref(), &settings, &desk.id).await?;
+        }
+        if let Some(blended) = &blended {
+            engine.add_desk(blended.clone()).await?;
+            tracing::info!(desk = %blended.id, "blended chat is here too, under /blended/");
         }
         if hosts_centres {
             let centres = store.centres().await?;
@@ -383,6 +421,7 @@ impl App {
                 settings,
                 desk,
                 hosts_centres,
+                blended: blended.map(|d| d.id),
                 engine,
                 store,
                 sql,

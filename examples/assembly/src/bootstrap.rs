@@ -72,12 +72,13 @@ impl Setup {
             .is_some()
     }
 
-    /// Creates the first coordinator of `desk` (for a server of centres only, `None`: the
-    /// sector's administrator) if the token is the armed one, and disarms it.
+    /// Creates the first coordinator of `desks` (the server's own, see
+    /// [`crate::app::Shared::first_coordinator_desks`]; for a server of centres only, none: the sector's
+    /// administrator) if the token is the armed one, and disarms it.
     pub async fn complete(
         &self,
         store: &dyn Store,
-        desk: Option<&DeskId>,
+        desks: &[DeskId],
         req: SetupRequest,
     ) -> Result<String> {
         {
@@ -131,13 +132,13 @@ impl Setup {
             identity: StaffIdentity {
                 id: StaffId::new(username.clone()),
                 alias,
-                role: if desk.is_some() {
+                role: if !desks.is_empty() {
                     StaffRole::Coordinator
                 } else {
                     StaffRole::Administrator
                 },
                 discipline: Discipline::PsychoPedagogical,
-                desks: desk.into_iter().cloned().collect(),
+                desks: desks.to_vec(),
                 capacity: DEFAULT_CAPACITY,
                 centre: None,
             },

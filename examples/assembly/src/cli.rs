@@ -206,6 +206,10 @@ pub async fn report(settings: &Settings, args: &ReportArgs) -> Result<String> {
     let mut desk_names: std::collections::BTreeMap<DeskId, String> =
         centres.into_iter().map(|c| (c.desk(), c.name)).collect();
     desk_names.insert(own, settings.desk.name.clone());
+    if settings.sector.host_blended {
+        let b = &settings.sector.blended_desk;
+        desk_names.insert(DeskId::new(b.id.clone()), b.name.clone());
+    }
     let options = crate::report::Options {
         lang: args.lang,
         desk_names,

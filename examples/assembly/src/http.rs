@@ -182,6 +182,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     if shared.hosts_centres {
         router = crate::boxes::routes(router);
     }
+    router = crate::blended::routes(router, &shared);
     (shared.pages.routes)(router)
         .route("/setup", get(move || async move { page(setup_page) }))
         .route("/assets/{file}", get(asset))
@@ -267,6 +268,7 @@ async fn asset(State(s): State<Arc<Shared>>, Path(file): Path<String>) -> Respon
     match SHARED_ASSETS
         .iter()
         .chain(crate::boxes::ASSETS)
+        .chain(crate::blended::ASSETS)
         .chain(s.pages.assets)
         .find(|(name, _, _)| *name == file)
     {
@@ -350,7 +352,8 @@ async fn info(
     Json(json!({
         "national_desk": national_desk,
         "hours": desk.as_ref().map(|d| hours(&d.calendar)),
-        "desk": desk.as_ref().map(|d| json!({ "id": d.id, "name": d.name })),
+        "desk": desk.as_ref().map(|d| json!({ "id": d.id, "name": d.name,
+            "by_appointment": d.admission == clbchat_core::config::Admission::Appointment })),
         "partners": partners,
         "topics": topics,
         "results": names(ChatResult::ALL),
@@ -403,7 +406,7 @@ async fn setup(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Respons
     };
     match s
         .setup
-        .complete(s.store.as_ref(), s.desk.as_ref().map(|d| &d.id), req)
+        .complete(s.store.as_ref(), &s.first_coordinator_desks(), req)
         .await
     {
         Ok(username) => {

@@ -19,6 +19,7 @@
 //! - [`error`]: the crate's one error enum.
 
 pub mod app;
+pub mod blended;
 pub mod bootstrap;
 pub mod boxes;
 pub mod centres;

@@ -55,13 +55,67 @@ pub struct Settings {
 
 /// `[sector]`: one server for the whole sector, if it wants. With `host_centres`, this
 /// server also hosts every centre's chatbox (Chat-met-je-CLB: `/c/<centre>`, the list at
-/// `/c`), beside its own desk: a counsellor who serves the national desk and their own
-/// centre's box logs in once. Each service's own binary stays the simple way in.
+/// `/c`); with `host_blended`, blended chat (its pages under `/blended/`, its desk from
+/// `[sector.blended_desk]`); both beside its own desk. A counsellor who serves the
+/// national desk, their own centre's box and blended chat logs in once, on one page. Each
+/// service's own binary stays the simple way in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SectorSettings {
     /// Also host the centres' chatboxes (the `chat-met-je-clb` server always does).
     pub host_centres: bool,
+    /// Also host blended chat: the client's join page at `/blended/join`, the counsellor's
+    /// planning at `/blended/counsellor` (the `blended-chat` server has them at `/join`
+    /// and `/counsellor`, for its own desk).
+    pub host_blended: bool,
+    /// Blended chat's desk on a server that hosts it beside its own (`host_blended`).
+    pub blended_desk: BlendedDeskSettings,
+}
+
+/// `[sector.blended_desk]`: blended chat's desk, and the `blended-chat` server's `[desk]`
+/// by default. Planned chats have no queue, no staffing minimum and no medical warning,
+/// so only these settings apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlendedDeskSettings {
+    /// Stable id (in the protocol and the statistics); not the `[desk]`'s.
+    pub id: String,
+    /// Public name, as the counsellor page shows it beside each chat.
+    pub name: String,
+    /// The time limit of a planned chat.
+    pub chat_limit_minutes: u64,
+    /// How long a dropped client may take to come back.
+    pub reconnect_grace_secs: u64,
+    /// How long a counsellor whose page lost its connection may take to log in again.
+    pub staff_reconnect_grace_secs: u64,
+}
+
+impl Default for BlendedDeskSettings {
+    fn default() -> Self {
+        Self {
+            id: "blended".into(),
+            name: "Blended chat".into(),
+            chat_limit_minutes: 60,
+            reconnect_grace_secs: DEFAULT_RECONNECT_GRACE.as_secs(),
+            staff_reconnect_grace_secs: DEFAULT_STAFF_RECONNECT_GRACE.as_secs(),
+        }
+    }
+}
+
+impl BlendedDeskSettings {
+    /// The same as a `[desk]` section (the `blended-chat` server's own desk).
+    pub fn desk_settings(&self) -> DeskSettings {
+        DeskSettings {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            min_counsellors: 0,
+            want_medical: false,
+            chat_limit_minutes: self.chat_limit_minutes,
+            reconnect_grace_secs: self.reconnect_grace_secs,
+            staff_reconnect_grace_secs: self.staff_reconnect_grace_secs,
+            ..DeskSettings::default()
+        }
+    }
 }
 
 /// `[national_desk]`: what a closed chatbox (Chat-met-je-CLB) says about the national
@@ -307,6 +361,58 @@ impl Default for DeskSettings {
     }
 }
 
+impl DeskSettings {
+    /// Checks what types alone cannot; an error names the setting under `key` (`desk`,
+    /// `sector.blended_desk`).
+    pub fn check(&self, key: &str) -> Result<()> {
+        let bad = |field: &str, what: &str| Err(Error::Config(format!("{key}.{field}: {what}")));
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return bad("id", "letters, digits, `-` and `_` only, e.g. \"clbchat\"");
+        }
+        if self.chat_limit_minutes < 15 {
+            return bad(
+                "chat_limit_minutes",
+                "at least 15 minutes (the warnings come 10 and 5 minutes before the end)",
+            );
+        }
+        if self.max_queue == 0 {
+            return bad("max_queue", "at least 1");
+        }
+        Ok(())
+    }
+
+    /// `desk` (a service's kind of desk) with this section's name and limits, checked; an
+    /// error names the setting under `key`.
+    pub fn apply(&self, key: &str, mut desk: DeskConfig) -> Result<DeskConfig> {
+        desk.id = clbchat_core::ids::DeskId::new(self.id.clone());
+        desk.name = self.name.clone();
+        desk.min_counsellors = self.min_counsellors;
+        desk.want_medical = self.want_medical;
+        desk.limits.max_queue = self.max_queue;
+        desk.limits.chat_limit = Duration::from_secs(self.chat_limit_minutes * 60);
+        desk.limits.reconnect_grace = Duration::from_secs(self.reconnect_grace_secs);
+        desk.limits.staff_reconnect_grace = Duration::from_secs(self.staff_reconnect_grace_secs);
+        desk.validate().map_err(|e| {
+            let why = match e {
+                clbchat_core::Error::Invalid(m) => m,
+                other => other.to_string(),
+            };
+            let field = if why.contains("chat") {
+                format!("{key}.chat_limit_minutes")
+            } else {
+                key.to_owned()
+            };
+            Error::Config(format!("{field}: {why}"))
+        })?;
+        Ok(desk)
+    }
+}
+
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
@@ -435,26 +541,21 @@ impl Settings {
         if self.storage.purge_interval_minutes == 0 {
             return bad("storage.purge_interval_minutes", "at least 1 minute");
         }
-        if self.desk.id.is_empty()
-            || !self
-                .desk
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return bad(
-                "desk.id",
-                "letters, digits, `-` and `_` only, e.g. \"clbchat\"",
-            );
-        }
-        if self.desk.chat_limit_minutes < 15 {
-            return bad(
-                "desk.chat_limit_minutes",
-                "at least 15 minutes (the warnings come 10 and 5 minutes before the end)",
-            );
-        }
-        if self.desk.max_queue == 0 {
-            return bad("desk.max_queue", "at least 1");
+        self.desk.check("desk")?;
+        if self.sector.host_blended {
+            let blended = self.sector.blended_desk.desk_settings();
+            blended.check("sector.blended_desk")?;
+            if blended.id == self.desk.id {
+                return bad(
+                    "sector.blended_desk.id",
+                    &format!(
+                        "`{}` is the [desk]'s id too. On the blended-chat server, leave \
+                         sector.host_blended false: its own desk is blended chat already. \
+                         Elsewhere, give blended chat an id of its own, e.g. \"blended\"",
+                        blended.id
+                    ),
+                );
+            }
         }
         if self.server.max_connections == 0 {
             return bad("server.max_connections", "at least 1");
@@ -504,29 +605,8 @@ impl Settings {
 
     /// `desk` (a service's kind of desk) with the `[desk]` section's name and limits,
     /// checked; an error names the setting.
-    pub fn apply_desk(&self, mut desk: DeskConfig) -> Result<DeskConfig> {
-        let d = &self.desk;
-        desk.id = clbchat_core::ids::DeskId::new(d.id.clone());
-        desk.name = d.name.clone();
-        desk.min_counsellors = d.min_counsellors;
-        desk.want_medical = d.want_medical;
-        desk.limits.max_queue = d.max_queue;
-        desk.limits.chat_limit = Duration::from_secs(d.chat_limit_minutes * 60);
-        desk.limits.reconnect_grace = Duration::from_secs(d.reconnect_grace_secs);
-        desk.limits.staff_reconnect_grace = Duration::from_secs(d.staff_reconnect_grace_secs);
-        desk.validate().map_err(|e| {
-            let why = match e {
-                clbchat_core::Error::Invalid(m) => m,
-                other => other.to_string(),
-            };
-            let key = if why.contains("chat") {
-                "desk.chat_limit_minutes"
-            } else {
-                "desk"
-            };
-            Error::Config(format!("{key}: {why}"))
-        })?;
-        Ok(desk)
+    pub fn apply_desk(&self, desk: DeskConfig) -> Result<DeskConfig> {
+        self.desk.apply("desk", desk)
     }
 
     /// The calendar: the file's, or open around the clock when none is configured.

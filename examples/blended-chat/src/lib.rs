@@ -4,79 +4,49 @@
 //! ([`clbchat_assembly`]): a blended-chat desk (no queue: a client joins from the link of
 //! their appointment and their counsellor gets the chat at once; not anonymous), its pages
 //! (`/` a short welcome, `/join` the client's, `/counsellor` the counsellor's planning
-//! page, `/coordinator` the assembly's coordinator page for the team's accounts) and its defaults (port 8081, its data in `./data/blended-chat/`), so it runs
-//! beside `clbchat` on one machine without a setting. See `docs/blended-chat.md`.
-
-pub mod calendar_file;
+//! page, `/coordinator` the assembly's coordinator page for the team's accounts) and its
+//! defaults (port 8081, its data in `./data/blended-chat/`), so it runs beside `clbchat` on
+//! one machine without a setting. See `docs/blended-chat.md`.
+//!
+//! The pages, the desk and the calendar file are the assembly's
+//! ([`clbchat_assembly::blended`]), shared with a server of the whole sector that hosts
+//! blended chat beside the national desk (`sector.host_blended`).
 
 use clbchat_assembly::app::Desks;
-use clbchat_assembly::http::Pages;
+use clbchat_assembly::blended;
+use clbchat_assembly::http::{no_routes, Pages};
 use clbchat_assembly::service::Service;
-use clbchat_assembly::settings::{Defaults, DeskSettings, Settings};
-use clbchat_core::config::DeskConfig;
+use clbchat_assembly::settings::{BlendedDeskSettings, Defaults, Settings};
 
-/// The desk's id by default.
-pub const DESK: &str = "blended";
-
-/// Blended chat's pages.
+/// Blended chat's pages, at the top of its own server.
 pub const PAGES: Pages = Pages {
     pages: &[
-        ("/", include_str!("../pages/index.html")),
-        ("/join", include_str!("../pages/join.html")),
-        ("/counsellor", include_str!("../pages/counsellor.html")),
+        ("/", blended::INDEX_HTML),
+        ("/join", blended::JOIN_HTML),
+        ("/counsellor", blended::PLANNER_HTML),
         ("/coordinator", clbchat_assembly::http::COORDINATOR_HTML),
     ],
-    assets: &[
-        (
-            "blended-texts.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/texts.js"),
-        ),
-        (
-            "join.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/join.js"),
-        ),
-        (
-            "planner.js",
-            "text/javascript; charset=utf-8",
-            include_str!("../pages/planner.js"),
-        ),
-    ],
-    routes: calendar_file::routes,
-    brand: "CLB-chat",
+    assets: &[],
+    routes: no_routes,
+    brand: blended::BRAND,
 };
 
-/// Blended chat's defaults: the national desk's, with its own desk (60-minute sessions, no
-/// staffing minimum, no partner lines), port 8081 and data folder.
+/// Blended chat's defaults: the national desk's, with its own desk in `[desk]` (that of
+/// [`BlendedDeskSettings`]: 60-minute sessions, no staffing minimum), port 8081 and data
+/// folder, and no partner lines.
 pub fn defaults() -> Settings {
     let mut s = Settings::default();
     s.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 8081));
     s.storage.url = "sqlite://data/blended-chat/blended-chat.db".into();
     s.pseudonyms.key_file = "data/blended-chat/pseudonym-keys.toml".into();
-    s.desk = DeskSettings {
-        id: DESK.into(),
-        name: "Blended chat".into(),
-        min_counsellors: 0,
-        want_medical: false,
-        chat_limit_minutes: 60,
-        ..DeskSettings::default()
-    };
+    s.desk = BlendedDeskSettings::default().desk_settings();
     s.partners = Vec::new();
     s
 }
 
-/// The blended-chat desk of these settings.
-pub fn desk(settings: &Settings) -> clbchat_assembly::Result<DeskConfig> {
-    settings.apply_desk(DeskConfig::blended(
-        settings.desk.id.clone(),
-        settings.desk.name.clone(),
-    ))
-}
-
-/// Blended chat's desks: its one blended-chat desk.
+/// Blended chat's desks: its one blended-chat desk, from `[desk]`.
 pub fn desks(settings: &Settings) -> clbchat_assembly::Result<Desks> {
-    Ok(Desks::One(Box::new(desk(settings)?)))
+    Ok(Desks::One(Box::new(blended::desk(&settings.desk, "desk")?)))
 }
 
 /// Blended chat as a service.

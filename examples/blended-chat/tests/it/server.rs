@@ -63,6 +63,39 @@ fn help_says_what_it_serves() {
     }
 }
 
+/// Blended chat's own server hosts no second blended desk: a deployer who sets
+/// `sector.host_blended` here is told why, and the server does not start (78: a setting).
+#[test]
+fn it_refuses_to_host_blended_chat_beside_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = program().run(
+        dir.path(),
+        &[],
+        &[("CLBCHAT_SECTOR__HOST_BLENDED", "true")],
+        "",
+    );
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("leave sector.host_blended false: its own desk is blended chat already"),
+        "{err}"
+    );
+    // With a desk id of its own it still says so, once it knows its desk.
+    let (code, _, err) = program().run(
+        dir.path(),
+        &[],
+        &[
+            ("CLBCHAT_SECTOR__HOST_BLENDED", "true"),
+            ("CLBCHAT_DESK__ID", "afspraken"),
+        ],
+        "",
+    );
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("sector.host_blended: this server's own desk is blended chat already"),
+        "{err}"
+    );
+}
+
 /// With no configuration at all: its own data folder, owner-only files, the setup link, and
 /// every page on one port.
 #[tokio::test]

@@ -10,7 +10,9 @@
   const I = window.ClbI18n;
   const P = window.ClbProto;
   const $ = (id) => document.getElementById(id);
-  const DESK = 'blended';
+  // The page's desk (on a server of the sector, blended chat's beside the national desk);
+  // empty: the server's own, as /api/info names it.
+  let DESK = document.documentElement.getAttribute('data-desk') || '';
   const SAVED = 'blended.session';
   const RETRY_MS = [1000, 2000, 5000, 10000, 20000];
 
@@ -115,6 +117,7 @@
       status('b.no_link_title', 'b.no_link');
       return;
     }
+    if (!DESK) DESK = ((await P.info()).desk || {}).id || 'blended';
     const conn = S.conn || (await connect());
     connState('connected');
     S.attempt = 0;

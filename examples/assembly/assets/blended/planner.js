@@ -56,6 +56,8 @@
     'bp.cancel': 'Afzeggen',
     'bp.cancel_confirm': 'De afspraak met {name} op {when} afzeggen? De link van je cliënt zegt dan dat ze niet doorgaat.',
     'bp.online': 'Je bent online: een cliënt die de link opent, komt meteen bij jou.',
+    'bp.to_desk_hint': 'Je andere chats beantwoord je op de pagina voor hulpverleners. Je bent maar op één pagina tegelijk aangemeld.',
+    'bp.to_desk': 'Naar de pagina voor hulpverleners',
     'bp.earlier': 'Gesprekken lezen',
     'bp.traj_title': 'Gesprekken met {name}',
     'bp.traj_audit': 'Wat je hier leest, wordt bijgehouden: wie, wanneer en welk gesprek.',
@@ -111,6 +113,8 @@
     'bp.cancel': 'Cancel',
     'bp.cancel_confirm': 'Cancel the appointment with {name} on {when}? Your client\'s link will then say it is off.',
     'bp.online': 'You are online: a client who opens the link reaches you at once.',
+    'bp.to_desk_hint': 'You answer your other chats on the counsellors\' page. You are logged in on one page at a time.',
+    'bp.to_desk': 'To the counsellors\' page',
     'bp.earlier': 'Read the chats',
     'bp.traj_title': 'Chats with {name}',
     'bp.traj_audit': 'What you read here is recorded: who, when and which chat.',
@@ -300,7 +304,8 @@
   }
 
   function showLink(key, a, token) {
-    const url = location.origin + '/join#token=' + encodeURIComponent(token);
+    // Beside this page: /join on blended chat's own server, /blended/join on the sector's.
+    const url = new URL('join', location.href).href + '#token=' + encodeURIComponent(token);
     S.token = token;
     I.set($('link-text'), key, { name: a.client_name, when: { dt: a.starts_at } });
     $('link').value = url;
@@ -494,7 +499,12 @@
     LENGTHS.forEach((n) => $('length').appendChild(I.h('option', { value: String(n), i18n: 'bp.minutes', vars: { n } })));
     resetForm();
     try {
-      S.info = await P.info();
+      // The page's desk (blended chat's, beside the national desk on a server of the
+      // sector); empty: the server's own.
+      const mine = document.documentElement.getAttribute('data-desk') || '';
+      // Beside another desk (under /blended/), the way back to the counsellor page.
+      $('to-desk').hidden = !mine;
+      S.info = await P.info(mine);
       S.desk = (S.info.desk && S.info.desk.id) || S.desk;
     } catch (err) {
       I.set($('login-error'), 's.info_failed');
