@@ -135,3 +135,44 @@ async fn the_administrator_adds_a_centre_whose_box_is_there_at_once() {
     assert_eq!(opened["type"], "calendar", "{opened}");
     server.stop().await;
 }
+
+/// The boxes' server may host blended chat too (`sector.host_blended`): its pages are under
+/// `/blended/`, and its first account is still the sector's administrator, not a
+/// coordinator of blended chat.
+#[tokio::test]
+async fn with_blended_chat_beside_the_boxes_the_first_account_is_still_the_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tuned(dir.path(), |s| s.sector.host_blended = true).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("http://{}/blended/join", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("data-desk=\"blended\""));
+    let link = server
+        .setup_link
+        .clone()
+        .expect("a fresh server's setup link");
+    let token = link.split("#token=").nth(1).unwrap();
+    let r = http
+        .post(format!("http://{}/api/setup", server.addr))
+        .json(
+            &json!({"token": token, "username": "sector", "alias": "Sector",
+            "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let account = server
+        .shared
+        .store
+        .account("sector")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.identity.role, StaffRole::Administrator);
+    assert!(account.identity.desks.is_empty(), "{:?}", account.identity);
+}

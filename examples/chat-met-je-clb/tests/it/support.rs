@@ -17,6 +17,14 @@ pub(crate) const PASSWORD: &str = "een lang wachtwoord";
 
 /// A server of the centres' chatboxes on a SQLite file in `dir`.
 pub(crate) async fn start(dir: &Path) -> Running {
+    start_tuned(dir, |_| {}).await
+}
+
+/// [`start`] with settings changed by `tune`.
+pub(crate) async fn start_tuned(
+    dir: &Path,
+    tune: impl FnOnce(&mut clbchat_assembly::settings::Settings),
+) -> Running {
     let mut s = chat_met_je_clb::defaults();
     s.server.listen = "127.0.0.1:0".parse().unwrap();
     s.storage.url = format!("sqlite://{}", dir.join("cmjc.db").display());
@@ -24,6 +32,7 @@ pub(crate) async fn start(dir: &Path) -> Running {
     // Some 40 frames in a burst from one connection: not what the rate limit is for.
     s.server.frames_per_second = 1_000;
     s.server.frame_burst = 1_000;
+    tune(&mut s);
     let parts = chat_met_je_clb::SERVICE.parts(&s).unwrap();
     App::start_with(s, parts).await.unwrap().spawn()
 }
