@@ -1018,17 +1018,7 @@
   // with more than one (the national desk and blended chat beside it), the account form
   // says which of them an account works for.
   async function loadMyDesks(identity) {
-    const found = [];
-    for (const id of identity.desks || []) {
-      try {
-        const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
-        if (!r.ok) continue;
-        const d = (await r.json()).desk;
-        if (d) found.push({ id: d.id, name: d.name });
-      } catch (e) {
-        // Not hosted here, or the server is away: that desk is left out.
-      }
-    }
+    const found = await St.desksHere(identity.desks);
     S.myDesks = found;
     const box = $('account-desk-choices');
     box.textContent = '';

@@ -89,17 +89,7 @@
   // The account's desks that this server hosts (each asked at /api/info, which knows the
   // desks in force); without any, the page's own desk.
   async function loadDesks(identity) {
-    const found = [];
-    for (const id of identity.desks || []) {
-      try {
-        const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
-        if (!r.ok) continue;
-        const d = (await r.json()).desk;
-        if (d) found.push({ id: d.id, name: d.name, byAppointment: !!d.by_appointment });
-      } catch (e) {
-        // Not hosted here, or the server is away: that desk is left out.
-      }
-    }
+    const found = await St.desksHere(identity.desks);
     if (found.length) {
       S.desks = found;
       S.desk = found[0].id;

@@ -1309,7 +1309,26 @@
     set();
   })();
 
+  // The desks among `ids` that this server hosts, with their names, each asked at
+  // /api/info (which knows the desks in force): [{id, name, byAppointment}]. A desk the
+  // server does not host, or cannot say just now, is left out.
+  async function desksHere(ids) {
+    const found = [];
+    for (const id of ids || []) {
+      try {
+        const r = await fetch('/api/info?desk=' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+        if (!r.ok) continue;
+        const d = (await r.json()).desk;
+        if (d) found.push({ id: d.id, name: d.name, byAppointment: !!d.by_appointment });
+      } catch (e) {
+        // left out
+      }
+    }
+    return found;
+  }
+
   window.ClbStaff = {
+    desksHere,
     Session,
     registrationForm,
     Workspace,

@@ -49,6 +49,34 @@ async fn arrive_at(server: &InProcess, desk: &str) -> Client {
     visitor
 }
 
+/// Puts `who` online at each of `desks`.
+async fn online_at(who: &Client, desks: &[&str]) {
+    for desk in desks {
+        let online = who
+            .request(ClientFrame::Online {
+                desk: DeskId::new(*desk),
+                shift_ends_at: None,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(online, ServerFrame::Ok { .. }), "{online:?}");
+    }
+}
+
+/// The desks of the next `n` chats assigned to `who`, sorted.
+async fn assigned_desks(who: &mut Client, n: usize) -> Vec<String> {
+    let mut desks = Vec::new();
+    while desks.len() < n {
+        match who.next_event().await {
+            Some(ServerEvent::ChatAssigned { desk, .. }) => desks.push(desk.0),
+            Some(_) => continue,
+            None => panic!("closed: {:?}", who.close_reason()),
+        }
+    }
+    desks.sort();
+    desks
+}
+
 #[tokio::test]
 async fn the_national_server_also_hosts_the_centres_boxes_and_one_counsellor_serves_both() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,30 +132,12 @@ async fn the_national_server_also_hosts_the_centres_boxes_and_one_counsellor_ser
         .unwrap();
     assert!(matches!(opened, ServerFrame::Calendar { .. }), "{opened:?}");
     let mut sara = staff(&server.ws(), &server.origin(), "sara").await;
-    for desk in ["clbchat", "clb-gent"] {
-        let online = sara
-            .request(ClientFrame::Online {
-                desk: DeskId::new(desk),
-                shift_ends_at: None,
-            })
-            .await
-            .unwrap();
-        assert!(matches!(online, ServerFrame::Ok { .. }), "{online:?}");
-    }
+    online_at(&sara, &["clbchat", "clb-gent"]).await;
 
     // A student at the national desk, one at Gent's box: both are Sara's, each marked.
     let _national = arrive_at(&server, "clbchat").await;
     let _box = arrive_at(&server, "clb-gent").await;
-    let mut desks = Vec::new();
-    while desks.len() < 2 {
-        match sara.next_event().await {
-            Some(ServerEvent::ChatAssigned { desk, .. }) => desks.push(desk.0),
-            Some(_) => continue,
-            None => panic!("closed: {:?}", sara.close_reason()),
-        }
-    }
-    desks.sort();
-    assert_eq!(desks, ["clb-gent", "clbchat"]);
+    assert_eq!(assigned_desks(&mut sara, 2).await, ["clb-gent", "clbchat"]);
     server.stop().await;
 }
 
@@ -211,16 +221,7 @@ async fn the_national_server_also_hosts_blended_chat_and_its_chats_reach_the_sam
 
     // Online at both; the client from the link and a student at the national desk: both
     // reach Sara, each marked with its desk.
-    for desk in ["clbchat", "blended"] {
-        let online = sara
-            .request(ClientFrame::Online {
-                desk: DeskId::new(desk),
-                shift_ends_at: None,
-            })
-            .await
-            .unwrap();
-        assert!(matches!(online, ServerFrame::Ok { .. }), "{online:?}");
-    }
+    online_at(&sara, &["clbchat", "blended"]).await;
     let client = Client::connect(&server.ws(), Some(&server.origin()))
         .await
         .unwrap();
@@ -238,16 +239,7 @@ async fn the_national_server_also_hosts_blended_chat_and_its_chats_reach_the_sam
         "{welcome:?}"
     );
     let _student = arrive_at(&server, "clbchat").await;
-    let mut desks = Vec::new();
-    while desks.len() < 2 {
-        match sara.next_event().await {
-            Some(ServerEvent::ChatAssigned { desk, .. }) => desks.push(desk.0),
-            Some(_) => continue,
-            None => panic!("closed: {:?}", sara.close_reason()),
-        }
-    }
-    desks.sort();
-    assert_eq!(desks, ["blended", "clbchat"]);
+    assert_eq!(assigned_desks(&mut sara, 2).await, ["blended", "clbchat"]);
     server.stop().await;
 }
 
