@@ -41,12 +41,7 @@
 
   // ---- login --------------------------------------------------------------------------
 
-  function showDesk(on) {
-    $('view-login').hidden = on;
-    $('view-desk').hidden = !on;
-    $('logout').hidden = !on;
-    $('me').hidden = !on;
-  }
+  const showDesk = St.showDesk;
 
   function onLoggedIn(identity, again) {
     if (identity.role !== 'coordinator' && identity.role !== 'administrator') {

@@ -32,12 +32,7 @@
     onConnState: St.setConnState,
   });
 
-  function showDesk(on) {
-    $('view-login').hidden = on;
-    $('view-desk').hidden = !on;
-    $('logout').hidden = !on;
-    $('me').hidden = !on;
-  }
+  const showDesk = St.showDesk;
 
   function resetWorkspace() {
     $('chat-tabs').textContent = '';

@@ -1309,6 +1309,16 @@
     set();
   })();
 
+  // Every staff page: the login form, or (logged in) the page itself with who is logged in
+  // and the way out.
+  function showDesk(on) {
+    const $ = (id) => document.getElementById(id);
+    $('view-login').hidden = on;
+    $('view-desk').hidden = !on;
+    $('logout').hidden = !on;
+    $('me').hidden = !on;
+  }
+
   // The desks among `ids` that this server hosts, with their names, each asked at
   // /api/info (which knows the desks in force): [{id, name, byAppointment}]. A desk the
   // server does not host, or cannot say just now, is left out.
@@ -1329,6 +1339,7 @@
 
   window.ClbStaff = {
     desksHere,
+    showDesk,
     Session,
     registrationForm,
     Workspace,

@@ -149,12 +149,7 @@
     onConnState: St.setConnState,
   });
 
-  function showDesk(on) {
-    $('view-login').hidden = on;
-    $('view-desk').hidden = !on;
-    $('logout').hidden = !on;
-    $('me').hidden = !on;
-  }
+  const showDesk = St.showDesk;
 
   async function onLoggedIn(identity, again) {
     if (!S.workspace || S.userId !== identity.id) {
