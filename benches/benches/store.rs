@@ -32,6 +32,13 @@ impl Bench {
         let mut options = SqlOptions::new();
         options.durability = durability;
         options.group_commit_max_batch = max_batch;
+        if url.starts_with("postgres") {
+            // A key file of its own for each run (its schema is fresh too).
+            options.key_file = Some(std::env::temp_dir().join(format!(
+                "clbchat-bench-{}.keys",
+                uuid::Uuid::new_v4().simple()
+            )));
+        }
         let store = SqlStore::connect(url, options)
             .await
             .unwrap_or_else(|e| panic!("opening the bench database {url}: {e}"));

@@ -134,19 +134,29 @@ impl EventRow {
             body: value.to_string(),
         })
     }
+}
 
-    /// The event of a stored row.
-    pub(crate) fn decode(
-        conversation: Uuid,
-        seq: i64,
-        at_ns: i64,
-        body: &str,
-    ) -> Result<LoggedEvent> {
+/// One row of the `events` table as stored: its body perhaps sealed (see `crate::seal`).
+#[derive(Debug, Clone)]
+pub(crate) struct StoredEvent {
+    /// `events.conversation`.
+    pub(crate) conversation: Uuid,
+    /// `events.seq`.
+    pub(crate) seq: i64,
+    /// `events.at_ns`.
+    pub(crate) at_ns: i64,
+    /// `events.body`: JSON, or sealed JSON.
+    pub(crate) body: String,
+}
+
+impl StoredEvent {
+    /// The event, with `body` the row's body as JSON (opened if it was sealed).
+    pub(crate) fn decode(&self, body: &str) -> Result<LoggedEvent> {
         let body: EventBody = from_json(body, "event body")?;
         Ok(LoggedEvent {
-            conversation: ConversationId(conversation),
-            seq: seq_back(seq)?,
-            at: instant(at_ns),
+            conversation: ConversationId(self.conversation),
+            seq: seq_back(self.seq)?,
+            at: instant(self.at_ns),
             body,
         })
     }
@@ -199,8 +209,13 @@ mod tests {
         };
         let row = EventRow::encode(&e).expect("encode");
         assert_eq!((row.kind.as_str(), row.has_text), ("ended", false));
-        let back =
-            EventRow::decode(row.conversation, row.seq, row.at_ns, &row.body).expect("decode");
+        let stored = StoredEvent {
+            conversation: row.conversation,
+            seq: row.seq,
+            at_ns: row.at_ns,
+            body: row.body.clone(),
+        };
+        let back = stored.decode(&row.body).expect("decode");
         assert_eq!(back, e);
     }
 }

@@ -61,6 +61,9 @@ pub(crate) enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The key file cannot be used: missing, foreign, unreadable (see `crate::seal`).
+    #[error("storage: {0}")]
+    Keys(String),
     /// The thing asked for is not stored.
     #[error("{0}")]
     NotFound(String),
@@ -84,7 +87,7 @@ impl Error {
     /// The core's kind for this error.
     pub(crate) fn kind(&self) -> StoreErrorKind {
         match self {
-            Error::UnsupportedUrl(_) | Error::Data(_) => StoreErrorKind::Invalid,
+            Error::UnsupportedUrl(_) | Error::Data(_) | Error::Keys(_) => StoreErrorKind::Invalid,
             Error::Sql { source, .. } => sqlx_kind(source),
             Error::Migrate { source, .. } => match source {
                 sqlx::migrate::MigrateError::Execute(e) => sqlx_kind(e),

@@ -23,6 +23,9 @@
 //!   [`DEFAULT_GROUP_COMMIT_MAX_DELAY`]), so one disk flush acknowledges many messages.
 //! - **Audited transcripts, limited retention.** A staff read writes its audit row in the
 //!   same transaction; [`DEFAULT_RETENTION_DAYS`] is the default retention of message text.
+//! - **Crypto-shredding.** Every conversation's text is sealed with a key of its own, kept
+//!   in a key file apart from the database ([`SqlOptions::key_file`]); the purge destroys
+//!   the key first, so purged text is unreadable in every backup too.
 //! - **Statistics in SQL.** `summary` is a few aggregate queries, never a load of all rows.
 //! - **Clear failures.** Driver errors become core error kinds; a database that cannot be
 //!   reached or cannot write is `Unavailable`, and nothing is acknowledged.
@@ -38,6 +41,7 @@
 //! - `queries`: every other query, written once and expanded for both databases.
 //! - `group_commit`: the writer task that turns many appends into one transaction.
 //! - `codec`: how core values become column values (instants as nanoseconds, enums by name).
+//! - `seal`: the key file, and sealing and opening text (crypto-shredding).
 //! - [`options`]: [`SqlOptions`] and the defaults, each a `const`.
 //! - `error`: the crate's error enum and the mapping of driver errors to core kinds.
 //!
@@ -51,6 +55,7 @@ pub mod options;
 mod postgres;
 mod queries;
 mod report;
+mod seal;
 mod sqlite;
 pub mod store;
 

@@ -85,6 +85,11 @@ pub struct SqlOptions {
     pub postgres_pool_size: u32,
     /// SQLite: read-only connections (default [`DEFAULT_SQLITE_READERS`]).
     pub sqlite_readers: u32,
+    /// The key file: every conversation's key, kept apart from its text (see the crate's
+    /// docs, "Crypto-shredding"). Default `None`: beside a SQLite file, the same name with
+    /// `.keys` added (`clbchat.db.keys`); in memory for a database in memory. A PostgreSQL
+    /// database needs one named.
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl SqlOptions {
@@ -105,6 +110,8 @@ impl SqlOptions {
             postgres_pool_size: DEFAULT_POSTGRES_POOL_SIZE,
             // 4 SQLite readers besides the one writer.
             sqlite_readers: DEFAULT_SQLITE_READERS,
+            // Beside a SQLite file; in memory for a database in memory.
+            key_file: None,
         }
     }
 }

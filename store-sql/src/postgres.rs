@@ -82,6 +82,11 @@ impl PgBackend {
     pub(crate) async fn close(&self) {
         self.write.close().await;
     }
+
+    /// Nothing to do: the server manages its own log.
+    pub(crate) async fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[async_trait]

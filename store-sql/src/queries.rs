@@ -50,7 +50,7 @@ macro_rules! shared_queries {
         use clbchat_core::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
         use clbchat_core::calendar::Calendar;
         use clbchat_core::centre::Centre;
-        use clbchat_core::event::{ClientProfile, EndReason, LoggedEvent};
+        use clbchat_core::event::{ClientProfile, EndReason};
         use clbchat_core::flags::{Flag, FlagStatus};
         use clbchat_core::ids::{
             AppointmentId, CentreId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
@@ -95,9 +95,13 @@ macro_rules! shared_queries {
             })
         }
 
-        fn event_from_row(row: &DbRow) -> Result<LoggedEvent> {
-            let body: String = col!(row, "body");
-            EventRow::decode(col!(row, "conversation"), col!(row, "seq"), col!(row, "at_ns"), &body)
+        fn event_from_row(row: &DbRow) -> Result<codec::StoredEvent> {
+            Ok(codec::StoredEvent {
+                conversation: col!(row, "conversation"),
+                seq: col!(row, "seq"),
+                at_ns: col!(row, "at_ns"),
+                body: col!(row, "body"),
+            })
         }
 
         fn read_from_row(row: &DbRow) -> Result<TranscriptRead> {
@@ -311,7 +315,7 @@ macro_rules! shared_queries {
                 rows.iter().map(conversation_from_row).collect()
             }
 
-            pub(crate) async fn events_after(&self, id: ConversationId, after: u64) -> Result<Vec<LoggedEvent>> {
+            pub(crate) async fn events_after(&self, id: ConversationId, after: u64) -> Result<Vec<codec::StoredEvent>> {
                 // Beyond i64::MAX nothing can follow.
                 let Ok(after) = i64::try_from(after) else { return Ok(Vec::new()) };
                 let rows = sqlx::query(
@@ -326,7 +330,7 @@ macro_rules! shared_queries {
                 rows.iter().map(event_from_row).collect()
             }
 
-            pub(crate) async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>> {
+            pub(crate) async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<codec::StoredEvent>> {
                 // The audit row and the read are one transaction: no row, no transcript.
                 let mut tx = begin_write(&self.write).await.context("starting a transcript read")?;
                 let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations WHERE id = $1")
@@ -373,29 +377,129 @@ macro_rules! shared_queries {
                 rows.iter().map(read_from_row).collect()
             }
 
-            pub(crate) async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
+            /// The conversations whose transcript the purge takes: ended before `ended_before`,
+            /// with rows left, not a blended chat's (those follow their client file).
+            pub(crate) async fn purgeable_transcripts(&self, ended_before: DateTime<Utc>) -> Result<Vec<Uuid>> {
                 let before = codec::ns(ended_before, "purge cut-off")?;
-                let mut tx = begin_write(&self.write).await.context("starting a purge")?;
-                let count: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM conversations c WHERE c.ended_at_ns < $1 \
+                let ids: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT c.id FROM conversations c WHERE c.ended_at_ns < $1 \
                      AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = c.id) \
                      AND c.id NOT IN (SELECT conversation FROM appointment_chats)",
                 )
                 .bind(before)
-                .fetch_one(&mut *tx)
+                .fetch_all(&self.read)
                 .await
-                .context("counting transcripts to purge")?;
-                sqlx::query(
-                    "DELETE FROM events WHERE conversation IN \
-                     (SELECT id FROM conversations WHERE ended_at_ns < $1 \
-                     AND id NOT IN (SELECT conversation FROM appointment_chats))",
-                )
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .context("purging transcripts")?;
+                .context("finding transcripts to purge")?;
+                Ok(ids)
+            }
+
+            /// Deletes the transcripts of `ids` and their rating's comment, in one transaction.
+            pub(crate) async fn delete_transcripts(&self, ids: &[Uuid]) -> Result<()> {
+                let mut tx = begin_write(&self.write).await.context("starting a purge")?;
+                for id in ids {
+                    sqlx::query("DELETE FROM events WHERE conversation = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .context("purging transcripts")?;
+                    sqlx::query("UPDATE ratings SET comment = NULL WHERE conversation = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .context("purging rating comments")?;
+                }
                 tx.commit().await.context("committing a purge")?;
-                Ok(u64::try_from(count).unwrap_or(0))
+                Ok(())
+            }
+
+            /// The chats of the client files the purge takes: every chat of a trajectory
+            /// whose last appointment ended before `last_ended_before`.
+            pub(crate) async fn client_file_chats(&self, last_ended_before: DateTime<Utc>) -> Result<Vec<Uuid>> {
+                let before = codec::ns(last_ended_before, "client file cut-off")?;
+                let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+                    "SELECT ac.conversation FROM appointment_chats ac \
+                     JOIN appointments a ON a.id = ac.appointment \
+                     WHERE a.trajectory IN ({TRAJECTORIES_OVER})"
+                ))
+                .bind(before)
+                .fetch_all(&self.read)
+                .await
+                .context("finding the chats of client files to purge")?;
+                Ok(ids)
+            }
+
+            /// What the store recorded under `name` (see `store_meta`).
+            pub(crate) async fn meta(&self, name: &str) -> Result<Option<String>> {
+                let value: Option<String> = sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.write)
+                    .await
+                    .context("reading what the store recorded about itself")?;
+                Ok(value)
+            }
+
+            /// Records `value` under `name`, unless something is recorded there already.
+            pub(crate) async fn set_meta(&self, name: &str, value: &str) -> Result<()> {
+                sqlx::query("INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&self.write)
+                    .await
+                    .context("recording the store's key file")?;
+                Ok(())
+            }
+
+            /// Up to `limit` rows with text stored plain (written before sealing existed).
+            pub(crate) async fn plain_text_events(&self, limit: i64) -> Result<Vec<codec::StoredEvent>> {
+                let rows = sqlx::query(
+                    "SELECT conversation, seq, at_ns, body FROM events \
+                     WHERE has_text = $1 AND body NOT LIKE '~%' LIMIT $2",
+                )
+                .bind(true)
+                .bind(limit)
+                .fetch_all(&self.write)
+                .await
+                .context("finding text stored plain")?;
+                rows.iter().map(event_from_row).collect()
+            }
+
+            /// Up to `limit` rating comments stored plain: (conversation, comment).
+            pub(crate) async fn plain_comments(&self, limit: i64) -> Result<Vec<(Uuid, String)>> {
+                let rows = sqlx::query(
+                    "SELECT conversation, comment FROM ratings \
+                     WHERE comment IS NOT NULL AND comment NOT LIKE '~%' LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.write)
+                .await
+                .context("finding rating comments stored plain")?;
+                rows.iter()
+                    .map(|row| Ok((col!(row, "conversation"), col!(row, "comment"))))
+                    .collect()
+            }
+
+            /// Replaces stored bodies and comments with their sealed form, in one transaction.
+            pub(crate) async fn reseal(&self, events: &[codec::StoredEvent], comments: &[(Uuid, String)]) -> Result<()> {
+                let mut tx = begin_write(&self.write).await.context("starting to seal stored text")?;
+                for e in events {
+                    sqlx::query("UPDATE events SET body = $3 WHERE conversation = $1 AND seq = $2")
+                        .bind(e.conversation)
+                        .bind(e.seq)
+                        .bind(e.body.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .context("sealing stored text")?;
+                }
+                for (c, comment) in comments {
+                    sqlx::query("UPDATE ratings SET comment = $2 WHERE conversation = $1")
+                        .bind(*c)
+                        .bind(comment.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .context("sealing a stored rating comment")?;
+                }
+                tx.commit().await.context("committing sealed text")?;
+                Ok(())
             }
 
             pub(crate) async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {

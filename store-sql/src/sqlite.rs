@@ -25,6 +25,8 @@ pub(crate) struct SqliteBackend {
     read: SqlitePool,
     /// The one writer connection.
     write: SqlitePool,
+    /// The database file (none in memory).
+    file: Option<std::path::PathBuf>,
 }
 
 /// A write transaction that takes the file's write lock at once (`BEGIN IMMEDIATE`), so a
@@ -76,6 +78,8 @@ impl SqliteBackend {
         let mut base = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::sql(format!("reading the SQLite URL `{url}`"), e))?
             .foreign_keys(true)
+            // Deleted rows are overwritten, not left in free pages (the purge's text).
+            .pragma("secure_delete", "ON")
             .busy_timeout(options.busy_timeout)
             .synchronous(match options.durability {
                 Durability::Full => SqliteSynchronous::Full,
@@ -105,6 +109,7 @@ impl SqliteBackend {
             let backend = Self {
                 read: pool.clone(),
                 write: pool,
+                file: None,
             };
             backend.migrate().await?;
             return Ok(backend);
@@ -122,13 +127,23 @@ impl SqliteBackend {
                 backend: "SQLite",
                 source,
             })?;
+        let file = base.get_filename().to_path_buf();
         let read = SqlitePoolOptions::new()
             .max_connections(options.sqlite_readers.max(1))
             .acquire_timeout(options.acquire_timeout)
             .connect_with(base.read_only(true))
             .await
             .context(&opening("readers"))?;
-        Ok(Self { read, write })
+        Ok(Self {
+            read,
+            write,
+            file: Some(file),
+        })
+    }
+
+    /// The database file (none in memory).
+    pub(crate) fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     /// Applies the embedded migrations that are not applied yet.
@@ -146,6 +161,17 @@ impl SqliteBackend {
     pub(crate) async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+
+    /// Copies the write-ahead log into the file and empties it, so what was overwritten
+    /// (text stored plain before it was sealed) leaves the log now, not at some later
+    /// checkpoint.
+    pub(crate) async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await
+            .context("checkpointing the write-ahead log")?;
+        Ok(())
     }
 }
 

@@ -17,11 +17,12 @@ use clbchat_core::registration::{Rating, Registration};
 use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
 use clbchat_core::store::{ConversationFilter, ConversationMeta, Store, Summary, TranscriptRead};
 
-use crate::codec::EventRow;
+use crate::codec::{EventRow, StoredEvent};
 use crate::error::Error;
 use crate::group_commit::{BatchWriter, GroupCommit};
 use crate::options::SqlOptions;
 use crate::postgres::PgBackend;
+use crate::seal::{KeyLocation, Keys, Place};
 use crate::sqlite::SqliteBackend;
 
 /// Which database a [`SqlStore`] runs on.
@@ -41,7 +42,14 @@ enum Db {
 struct Inner {
     db: Db,
     appends: GroupCommit,
+    keys: Keys,
 }
+
+/// `store_meta`'s name for the id of the key file (see `crate::seal`).
+const KEY_FILE_META: &str = "key_file";
+
+/// Rows sealed per transaction when text stored plain is sealed at the start.
+const RESEAL_BATCH: i64 = 500;
 
 /// The core's [`Store`] on SQLite or PostgreSQL. Cheap to clone: clones share the pools and
 /// the group-commit writer.
@@ -61,6 +69,16 @@ impl std::fmt::Debug for SqlStore {
             .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
+}
+
+/// Calls the same method on whichever backend `db` is.
+macro_rules! on_db_ref {
+    ($db:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$db {
+            Db::Sqlite(b) => b.$method($($arg),*).await,
+            Db::Postgres(b) => b.$method($($arg),*).await,
+        }
+    };
 }
 
 /// Calls the same method on whichever backend the store runs on.
@@ -94,6 +112,32 @@ impl SqlStore {
         } else {
             return Err(Error::UnsupportedUrl(shown).into());
         };
+        let location = match (&options.key_file, &db) {
+            (Some(path), _) => KeyLocation::File(path.clone()),
+            (None, Db::Sqlite(b)) => match b.file() {
+                Some(file) => {
+                    let mut name = file.as_os_str().to_owned();
+                    name.push(".keys");
+                    KeyLocation::File(name.into())
+                }
+                None => KeyLocation::Memory,
+            },
+            (None, Db::Postgres(_)) => {
+                return Err(Error::Keys(
+                    "a PostgreSQL database needs a key file for its conversations' keys: \
+                     set SqlOptions::key_file (a file on this machine, apart from the \
+                     database's backups)"
+                        .into(),
+                )
+                .into())
+            }
+        };
+        let recorded = on_db_ref!(db.meta(KEY_FILE_META))?;
+        let keys = Keys::load(&location, recorded.as_deref()).await?;
+        if recorded.is_none() {
+            on_db_ref!(db.set_meta(KEY_FILE_META, keys.id()))?;
+        }
+        seal_plain_text(&db, &keys).await?;
         let writer: Arc<dyn BatchWriter> = match &db {
             Db::Sqlite(b) => b.clone(),
             Db::Postgres(b) => b.clone(),
@@ -106,7 +150,7 @@ impl SqlStore {
         );
         tracing::info!(url = %shown, "storage opened");
         Ok(SqlStore {
-            inner: Arc::new(Inner { db, appends }),
+            inner: Arc::new(Inner { db, appends, keys }),
         })
     }
 
@@ -129,7 +173,62 @@ impl SqlStore {
     pub async fn close(&self) {
         self.inner.appends.close().await;
         on_db!(self.close());
+        self.inner.keys.close().await;
     }
+}
+
+impl SqlStore {
+    /// The events of stored rows, their text opened. A row whose key was destroyed (its
+    /// transcript is being purged) is left out: its text is gone.
+    async fn open_events(&self, rows: Vec<StoredEvent>) -> crate::error::Result<Vec<LoggedEvent>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let body = self
+                .inner
+                .keys
+                .open(row.conversation, &Place::Event(row.seq), &row.body)
+                .await?;
+            if let Some(body) = body {
+                out.push(row.decode(&body)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Seals the text a database holds plain (written before sealing existed), a batch at a
+/// time, at the start; a database written since holds none and this is one query.
+async fn seal_plain_text(db: &Db, keys: &Keys) -> crate::error::Result<()> {
+    let mut sealed = 0usize;
+    loop {
+        let events = on_db_ref!(db.plain_text_events(RESEAL_BATCH))?;
+        let comments = on_db_ref!(db.plain_comments(RESEAL_BATCH))?;
+        if events.is_empty() && comments.is_empty() {
+            break;
+        }
+        let mut done = Vec::with_capacity(events.len());
+        for mut e in events {
+            e.body = keys
+                .seal(e.conversation, &Place::Event(e.seq), &e.body)
+                .await?;
+            done.push(e);
+        }
+        let mut done_comments = Vec::with_capacity(comments.len());
+        for (c, comment) in comments {
+            let comment = keys.seal(c, &Place::RatingComment, &comment).await?;
+            done_comments.push((c, comment));
+        }
+        sealed += done.len() + done_comments.len();
+        on_db_ref!(db.reseal(&done, &done_comments))?;
+    }
+    if sealed > 0 {
+        on_db_ref!(db.checkpoint())?;
+        tracing::info!(
+            rows = sealed,
+            "sealed the text stored before sealing existed"
+        );
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -147,12 +246,20 @@ impl Store for SqlStore {
     }
 
     async fn append(&self, event: &LoggedEvent) -> Result<()> {
-        let row = EventRow::encode(event)?;
+        let mut row = EventRow::encode(event)?;
+        if row.has_text {
+            row.body = self
+                .inner
+                .keys
+                .seal(row.conversation, &Place::Event(row.seq), &row.body)
+                .await?;
+        }
         self.inner.appends.append(row).await
     }
 
     async fn events_after(&self, id: ConversationId, after_seq: u64) -> Result<Vec<LoggedEvent>> {
-        Ok(on_db!(self.events_after(id, after_seq))?)
+        let rows = on_db!(self.events_after(id, after_seq))?;
+        Ok(self.open_events(rows).await?)
     }
 
     async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>> {
@@ -161,7 +268,8 @@ impl Store for SqlStore {
                 "transcript read: say why you read it (e.g. \"chat scan\")".into(),
             ));
         }
-        Ok(on_db!(self.read_transcript(read))?)
+        let rows = on_db!(self.read_transcript(read))?;
+        Ok(self.open_events(rows).await?)
     }
 
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>> {
@@ -169,10 +277,18 @@ impl Store for SqlStore {
     }
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
-        Ok(on_db!(self.purge_transcripts(ended_before))?)
+        let ids = on_db!(self.purgeable_transcripts(ended_before))?;
+        // The keys first: once they are gone, the text is unreadable in every copy of the
+        // database, and a crash before the rows are deleted leaves only unreadable rows
+        // for the next purge.
+        self.inner.keys.destroy(&ids).await?;
+        on_db!(self.delete_transcripts(&ids))?;
+        Ok(ids.len() as u64)
     }
 
     async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
+        let chats = on_db!(self.client_file_chats(last_ended_before))?;
+        self.inner.keys.destroy(&chats).await?;
         Ok(on_db!(self.purge_client_files(last_ended_before))?)
     }
 
@@ -185,11 +301,31 @@ impl Store for SqlStore {
     }
 
     async fn save_rating(&self, rating: &Rating) -> Result<()> {
-        Ok(on_db!(self.save_rating(rating))?)
+        let mut sealed = rating.clone();
+        if let Some(comment) = &rating.comment {
+            sealed.comment = Some(
+                self.inner
+                    .keys
+                    .seal(rating.conversation.0, &Place::RatingComment, comment)
+                    .await?,
+            );
+        }
+        Ok(on_db!(self.save_rating(&sealed))?)
     }
 
     async fn rating(&self, id: ConversationId) -> Result<Option<Rating>> {
-        Ok(on_db!(self.rating(id))?)
+        let Some(mut rating) = on_db!(self.rating(id))? else {
+            return Ok(None);
+        };
+        if let Some(comment) = &rating.comment {
+            // A comment whose key was destroyed was purged with the transcript.
+            rating.comment = self
+                .inner
+                .keys
+                .open(id.0, &Place::RatingComment, comment)
+                .await?;
+        }
+        Ok(Some(rating))
     }
 
     async fn count_visits(&self, pseudonym: &Pseudonym, since: DateTime<Utc>) -> Result<u32> {

@@ -856,6 +856,10 @@ pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
         .save_rating(&rating(old.id, "national", 4))
         .await
         .expect("rating");
+    store
+        .save_rating(&rating(recent.id, "national", 5))
+        .await
+        .expect("rating");
     let before = store
         .summary(None, base() - day, cutoff + day)
         .await
@@ -899,9 +903,34 @@ pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
             .is_some(),
         "purge_transcripts: the registration stays"
     );
+    let kept = store.rating(old.id).await.expect("rating");
+    assert_eq!(
+        kept.as_ref().map(|r| (r.stars, r.comment.clone())),
+        Some((4, None)),
+        "purge_transcripts: the rating's stars stay, its free-text comment goes with the \
+         transcript"
+    );
+    assert_eq!(
+        store
+            .rating(recent.id)
+            .await
+            .expect("rating")
+            .and_then(|r| r.comment),
+        Some("Dankjewel, dit hielp!".to_owned()),
+        "purge_transcripts: the comment of a rating whose chat stays, stays"
+    );
+    let read = store
+        .read_transcript(&TranscriptRead {
+            conversation: old.id,
+            reader: StaffId::new("coordinator"),
+            at: cutoff + day,
+            purpose: "chat scan".into(),
+        })
+        .await
+        .expect("read_transcript");
     assert!(
-        store.rating(old.id).await.expect("rating").is_some(),
-        "purge_transcripts: the rating stays"
+        read.is_empty(),
+        "purge_transcripts: a purged transcript reads as nothing"
     );
     assert_eq!(
         store.flag(f.id).await.expect("flag"),

@@ -224,6 +224,10 @@ impl Store for MemoryStore {
         for id in old {
             if inner.logs.remove(&id).is_some_and(|log| !log.is_empty()) {
                 purged += 1;
+                // The free-text comment goes with the transcript; the stars stay.
+                if let Some(r) = inner.ratings.get_mut(&id) {
+                    r.comment = None;
+                }
             }
         }
         Ok(purged)

@@ -180,6 +180,15 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
     open_store_with(settings, options).await
 }
 
+/// A key-file problem (missing, foreign, unreadable) is the key file's setting's to say.
+fn storage_error(e: clbchat_core::Error) -> Error {
+    let text = e.to_string();
+    match text.find("the key file `") {
+        Some(at) => Error::Config(format!("storage.key_file: {}", &text[at..])),
+        None => Error::Config(format!("storage.url: cannot open the database: {text}")),
+    }
+}
+
 /// [`open_store`] with other options than the settings give (e.g. for demo data).
 pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result<SqlStore> {
     let url = &settings.storage.url;
@@ -196,9 +205,19 @@ pub async fn open_store_with(settings: &Settings, options: SqlOptions) -> Result
         let path = path.split('?').next().unwrap_or(path);
         crate::files::create_parent(std::path::Path::new(path))?;
     }
+    let mut options = options;
+    options.key_file = settings.storage.key_file.clone();
+    if options.key_file.is_none() && url.starts_with("postgres") {
+        return Err(Error::Config(
+            "storage.key_file: a PostgreSQL database needs a key file for its conversations' \
+             keys: set it to a file on this machine, apart from the database's backups \
+             (e.g. \"/var/lib/clbchat/conversation-keys.db\")"
+                .into(),
+        ));
+    }
     let store = SqlStore::connect(url, options)
         .await
-        .map_err(|e| Error::Config(format!("storage.url: cannot open the database: {}", e)))?;
+        .map_err(storage_error)?;
     store.migrate().await?;
     Ok(store)
 }

@@ -204,6 +204,13 @@ pub struct StorageSettings {
     pub client_file_months: u32,
     /// How often the retention purge runs.
     pub purge_interval_minutes: u64,
+    /// The key file: each conversation's key, which seals its text in the database; the
+    /// purge destroys the key, so the text is unreadable in every backup too. Keep it on
+    /// this machine and back it up apart from the database, for no longer than
+    /// `retention_days`. Default (unset): beside a SQLite database, its name with `.keys`
+    /// added (`data/clbchat.db.keys`); PostgreSQL needs one set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// The durability setting as written in the file.
@@ -333,6 +340,7 @@ impl Default for StorageSettings {
             retention_days: DEFAULT_RETENTION_DAYS,
             client_file_months: DEFAULT_CLIENT_FILE_MONTHS,
             purge_interval_minutes: DEFAULT_PURGE_INTERVAL_MINUTES,
+            key_file: None,
         }
     }
 }

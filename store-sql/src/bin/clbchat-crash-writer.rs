@@ -1,6 +1,7 @@
 //! A test helper for the crash test (`tests/it/crash.rs`), not an operator tool.
 //!
-//! Run with `clbchat-crash-writer <database-url> <conversation-uuid>...`: opens the store,
+//! Run with `clbchat-crash-writer <database-url> <conversation-uuid>...` (the key file in
+//! `CLBCHAT_KEY_FILE`, if the database needs one named): opens the store,
 //! creates the conversations that do not exist yet, and then, for every conversation at
 //! once, appends messages numbered from the last stored seq + 1, printing
 //! `ACK <conversation> <seq>` on stdout (flushed) only after `append` returned `Ok`. It runs
@@ -42,7 +43,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if ids.is_empty() {
         return Err("name at least one conversation UUID".into());
     }
-    let store = SqlStore::connect(&url, SqlOptions::new()).await?;
+    let mut options = SqlOptions::new();
+    // The key file (a PostgreSQL database needs one named).
+    options.key_file = std::env::var_os("CLBCHAT_KEY_FILE").map(Into::into);
+    let store = SqlStore::connect(&url, options).await?;
     let arrived_at = Utc
         .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
         .single()

@@ -68,6 +68,7 @@ fn crash_test(db: &TestDb, backend: &str) {
         let wait_for = rng.gen_range(0..=MAX_ACKS_BEFORE_KILL);
         let mut child = Command::new(env!("CARGO_BIN_EXE_clbchat-crash-writer"))
             .arg(&db.url)
+            .env("CLBCHAT_KEY_FILE", db.key_file())
             .args(ids.iter().map(Uuid::to_string))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

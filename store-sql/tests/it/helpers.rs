@@ -40,8 +40,15 @@ pub(crate) fn postgres_url() -> Option<String> {
 }
 
 enum Kind {
-    Sqlite { dir: PathBuf },
-    Postgres { admin_url: String, schema: String },
+    Sqlite {
+        dir: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        schema: String,
+        /// The key file (a PostgreSQL database needs one named).
+        keys: PathBuf,
+    },
 }
 
 /// A fresh, empty database for one test; removed when dropped.
@@ -85,9 +92,14 @@ impl TestDb {
         // The application name marks the test's connections, so that clean-up can end them.
         let url =
             format!("{admin_url}{sep}options%5Bsearch_path%5D={schema}&application_name={schema}");
+        let keys = std::env::temp_dir().join(format!("{schema}.keys"));
         Some(TestDb {
             url,
-            kind: Kind::Postgres { admin_url, schema },
+            kind: Kind::Postgres {
+                admin_url,
+                schema,
+                keys,
+            },
         })
     }
 
@@ -131,8 +143,20 @@ impl TestDb {
         self.open_with(options()).await
     }
 
-    /// Opens the store with these options.
-    pub(crate) async fn open_with(&self, options: SqlOptions) -> SqlStore {
+    /// The key file of this test database.
+    pub(crate) fn key_file(&self) -> PathBuf {
+        match &self.kind {
+            Kind::Sqlite { dir } => dir.join("clbchat.db.keys"),
+            Kind::Postgres { keys, .. } => keys.clone(),
+        }
+    }
+
+    /// Opens the store with these options (and this database's key file, unless they
+    /// name one).
+    pub(crate) async fn open_with(&self, mut options: SqlOptions) -> SqlStore {
+        if options.key_file.is_none() {
+            options.key_file = Some(self.key_file());
+        }
         SqlStore::connect(&self.url, options)
             .await
             .unwrap_or_else(|e| panic!("opening the test store at {}: {e}", self.url))
@@ -153,7 +177,16 @@ impl Drop for TestDb {
             Kind::Sqlite { dir } => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Kind::Postgres { admin_url, schema } => {
+            Kind::Postgres {
+                admin_url,
+                schema,
+                keys,
+            } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut name = keys.as_os_str().to_owned();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(name));
+                }
                 // Drop may run inside a runtime; a thread of its own can block on another.
                 let (url, schema) = (admin_url.clone(), schema.clone());
                 let done = std::thread::spawn(move || {

@@ -8,4 +8,5 @@ mod conformance;
 mod crash;
 mod helpers;
 mod lifecycle;
+mod shredding;
 mod unavailable;

@@ -123,6 +123,48 @@ fn the_example_configuration_lists_every_setting_at_its_default() {
     assert!(out.contains("valid"));
 }
 
+/// The key file that seals the chats' text: made beside the database on the first start;
+/// missing or damaged later, the server does not start, and says which file and what to do
+/// (a fresh, empty key file would make every stored chat unreadable).
+#[test]
+fn a_missing_or_damaged_key_file_stops_the_start_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = run_binary(d, &["migrate"], &[], "");
+    assert_eq!(code, 0, "{err}");
+    let keys = d.join("data/clbchat.db.keys");
+    assert!(keys.exists(), "the key file is made beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is readable by its owner only");
+    }
+
+    let aside = d.join("keys-aside");
+    std::fs::rename(&keys, &aside).unwrap();
+    let (code, _, err) = run_binary(d, &["migrate"], &[], "");
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("storage.key_file: the key file `data/clbchat.db.keys` is missing")
+            && err.contains("restore it from its backup"),
+        "{err}"
+    );
+    assert!(!keys.exists(), "no empty key file is made in its place");
+
+    std::fs::write(&keys, "not a key file, just text written over it").unwrap();
+    let (code, _, err) = run_binary(d, &["migrate"], &[], "");
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("storage.key_file: the key file `data/clbchat.db.keys` cannot be read"),
+        "{err}"
+    );
+
+    std::fs::rename(&aside, &keys).unwrap();
+    let (code, _, err) = run_binary(d, &["migrate"], &[], "");
+    assert_eq!(code, 0, "restored, it starts again: {err}");
+}
+
 #[test]
 fn accounts_and_migrations_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
