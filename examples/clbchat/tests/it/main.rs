@@ -9,6 +9,7 @@ mod document;
 mod edge;
 mod http;
 mod restart;
+mod scan;
 mod sector;
 mod setup;
 mod statistics;

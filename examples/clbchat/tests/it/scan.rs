@@ -1,0 +1,173 @@
+//! The scan after a chat (issue 18, item 7): the real binary, logging at trace level, runs
+//! a whole chat (messages both ways, a whisper-free end, a rating with a comment); then
+//! every file it keeps (the database and what SQLite keeps beside it, the key files, the
+//! setup link), everything it logged and its `/metrics` are searched for what the chat
+//! used: the message texts, the comment, the visitor's and the resume token, the password,
+//! and any client address. Nothing may be found outside sealed text.
+
+use std::path::{Path, PathBuf};
+
+use clbchat_core::ids::ClientMsgId;
+use clbchat_transport_ws::client::Client;
+use clbchat_transport_ws::protocol::{ClientFrame, ServerFrame};
+
+use crate::support::*;
+
+const VISITOR_TEXT: &str = "ik-durf-niet-naar-huis-9X";
+const COUNSELLOR_TEXT: &str = "wie-kan-je-vandaag-bellen-9X";
+const COMMENT: &str = "je-hebt-me-echt-geholpen-9X";
+
+/// Every file under `dir`, in any folder.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("reading a folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Where each of `needles` occurs in `haystack`, named `what`.
+fn finds(what: &str, haystack: &[u8], needles: &[(&str, &str)]) -> Vec<String> {
+    needles
+        .iter()
+        .filter(|(_, n)| !n.is_empty() && haystack.windows(n.len()).any(|w| w == n.as_bytes()))
+        .map(|(name, _)| format!("{name} in {what}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = run_binary(
+        d,
+        &[
+            "accounts",
+            "add",
+            "ann",
+            "--alias",
+            "Ann",
+            "--discipline",
+            "medical",
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut server = Binary::start(&program(), d, 0, &[("CLBCHAT_LOG__LEVEL", "trace")]);
+    let (url, origin, port) = (server.ws(), server.origin(), server.addr.port());
+
+    let mut ann = staff(&url, &origin, "ann").await;
+    ann.request(ClientFrame::Online {
+        desk: desk(),
+        shift_ends_at: None,
+    })
+    .await
+    .unwrap();
+    let visitor = Client::connect(&url, Some(&origin)).await.unwrap();
+    let (conversation, resume_token, visitor_token) = arrive(&visitor).await;
+    let visitor_token = visitor_token.expect("a first visit gets a token");
+    wait_assigned(&mut ann).await;
+    let ack = visitor
+        .request(ClientFrame::Send {
+            id: ClientMsgId::new("v1"),
+            conversation: None,
+            text: VISITOR_TEXT.into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(ack, ServerFrame::Ack { .. }), "{ack:?}");
+    let ack = ann
+        .request(ClientFrame::Send {
+            id: ClientMsgId::new("a1"),
+            conversation: Some(conversation),
+            text: COUNSELLOR_TEXT.into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(ack, ServerFrame::Ack { .. }), "{ack:?}");
+    ann.request(ClientFrame::End { conversation })
+        .await
+        .unwrap();
+    let rated = visitor
+        .request(ClientFrame::Rate {
+            stars: 5,
+            comment: Some(COMMENT.into()),
+            conversation: None,
+            resume_token: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(rated, ServerFrame::Ok { .. }), "{rated:?}");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("clbchat_connections"),
+        "the metrics are there: {metrics}"
+    );
+    let (exit, _) = server.terminate();
+    assert_eq!(exit, Some(0));
+
+    let secrets = [
+        ("the visitor's message", VISITOR_TEXT),
+        ("the counsellor's message", COUNSELLOR_TEXT),
+        ("the rating's comment", COMMENT),
+        ("the visitor token", visitor_token.as_str()),
+        ("the resume token", resume_token.as_str()),
+        ("the password", PASSWORD),
+    ];
+    let mut found = Vec::new();
+    let kept = files_under(&d.join("data"));
+    assert!(
+        kept.iter().any(|f| f.ends_with("clbchat.db"))
+            && kept.iter().any(|f| f.ends_with("clbchat.db.keys")),
+        "the database and its key file are among the files searched: {kept:?}"
+    );
+    for f in &kept {
+        let bytes = std::fs::read(f).expect("reading a kept file");
+        found.extend(finds(&f.display().to_string(), &bytes, &secrets));
+        // No client address at all: the database never learns one.
+        if f.to_string_lossy().contains("clbchat.db") {
+            found.extend(finds(
+                &f.display().to_string(),
+                &bytes,
+                &[("an address", "127.0.0.1")],
+            ));
+        }
+    }
+    let logs = server.logs();
+    found.extend(finds("the logs", logs.as_bytes(), &secrets));
+    // The only address in the logs is the server's own (the clients came from 127.0.0.1 too,
+    // each from a port of its own).
+    for (i, _) in logs.match_indices("127.0.0.1:") {
+        let port_text: String = logs[i + 10..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if port_text != port.to_string() {
+            found.push(format!(
+                "a client's address (127.0.0.1:{port_text}) in the logs"
+            ));
+        }
+    }
+    found.extend(finds("/metrics", metrics.as_bytes(), &secrets));
+    found.extend(finds(
+        "/metrics",
+        metrics.as_bytes(),
+        &[("an address", "127.0.0.1")],
+    ));
+    assert_eq!(found, Vec::<String>::new(), "found where it must not be");
+    assert!(logs.contains("TRACE"), "trace logging was on");
+}
