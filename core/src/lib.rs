@@ -44,6 +44,7 @@ pub mod observer;
 pub mod partner;
 pub mod pseudonym;
 pub mod registration;
+pub mod review;
 pub mod router;
 pub mod statistics;
 pub mod store;

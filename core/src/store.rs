@@ -110,7 +110,7 @@ pub struct TranscriptRead {
     pub reader: StaffId,
     /// When.
     pub at: DateTime<Utc>,
-    /// Why (e.g. "chat scan", "intervision", "flag review"); required.
+    /// Why: a [`crate::review::ReadPurpose`] as [`crate::review::ReadPurpose::describe`] writes it (e.g. `chat_scan`, `flag_review: frequent visitor`); required.
     pub purpose: String,
 }
 
@@ -125,6 +125,13 @@ pub struct ConversationFilter {
     pub arrived_from: Option<DateTime<Utc>>,
     /// Arrived before.
     pub arrived_until: Option<DateTime<Utc>>,
+    /// Only those this counsellor held.
+    #[serde(default)]
+    pub counsellor: Option<StaffId>,
+    /// Only those whose text is still stored (not purged; at least one message): what a
+    /// chat scan can read.
+    #[serde(default)]
+    pub with_transcript: bool,
     /// At most this many (newest first); `None` for all.
     pub limit: Option<u32>,
 }

@@ -307,6 +307,17 @@ macro_rules! shared_queries {
                 if let Some(t) = f.arrived_until {
                     qb.push(" AND arrived_at_ns < ").push_bind(codec::ns(t, "filter end")?);
                 }
+                if let Some(s) = &f.counsellor {
+                    qb.push(" AND counsellor = ").push_bind(s.0.as_str());
+                }
+                if f.with_transcript {
+                    qb.push(
+                        " AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = conversations.id \
+                         AND e.has_text = ",
+                    )
+                    .push_bind(true)
+                    .push(")");
+                }
                 qb.push(" ORDER BY arrived_at_ns DESC, id ASC");
                 if let Some(limit) = f.limit {
                     qb.push(" LIMIT ").push_bind(i64::from(limit));

@@ -30,6 +30,7 @@ use clbchat_core::engine::{
     Arrival, Engine, Events, StaffHandle, VisitorHandle, RESTARTING, TOO_SLOW,
 };
 use clbchat_core::event::{DisconnectKind, ServerEvent};
+use clbchat_core::review::ScanRequest;
 use clbchat_core::statistics::ReportRequest;
 use clbchat_core::Error as CoreError;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -501,12 +502,32 @@ impl Conn {
             ClientFrame::Transcript {
                 conversation,
                 purpose,
+                note,
             } => {
                 let events = self
                     .staff()?
-                    .read_transcript(conversation, &purpose)
+                    .read_transcript(conversation, purpose, note.as_deref())
                     .await?;
                 Ok(Some(ServerFrame::Log { req, events }))
+            }
+            ClientFrame::DrawScan {
+                desk,
+                counsellor,
+                from,
+                to,
+                count,
+            } => {
+                let picks = self
+                    .staff()?
+                    .draw_scan(&ScanRequest {
+                        desk,
+                        counsellor,
+                        from,
+                        to,
+                        count,
+                    })
+                    .await?;
+                Ok(Some(ServerFrame::Scan { req, picks }))
             }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;

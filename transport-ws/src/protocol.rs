@@ -22,6 +22,7 @@ use clbchat_core::ids::{
     AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
 };
 use clbchat_core::registration::RegistrationForm;
+use clbchat_core::review::{ReadPurpose, ScanPick};
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
 use crate::reports::RenderedReport;
@@ -257,12 +258,32 @@ pub enum ClientFrame {
         /// Confirm (true) or dismiss (false).
         confirm: bool,
     },
-    /// Coordinator: read a transcript (audited).
+    /// Staff: read a transcript (audited with its purpose), if the rule of
+    /// `clbchat_core::review` lets them.
     Transcript {
         /// The chat.
         conversation: ConversationId,
-        /// Why.
-        purpose: String,
+        /// Why: `chat_scan`, `flag_review`, `feedback`, `intervision`….
+        purpose: ReadPurpose,
+        /// A word more for the audit (e.g. which flag).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Coordinator: draw a chat scan: `count` ended chats at random from the desk's (one
+    /// counsellor's, or everyone's) that arrived in `[from, to)` and whose text is still
+    /// kept. Each is then read with `transcript` for `chat_scan`.
+    DrawScan {
+        /// The desk.
+        desk: DeskId,
+        /// Only this counsellor's chats.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counsellor: Option<StaffId>,
+        /// Arrived at or after.
+        from: DateTime<Utc>,
+        /// Arrived before.
+        to: DateTime<Utc>,
+        /// How many (1 to 20).
+        count: u32,
     },
     /// Coordinator: replace a desk's calendar.
     SetCalendar {
@@ -424,6 +445,7 @@ impl ClientFrame {
         "flags",
         "review_flag",
         "transcript",
+        "draw_scan",
         "set_calendar",
         "calendar",
         "open_event",
@@ -473,6 +495,7 @@ impl ClientFrame {
             ClientFrame::Flags { .. } => "flags",
             ClientFrame::ReviewFlag { .. } => "review_flag",
             ClientFrame::Transcript { .. } => "transcript",
+            ClientFrame::DrawScan { .. } => "draw_scan",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::OpenEvent { .. } => "open_event",
@@ -602,6 +625,15 @@ pub enum ServerFrame {
         /// The accounts, by user name.
         accounts: Vec<AccountView>,
     },
+    /// The chats a scan drew, in the order they started (fewer than asked when the period
+    /// holds fewer).
+    Scan {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The chats.
+        picks: Vec<ScanPick>,
+    },
     /// A report: its figures, and the document when a format was asked.
     Report {
         /// The request answered.
@@ -683,6 +715,7 @@ impl ServerFrame {
             | ServerFrame::Calendar { req, .. }
             | ServerFrame::Accounts { req, .. }
             | ServerFrame::Report { req, .. }
+            | ServerFrame::Scan { req, .. }
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }

@@ -21,13 +21,11 @@ use crate::error::{Error, Result};
 use crate::event::LoggedEvent;
 use crate::ids::{AppointmentId, CentreId, DeskId, StaffId, TrajectoryId};
 use crate::pseudonym::{hash_secret, random_token};
+use crate::review::{may_read, ChatFacts, ReadPurpose};
 use crate::store::TranscriptRead;
 
 /// Bytes of randomness in a join token (192 bits).
 const TOKEN_BYTES: usize = 24;
-
-/// Why a trajectory's transcripts are read, as the read audit records it.
-pub const TRAJECTORY_PURPOSE: &str = "trajectory: the earlier sessions with this client";
 
 /// One session of a trajectory, with its chat's log as staff see it (empty when the client
 /// never joined).
@@ -256,7 +254,7 @@ impl StaffHandle {
     /// All sessions of trajectory `t`, oldest first, with their transcripts. Who may read:
     /// staff of the trajectory's centre who hold (as counsellor or stand-in) one of its
     /// sessions; everyone else is refused ([`Error::Forbidden`]). Each chat read leaves a
-    /// row in the read audit ([`TRAJECTORY_PURPOSE`]).
+    /// row in the read audit ([`ReadPurpose::Trajectory`]).
     pub async fn trajectory(&self, t: TrajectoryId) -> Result<Vec<SessionTranscript>> {
         let sessions = self
             .shared
@@ -275,13 +273,16 @@ impl StaffHandle {
                 "this trajectory belongs to another centre".into(),
             ));
         }
-        if !sessions.iter().any(|a| a.held_by(&self.identity.id)) {
-            return Err(Error::Forbidden(
-                "only the counsellor or the stand-in of one of its sessions may read this \
-                 trajectory"
-                    .into(),
-            ));
-        }
+        let holders: Vec<StaffId> = sessions
+            .iter()
+            .flat_map(|a| std::iter::once(a.counsellor.clone()).chain(a.stand_in.clone()))
+            .collect();
+        let facts = ChatFacts {
+            desk: first.desk.clone(),
+            counsellor: None,
+            trajectory: Some((first.centre.clone(), holders)),
+        };
+        may_read(&self.identity, &facts, ReadPurpose::Trajectory)?;
         let mut out = Vec::with_capacity(sessions.len());
         for a in &sessions {
             let mut log = Vec::new();
@@ -293,7 +294,7 @@ impl StaffHandle {
                             conversation,
                             reader: self.identity.id.clone(),
                             at: self.shared.clock.now(),
-                            purpose: TRAJECTORY_PURPOSE.into(),
+                            purpose: ReadPurpose::Trajectory.describe(None),
                         })
                         .await?,
                 );

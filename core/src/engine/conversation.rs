@@ -29,6 +29,7 @@ use crate::flags::VisitorHistory;
 use crate::ids::{ClientMsgId, ConversationId, StaffId};
 use crate::partner::Handoff;
 use crate::pseudonym::hash_secret;
+use crate::review::{may_read, ChatFacts, ReadPurpose};
 use crate::store::{ConversationMeta, ConversationState, TranscriptRead};
 
 /// Capacity of a conversation's command channel.
@@ -1199,7 +1200,7 @@ impl Conversation {
                 conversation: self.id(),
                 reader: coordinator.clone(),
                 at: self.shared.clock.now(),
-                purpose: format!("called in for help by {}", staff.id),
+                purpose: ReadPurpose::CalledIn.describe(Some(&format!("by {}", staff.id))),
             };
             let backlog = self.shared.store.read_transcript(&read).await?;
             for event in backlog {
@@ -1228,11 +1229,12 @@ impl Conversation {
     }
 
     async fn observe(&mut self, staff: StaffIdentity) -> Result<Vec<LoggedEvent>> {
-        if !staff.is_coordinator() || !staff.serves(&self.meta.desk) {
-            return Err(Error::Forbidden(
-                "only a coordinator of this desk can observe".into(),
-            ));
-        }
+        let facts = ChatFacts {
+            desk: self.meta.desk.clone(),
+            counsellor: self.meta.counsellor.clone(),
+            trajectory: None,
+        };
+        may_read(&staff, &facts, ReadPurpose::Observation)?;
         if self.ended {
             return Err(Error::UnknownConversation(self.id()));
         }
@@ -1241,7 +1243,7 @@ impl Conversation {
             conversation: self.id(),
             reader: staff.id.clone(),
             at: self.shared.clock.now(),
-            purpose: "live observation".into(),
+            purpose: ReadPurpose::Observation.describe(None),
         };
         let events = self.shared.store.read_transcript(&read).await?;
         self.observers.insert(staff.id);

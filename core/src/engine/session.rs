@@ -19,8 +19,9 @@ use crate::flags::{Flag, FlagKind, FlagStatus};
 use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::hash_secret;
 use crate::registration::{Rating, Registration, RegistrationForm};
+use crate::review::{may_read, ChatFacts, ReadPurpose, ScanPick, ScanRequest};
 use crate::statistics::{ReportData, ReportRequest};
-use crate::store::{ConversationState, TranscriptRead};
+use crate::store::{ConversationFilter, ConversationState, TranscriptRead};
 
 /// Sends a command with a reply channel and waits for the answer.
 pub(crate) async fn ask<T>(
@@ -597,21 +598,71 @@ impl StaffHandle {
         Ok(f)
     }
 
-    /// Reads a transcript for quality review; the read is audited with its purpose.
+    /// Reads a transcript for `purpose` (a chat scan, a flag's review, feedback…), if the
+    /// one rule of [`crate::review`] lets them; the read is audited with its purpose and
+    /// `note`.
     pub async fn read_transcript(
         &self,
         conversation: ConversationId,
-        purpose: &str,
+        purpose: ReadPurpose,
+        note: Option<&str>,
     ) -> Result<Vec<LoggedEvent>> {
         let meta = stored_meta(&self.shared, conversation).await?;
-        self.require_coordinator(&meta.desk)?;
+        let facts = ChatFacts {
+            desk: meta.desk.clone(),
+            counsellor: meta.counsellor.clone(),
+            trajectory: None,
+        };
+        may_read(&self.identity, &facts, purpose)?;
         let read = TranscriptRead {
             conversation,
             reader: self.id(),
             at: self.shared.clock.now(),
-            purpose: purpose.to_owned(),
+            purpose: purpose.describe(note),
         };
         self.shared.store.read_transcript(&read).await
+    }
+
+    /// Draws a chat scan (see [`ScanRequest`]): chats at random, each to be read with
+    /// [`StaffHandle::read_transcript`] for [`ReadPurpose::ChatScan`] (audited). Fewer than
+    /// asked when the period holds fewer; in the order they started.
+    pub async fn draw_scan(&self, request: &ScanRequest) -> Result<Vec<ScanPick>> {
+        request.validate()?;
+        self.shared.desk(&request.desk)?;
+        let facts = ChatFacts {
+            desk: request.desk.clone(),
+            counsellor: None,
+            trajectory: None,
+        };
+        may_read(&self.identity, &facts, ReadPurpose::ChatScan)?;
+        let candidates = self
+            .shared
+            .store
+            .conversations(&ConversationFilter {
+                desk: Some(request.desk.clone()),
+                states: vec![ConversationState::Ended],
+                arrived_from: Some(request.from),
+                arrived_until: Some(request.to),
+                counsellor: request.counsellor.clone(),
+                with_transcript: true,
+                limit: None,
+            })
+            .await?;
+        let mut picks: Vec<ScanPick> = {
+            use rand::seq::SliceRandom;
+            candidates
+                .choose_multiple(&mut rand::thread_rng(), request.count as usize)
+                .map(ScanPick::from)
+                .collect()
+        };
+        picks.sort_by_key(|p| (p.started_at, p.conversation));
+        tracing::info!(
+            staff = %self.identity.id,
+            desk = %request.desk,
+            drawn = picks.len(),
+            "chat scan drawn"
+        );
+        Ok(picks)
     }
 
     /// The annual report's figures for a desk the coordinator serves, or any desk for the

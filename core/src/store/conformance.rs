@@ -413,12 +413,34 @@ pub async fn conversation_filter<S: Store + ?Sized>(store: &S) {
         none.is_empty(),
         "conversation_filter: limit 0 gives nothing"
     );
+    let held = list(ConversationFilter {
+        counsellor: Some(StaffId::new("c-anna")),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        ids(&held),
+        vec![c.id, b.id],
+        "conversation_filter: the chats a counsellor held"
+    );
+    append_messages(store, c.id, base() + Duration::hours(2), 2).await;
+    let readable = list(ConversationFilter {
+        with_transcript: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        ids(&readable),
+        vec![c.id],
+        "conversation_filter: only those with text stored"
+    );
     let combined = list(ConversationFilter {
         desk: Some(desk("national")),
         states: vec![ConversationState::Waiting],
         arrived_from: Some(base()),
         arrived_until: Some(base() + Duration::hours(5)),
         limit: Some(10),
+        ..Default::default()
     })
     .await;
     assert_eq!(

@@ -101,12 +101,23 @@ impl MemoryStore {
     }
 }
 
-fn matches(filter: &ConversationFilter, c: &ConversationMeta) -> bool {
+fn matches(filter: &ConversationFilter, c: &ConversationMeta, logs: &Logs) -> bool {
     filter.desk.as_ref().is_none_or(|d| d == &c.desk)
         && (filter.states.is_empty() || filter.states.contains(&c.state))
         && filter.arrived_from.is_none_or(|t| c.arrived_at >= t)
         && filter.arrived_until.is_none_or(|t| c.arrived_at < t)
+        && filter
+            .counsellor
+            .as_ref()
+            .is_none_or(|s| c.counsellor.as_ref() == Some(s))
+        && (!filter.with_transcript
+            || logs
+                .get(&c.id)
+                .is_some_and(|log| log.iter().any(|e| e.body.has_text())))
 }
+
+/// Every conversation's log.
+type Logs = HashMap<ConversationId, Vec<LoggedEvent>>;
 
 #[async_trait]
 impl Store for MemoryStore {
@@ -128,7 +139,7 @@ impl Store for MemoryStore {
         let mut out: Vec<_> = inner
             .conversations
             .values()
-            .filter(|c| matches(filter, c))
+            .filter(|c| matches(filter, c, &inner.logs))
             .cloned()
             .collect();
         out.sort_by(|a, b| b.arrived_at.cmp(&a.arrived_at).then(a.id.cmp(&b.id)));

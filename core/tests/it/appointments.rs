@@ -7,10 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clbchat_core::appointment::{AppointmentStatus, Booking, LinkState};
 use clbchat_core::config::DeskConfig;
-use clbchat_core::engine::appointments::{Which, TRAJECTORY_PURPOSE};
+use clbchat_core::engine::appointments::Which;
 use clbchat_core::engine::{Arrival, StaffSession};
 use clbchat_core::event::{DisconnectKind, EventBody, ServerEvent};
 use clbchat_core::ids::{ClientMsgId, StaffId};
+use clbchat_core::review::ReadPurpose;
 use clbchat_core::Error;
 
 use crate::support::*;
@@ -485,7 +486,9 @@ async fn a_trajectory_is_read_by_its_own_counsellors_only_and_every_read_is_audi
         vec!["ann", "bea"],
         "one audit row per read, refused ones none"
     );
-    assert!(reads.iter().all(|r| r.purpose == TRAJECTORY_PURPOSE));
+    assert!(reads
+        .iter()
+        .all(|r| r.purpose == ReadPurpose::Trajectory.describe(None)));
 }
 
 /// A client whose chat ended during the session (a dead battery, a closed tab) comes back

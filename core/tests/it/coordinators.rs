@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clbchat_core::event::{CoverageWarning, DeskBoard, Discipline, EventBody, Role, ServerEvent};
 use clbchat_core::ids::{ClientMsgId, StaffId};
+use clbchat_core::review::ReadPurpose;
 use clbchat_core::store::Store;
 use clbchat_core::Error;
 
@@ -135,7 +136,7 @@ async fn observing_returns_the_chat_so_far_is_audited_and_then_follows_it_live()
     let reads = world.store.transcript_reads(conv).await.unwrap();
     assert_eq!(reads.len(), 1);
     assert_eq!(reads[0].reader, staff("cora"));
-    assert_eq!(reads[0].purpose, "live observation");
+    assert_eq!(reads[0].purpose, "observation");
 
     student
         .handle
@@ -373,7 +374,7 @@ async fn reading_a_transcript_for_a_chat_scan_is_audited_with_its_purpose() {
 
     let transcript = cora
         .handle
-        .read_transcript(conv, "chat scan")
+        .read_transcript(conv, ReadPurpose::ChatScan, Some("nieuwe medewerker"))
         .await
         .unwrap();
     assert!(transcript.iter().any(|e| matches!(
@@ -384,22 +385,40 @@ async fn reading_a_transcript_for_a_chat_scan_is_audited_with_its_purpose() {
     assert_eq!(reads.len(), 1);
     assert_eq!(
         (reads[0].reader.clone(), reads[0].purpose.as_str()),
-        (staff("cora"), "chat scan")
+        (staff("cora"), "chat_scan: nieuwe medewerker")
     );
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_counsellor_cannot_read_transcripts_and_a_read_needs_a_purpose() {
+async fn a_counsellor_reads_only_their_own_chat_and_only_for_feedback() {
     let world = open_world().await;
     let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
     let student = chat_with(&world, &mut ann).await;
     let conv = student.conversation;
-    let cora = world.coordinator("cora").await;
+    let bob = world.counsellor("bob", Discipline::SocialWork).await;
     student.handle.leave().await.unwrap();
 
-    let refused = ann.handle.read_transcript(conv, "chat scan").await;
+    let refused = ann
+        .handle
+        .read_transcript(conv, ReadPurpose::ChatScan, None)
+        .await;
     assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
-    let refused = cora.handle.read_transcript(conv, "  ").await;
-    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    let refused = bob
+        .handle
+        .read_transcript(conv, ReadPurpose::Feedback, None)
+        .await;
+    assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
     assert!(world.store.transcript_reads(conv).await.unwrap().is_empty());
+    ann.handle
+        .read_transcript(conv, ReadPurpose::Feedback, None)
+        .await
+        .expect("her own chat, for feedback");
+    let reads = world.store.transcript_reads(conv).await.unwrap();
+    assert_eq!(
+        reads
+            .iter()
+            .map(|r| (r.reader.0.as_str(), r.purpose.as_str()))
+            .collect::<Vec<_>>(),
+        [("ann", "feedback")]
+    );
 }

@@ -16,6 +16,7 @@ mod flags;
 mod logins;
 mod presence;
 mod recovery;
+mod review;
 mod rotation;
 mod routing;
 mod scenario;

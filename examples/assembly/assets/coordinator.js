@@ -534,7 +534,7 @@
   }
 
   function readTranscript(f, status, why) {
-    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'flag review (' + f.kind + '): ' + why }).then(
+    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'flag_review', note: f.kind + ': ' + why }).then(
       (answer) => {
         const log = $('transcript-log');
         log.textContent = '';

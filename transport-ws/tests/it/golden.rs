@@ -372,7 +372,15 @@ fn client_frames() -> Vec<ClientFrame> {
         },
         F::Transcript {
             conversation: conv(),
-            purpose: "chatscan voor een nieuwe medewerker".into(),
+            purpose: clbchat_core::review::ReadPurpose::ChatScan,
+            note: Some("chatscan voor een nieuwe medewerker".into()),
+        },
+        F::DrawScan {
+            desk: desk(),
+            counsellor: Some(StaffId::new("sara.peeters")),
+            from: day(2022, 3, 1, 0, 0),
+            to: day(2022, 4, 1, 0, 0),
+            count: 5,
         },
         F::SetCalendar {
             desk: desk(),
@@ -770,6 +778,15 @@ fn server_frames() -> Vec<ServerFrame> {
                 counsellor: Some("Sara".into()),
             },
         },
+        ServerFrame::Scan {
+            req: Some(29),
+            picks: vec![clbchat_core::review::ScanPick {
+                conversation: conv(),
+                counsellor: Some(StaffId::new("sara.peeters")),
+                started_at: Some(day(2022, 3, 1, 17, 4)),
+                ended_at: Some(day(2022, 3, 1, 17, 31)),
+            }],
+        },
         ServerFrame::Report {
             req: Some(9),
             data: Box::new(report_data()),
@@ -990,6 +1007,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Flags { .. } => "flags",
         F::ReviewFlag { .. } => "review_flag",
         F::Transcript { .. } => "transcript",
+        F::DrawScan { .. } => "draw_scan",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
         F::OpenEvent { .. } => "open_event",
@@ -1027,6 +1045,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Calendar { .. } => "calendar",
         F::Accounts { .. } => "accounts",
         F::Report { .. } => "report",
+        F::Scan { .. } => "scan",
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",
         F::AppointmentLink { .. } => "appointment_link",

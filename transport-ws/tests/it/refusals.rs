@@ -160,7 +160,8 @@ async fn each_frame_is_authorised_not_only_the_connection() {
         code(
             ann.request(ClientFrame::Transcript {
                 conversation,
-                purpose: "scan".into()
+                purpose: clbchat_core::review::ReadPurpose::ChatScan,
+                note: None,
             })
             .await
         ),

@@ -1,0 +1,213 @@
+//! Quality review: who may read which transcript, and why. One rule, here, for every way a
+//! chat's text is read after (or beside) the chat itself: a chat scan, a flag's review,
+//! feedback, an intervision export, a blended-chat trajectory, a coordinator watching or
+//! called in. The engine asks [`may_read`] before every audited read
+//! ([`crate::store::Store::read_transcript`]) and writes the read's [`ReadPurpose`] into the
+//! audit row, so the audit says why in words a filter can use.
+//!
+//! The rule:
+//!
+//! | purpose | who may read |
+//! |---|---|
+//! | chat scan, flag review, intervision, live observation, called in for help | a coordinator of the chat's desk |
+//! | feedback | a coordinator of the chat's desk, and the counsellor who held the chat |
+//! | trajectory (blended chat) | the counsellor or stand-in of one of its sessions, of its centre |
+//!
+//! Nobody else: not a counsellor reading a colleague's chat, not a coordinator of another
+//! desk (another centre's box is another desk), and never the sector's administrator, who
+//! manages accounts and reads statistics but no chat. The matrix test in
+//! `core/tests/it/review.rs` tries every kind of reader with every purpose.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::account::StaffIdentity;
+use crate::error::{Error, Result};
+use crate::ids::{CentreId, ConversationId, DeskId, StaffId};
+use crate::store::ConversationMeta;
+
+/// Why a transcript is read: what the audit row says, and what decides who may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadPurpose {
+    /// A chat scan: a chat drawn at random, read to give the counsellor feedback.
+    ChatScan,
+    /// Reviewing a flag raised in the chat.
+    FlagReview,
+    /// Feedback a counsellor asked for on a chat of theirs, or reads.
+    Feedback,
+    /// Exported, masked, for an intervision session.
+    Intervision,
+    /// The earlier sessions of a blended-chat trajectory, before the next one.
+    Trajectory,
+    /// A coordinator watching a running chat.
+    Observation,
+    /// A coordinator called into a running chat by its counsellor.
+    CalledIn,
+}
+
+impl ReadPurpose {
+    /// Every purpose.
+    pub const ALL: [ReadPurpose; 7] = [
+        ReadPurpose::ChatScan,
+        ReadPurpose::FlagReview,
+        ReadPurpose::Feedback,
+        ReadPurpose::Intervision,
+        ReadPurpose::Trajectory,
+        ReadPurpose::Observation,
+        ReadPurpose::CalledIn,
+    ];
+
+    /// Its name in the audit row and the protocol (`chat_scan`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadPurpose::ChatScan => "chat_scan",
+            ReadPurpose::FlagReview => "flag_review",
+            ReadPurpose::Feedback => "feedback",
+            ReadPurpose::Intervision => "intervision",
+            ReadPurpose::Trajectory => "trajectory",
+            ReadPurpose::Observation => "observation",
+            ReadPurpose::CalledIn => "called_in",
+        }
+    }
+
+    /// The audit row's purpose: the name, and a note after a colon if there is one
+    /// (`flag_review: frequent visitor`).
+    pub fn describe(self, note: Option<&str>) -> String {
+        match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(note) => format!("{}: {note}", self.as_str()),
+            None => self.as_str().to_owned(),
+        }
+    }
+
+    /// The purpose an audit row names, and its note; `None` for a row that names none (a
+    /// row written before purposes had names).
+    pub fn parse(described: &str) -> (Option<ReadPurpose>, Option<&str>) {
+        let (name, note) = match described.split_once(':') {
+            Some((name, note)) => (name.trim(), Some(note.trim())),
+            None => (described.trim(), None),
+        };
+        match ReadPurpose::ALL.iter().find(|p| p.as_str() == name) {
+            Some(p) => (Some(*p), note.filter(|n| !n.is_empty())),
+            None => (None, Some(described)),
+        }
+    }
+}
+
+/// What the rule needs to know of the chat read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatFacts {
+    /// Its desk.
+    pub desk: DeskId,
+    /// The counsellor who held it, if anyone did.
+    pub counsellor: Option<StaffId>,
+    /// Blended chat: the centre of its trajectory and who held one of its sessions
+    /// (counsellor or stand-in); empty for an anonymous chat.
+    pub trajectory: Option<(CentreId, Vec<StaffId>)>,
+}
+
+/// Whether `reader` may read the chat `chat` for `purpose`; `Forbidden`, saying why, if not.
+pub fn may_read(reader: &StaffIdentity, chat: &ChatFacts, purpose: ReadPurpose) -> Result<()> {
+    if reader.is_administrator() {
+        return Err(Error::Forbidden(
+            "the sector's administrator reads no chat; a coordinator of its desk can".into(),
+        ));
+    }
+    let coordinator = reader.is_coordinator() && reader.serves(&chat.desk);
+    let allowed = match purpose {
+        ReadPurpose::ChatScan
+        | ReadPurpose::FlagReview
+        | ReadPurpose::Intervision
+        | ReadPurpose::Observation
+        | ReadPurpose::CalledIn => coordinator,
+        ReadPurpose::Feedback => coordinator || chat.counsellor.as_ref() == Some(&reader.id),
+        ReadPurpose::Trajectory => match &chat.trajectory {
+            Some((centre, holders)) => {
+                reader.centre.as_ref() == Some(centre) && holders.contains(&reader.id)
+            }
+            None => false,
+        },
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match purpose {
+        ReadPurpose::Feedback => format!(
+            "only a coordinator of desk `{}` or the counsellor who held this chat may read it \
+             for feedback",
+            chat.desk
+        ),
+        ReadPurpose::Trajectory => "only the counsellor or the stand-in of one of its sessions \
+             may read this trajectory"
+            .into(),
+        _ => format!(
+            "only a coordinator of desk `{}` may read this chat for {}",
+            chat.desk,
+            purpose.as_str().replace('_', " ")
+        ),
+    }))
+}
+
+/// Most chats one scan draws.
+pub const MAX_SCAN: u32 = 20;
+
+/// A chat scan to draw: `count` chats at random from the desk's ended chats (of one
+/// counsellor, or of everyone) that arrived in `[from, to)` and whose text is still kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    /// The desk.
+    pub desk: DeskId,
+    /// Only this counsellor's chats (a new colleague's); `None`: the whole desk's.
+    #[serde(default)]
+    pub counsellor: Option<StaffId>,
+    /// Arrived at or after.
+    pub from: DateTime<Utc>,
+    /// Arrived before.
+    pub to: DateTime<Utc>,
+    /// How many, 1 to [`MAX_SCAN`].
+    pub count: u32,
+}
+
+impl ScanRequest {
+    /// Checks the numbers; the error says what to change.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_SCAN).contains(&self.count) {
+            return Err(Error::Invalid(format!(
+                "count: draw 1 to {MAX_SCAN} chats at a time"
+            )));
+        }
+        if self.from >= self.to {
+            return Err(Error::Invalid(
+                "from, to: the period must start before it ends".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One chat a scan drew: enough to choose it and plan the read, none of its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanPick {
+    /// The chat.
+    pub conversation: ConversationId,
+    /// Who held it.
+    #[serde(default)]
+    pub counsellor: Option<StaffId>,
+    /// When it started.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<&ConversationMeta> for ScanPick {
+    fn from(m: &ConversationMeta) -> Self {
+        ScanPick {
+            conversation: m.id,
+            counsellor: m.counsellor.clone(),
+            started_at: m.started_at,
+            ended_at: m.ended_at,
+        }
+    }
+}
