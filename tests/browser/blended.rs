@@ -27,9 +27,21 @@ async fn plan_in(b: &Browser, minutes: i64, client: &str) -> String {
          return true;"
     ))
     .await;
+    // The link shown before (a session planned earlier), to wait for the new one: the
+    // box is already open, and the answer to this plan may still be on its way.
+    let before = b
+        .js("const l = document.getElementById('link'); return l ? l.value : ''")
+        .await;
     b.click("plan").await;
     b.shown("link-box").await;
-    let link = b.js("return document.getElementById('link').value").await;
+    let link = b
+        .until_js(
+            &format!(
+                "const v = document.getElementById('link').value; return v !== {before} ? v : null"
+            ),
+            "showed the new session's link",
+        )
+        .await;
     let link = link.as_str().expect("the link").to_owned();
     assert!(link.contains("/join#token="), "{link}");
     link

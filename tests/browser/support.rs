@@ -332,6 +332,23 @@ impl Browser {
             .unwrap_or_else(|e| panic!("[{}] script failed: {e}\n{script}", self.name))
     }
 
+    /// Runs `script` until it returns something other than `null`, `false` or `""` (the
+    /// page has caught up), and returns that; `what` names it when it never does.
+    pub async fn until_js(&self, script: &str, what: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let v = self.js(script).await;
+            if !(v.is_null() || v == Value::Bool(false) || v == Value::String(String::new())) {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let text = self.text_of_body().await;
+                panic!("[{}] never {what}; the page says:\n{text}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Serious and critical axe-core violations on the page as it is now, as readable lines.
     pub async fn axe(&self) -> Vec<String> {
         let source = std::fs::read_to_string(axe_path()).expect("axe-core is installed");
