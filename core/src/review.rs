@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::StaffIdentity;
 use crate::error::{Error, Result};
 use crate::ids::{CentreId, ConversationId, DeskId, StaffId};
-use crate::store::ConversationMeta;
+use crate::store::{ConversationMeta, ReadAuditRow};
 
 /// Why a transcript is read: what the audit row says, and what decides who may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,4 +210,67 @@ impl From<&ConversationMeta> for ScanPick {
             ended_at: m.ended_at,
         }
     }
+}
+
+/// Most rows one look at the read audit gives; a period with more says so.
+pub const MAX_AUDIT_ROWS: u32 = 500;
+
+/// A look at the read audit of a desk: who read which of its chats when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRequest {
+    /// The desk.
+    pub desk: DeskId,
+    /// Read at or after.
+    pub from: DateTime<Utc>,
+    /// Read before.
+    pub to: DateTime<Utc>,
+    /// Only this reader's reads.
+    #[serde(default)]
+    pub reader: Option<StaffId>,
+    /// Only reads for this purpose.
+    #[serde(default)]
+    pub purpose: Option<ReadPurpose>,
+}
+
+/// One read in the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who read.
+    pub reader: StaffId,
+    /// Which chat.
+    pub conversation: ConversationId,
+    /// Who held that chat.
+    #[serde(default)]
+    pub counsellor: Option<StaffId>,
+    /// Why; `None` for a row written before purposes had names (its words are the note).
+    #[serde(default)]
+    pub purpose: Option<ReadPurpose>,
+    /// The note the reader gave.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl From<&ReadAuditRow> for AuditEntry {
+    fn from(row: &ReadAuditRow) -> Self {
+        let (purpose, note) = ReadPurpose::parse(&row.read.purpose);
+        AuditEntry {
+            at: row.read.at,
+            reader: row.read.reader.clone(),
+            conversation: row.read.conversation,
+            counsellor: row.counsellor.clone(),
+            purpose,
+            note: note.map(str::to_owned),
+        }
+    }
+}
+
+/// The reads a look at the audit found, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadAudit {
+    /// The reads, at most [`MAX_AUDIT_ROWS`].
+    pub entries: Vec<AuditEntry>,
+    /// Whether there were more: narrow the period or the filter to see them.
+    pub truncated: bool,
 }

@@ -114,6 +114,35 @@ pub struct TranscriptRead {
     pub purpose: String,
 }
 
+/// Which audit rows of transcript reads to list ([`Store::read_audit`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadAuditFilter {
+    /// Only reads of this desk's chats; `None`: every desk's.
+    pub desk: Option<DeskId>,
+    /// Read at or after.
+    pub from: DateTime<Utc>,
+    /// Read before.
+    pub to: DateTime<Utc>,
+    /// Only this reader's.
+    pub reader: Option<StaffId>,
+    /// Only reads whose purpose starts with this name (`chat_scan` matches `chat_scan` and
+    /// `chat_scan: …`).
+    pub purpose: Option<String>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// One audit row with the chat it is about: its desk and who held it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadAuditRow {
+    /// The read.
+    pub read: TranscriptRead,
+    /// The chat's desk.
+    pub desk: DeskId,
+    /// Who held the chat.
+    pub counsellor: Option<StaffId>,
+}
+
 /// Which conversations to list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConversationFilter {
@@ -182,6 +211,9 @@ pub trait Store: Send + Sync + 'static {
     async fn read_transcript(&self, read: &TranscriptRead) -> Result<Vec<LoggedEvent>>;
     /// The audit rows of a conversation, by their `at`, oldest first.
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>>;
+    /// The audit rows that match `filter`, newest first (equal instants: the later written
+    /// first), at most `filter.limit`.
+    async fn read_audit(&self, filter: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>>;
     /// Deletes the events of conversations that ended before `ended_before`; returns how
     /// many conversations lost their transcript. Chats held for an appointment are not
     /// touched: they belong to the client file ([`Store::purge_client_files`]).

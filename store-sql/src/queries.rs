@@ -58,7 +58,8 @@ macro_rules! shared_queries {
         use clbchat_core::pseudonym::Pseudonym;
         use clbchat_core::registration::{Rating, Registration};
         use clbchat_core::store::{
-            ConversationFilter, ConversationMeta, Summary, TranscriptRead,
+            ConversationFilter, ConversationMeta, ReadAuditFilter, ReadAuditRow, Summary,
+            TranscriptRead,
         };
         use sqlx::Row as _;
         use uuid::Uuid;
@@ -386,6 +387,41 @@ macro_rules! shared_queries {
                 .await
                 .context("reading the audit rows")?;
                 rows.iter().map(read_from_row).collect()
+            }
+
+            pub(crate) async fn read_audit(&self, f: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT r.conversation, r.reader, r.at_ns, r.purpose, c.desk, c.counsellor \
+                     FROM transcript_reads r JOIN conversations c ON c.id = r.conversation \
+                     WHERE r.at_ns >= ",
+                );
+                qb.push_bind(codec::ns(f.from, "audit start")?);
+                qb.push(" AND r.at_ns < ").push_bind(codec::ns(f.to, "audit end")?);
+                if let Some(d) = &f.desk {
+                    qb.push(" AND c.desk = ").push_bind(d.0.as_str());
+                }
+                if let Some(s) = &f.reader {
+                    qb.push(" AND r.reader = ").push_bind(s.0.as_str());
+                }
+                if let Some(p) = &f.purpose {
+                    // `chat_scan` or `chat_scan: …`; the name holds no LIKE wildcards that
+                    // matter (`_` matches itself too).
+                    qb.push(" AND (r.purpose = ").push_bind(p.clone());
+                    qb.push(" OR r.purpose LIKE ").push_bind(format!("{p}:%")).push(")");
+                }
+                qb.push(" ORDER BY r.at_ns DESC, r.id DESC LIMIT ").push_bind(i64::from(f.limit));
+                let rows = qb.build().fetch_all(&self.read).await.context("reading the read audit")?;
+                rows.iter()
+                    .map(|row| {
+                        let desk: String = col!(row, "desk");
+                        let counsellor: Option<String> = col!(row, "counsellor");
+                        Ok(ReadAuditRow {
+                            read: read_from_row(row)?,
+                            desk: DeskId::new(desk),
+                            counsellor: counsellor.map(StaffId::new),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
             }
 
             /// The conversations whose transcript the purge takes: ended before `ended_before`,

@@ -15,7 +15,10 @@ use clbchat_core::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId}
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{Rating, Registration};
 use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
-use clbchat_core::store::{ConversationFilter, ConversationMeta, Store, Summary, TranscriptRead};
+use clbchat_core::store::{
+    ConversationFilter, ConversationMeta, ReadAuditFilter, ReadAuditRow, Store, Summary,
+    TranscriptRead,
+};
 
 use crate::codec::{EventRow, StoredEvent};
 use crate::error::Error;
@@ -274,6 +277,10 @@ impl Store for SqlStore {
 
     async fn transcript_reads(&self, id: ConversationId) -> Result<Vec<TranscriptRead>> {
         Ok(on_db!(self.transcript_reads(id))?)
+    }
+
+    async fn read_audit(&self, filter: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>> {
+        Ok(on_db!(self.read_audit(filter))?)
     }
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {

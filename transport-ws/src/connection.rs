@@ -30,7 +30,7 @@ use clbchat_core::engine::{
     Arrival, Engine, Events, StaffHandle, VisitorHandle, RESTARTING, TOO_SLOW,
 };
 use clbchat_core::event::{DisconnectKind, ServerEvent};
-use clbchat_core::review::ScanRequest;
+use clbchat_core::review::{AuditRequest, ScanRequest};
 use clbchat_core::statistics::ReportRequest;
 use clbchat_core::Error as CoreError;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -528,6 +528,25 @@ impl Conn {
                     })
                     .await?;
                 Ok(Some(ServerFrame::Scan { req, picks }))
+            }
+            ClientFrame::ReadAudit {
+                desk,
+                from,
+                to,
+                reader,
+                purpose,
+            } => {
+                let audit = self
+                    .staff()?
+                    .read_audit(&AuditRequest {
+                        desk,
+                        from,
+                        to,
+                        reader,
+                        purpose,
+                    })
+                    .await?;
+                Ok(Some(ServerFrame::ReadAudit { req, audit }))
             }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;

@@ -22,7 +22,7 @@ use clbchat_core::ids::{
     AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
 };
 use clbchat_core::registration::RegistrationForm;
-use clbchat_core::review::{ReadPurpose, ScanPick};
+use clbchat_core::review::{ReadAudit, ReadPurpose, ScanPick};
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
 use crate::reports::RenderedReport;
@@ -285,6 +285,22 @@ pub enum ClientFrame {
         /// How many (1 to 20).
         count: u32,
     },
+    /// Coordinator (or the sector's administrator): the read audit of a desk: who read
+    /// which of its chats, when and why, newest first; by reader and purpose if asked.
+    ReadAudit {
+        /// The desk.
+        desk: DeskId,
+        /// Read at or after.
+        from: DateTime<Utc>,
+        /// Read before.
+        to: DateTime<Utc>,
+        /// Only this reader's reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reader: Option<StaffId>,
+        /// Only reads for this purpose.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purpose: Option<ReadPurpose>,
+    },
     /// Coordinator: replace a desk's calendar.
     SetCalendar {
         /// The desk.
@@ -446,6 +462,7 @@ impl ClientFrame {
         "review_flag",
         "transcript",
         "draw_scan",
+        "read_audit",
         "set_calendar",
         "calendar",
         "open_event",
@@ -496,6 +513,7 @@ impl ClientFrame {
             ClientFrame::ReviewFlag { .. } => "review_flag",
             ClientFrame::Transcript { .. } => "transcript",
             ClientFrame::DrawScan { .. } => "draw_scan",
+            ClientFrame::ReadAudit { .. } => "read_audit",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::OpenEvent { .. } => "open_event",
@@ -634,6 +652,16 @@ pub enum ServerFrame {
         /// The chats.
         picks: Vec<ScanPick>,
     },
+    /// The read audit asked for: at most 500 reads, newest first; `truncated` when the
+    /// period held more.
+    ReadAudit {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The reads and whether there were more.
+        #[serde(flatten)]
+        audit: ReadAudit,
+    },
     /// A report: its figures, and the document when a format was asked.
     Report {
         /// The request answered.
@@ -716,6 +744,7 @@ impl ServerFrame {
             | ServerFrame::Accounts { req, .. }
             | ServerFrame::Report { req, .. }
             | ServerFrame::Scan { req, .. }
+            | ServerFrame::ReadAudit { req, .. }
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }

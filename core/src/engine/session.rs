@@ -19,9 +19,11 @@ use crate::flags::{Flag, FlagKind, FlagStatus};
 use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::hash_secret;
 use crate::registration::{Rating, Registration, RegistrationForm};
-use crate::review::{may_read, ChatFacts, ReadPurpose, ScanPick, ScanRequest};
+use crate::review::{
+    may_read, AuditEntry, AuditRequest, ChatFacts, ReadAudit, ReadPurpose, ScanPick, ScanRequest,
+};
 use crate::statistics::{ReportData, ReportRequest};
-use crate::store::{ConversationFilter, ConversationState, TranscriptRead};
+use crate::store::{ConversationFilter, ConversationState, ReadAuditFilter, TranscriptRead};
 
 /// Sends a command with a reply channel and waits for the answer.
 pub(crate) async fn ask<T>(
@@ -663,6 +665,43 @@ impl StaffHandle {
             "chat scan drawn"
         );
         Ok(picks)
+    }
+
+    /// The read audit of a desk (see [`AuditRequest`]): for its coordinators, and for the
+    /// sector's administrator, who oversees every desk. At most
+    /// [`crate::review::MAX_AUDIT_ROWS`] reads, newest first; `truncated` says there were
+    /// more.
+    pub async fn read_audit(&self, request: &AuditRequest) -> Result<ReadAudit> {
+        if !self.identity.is_administrator() {
+            self.require_coordinator(&request.desk)?;
+        }
+        if request.from >= request.to {
+            return Err(Error::Invalid(
+                "from, to: the period must start before it ends".into(),
+            ));
+        }
+        let limit = crate::review::MAX_AUDIT_ROWS;
+        let rows = self
+            .shared
+            .store
+            .read_audit(&ReadAuditFilter {
+                desk: Some(request.desk.clone()),
+                from: request.from,
+                to: request.to,
+                reader: request.reader.clone(),
+                purpose: request.purpose.map(|p| p.as_str().to_owned()),
+                limit: limit + 1,
+            })
+            .await?;
+        let truncated = rows.len() > limit as usize;
+        Ok(ReadAudit {
+            entries: rows
+                .iter()
+                .take(limit as usize)
+                .map(AuditEntry::from)
+                .collect(),
+            truncated,
+        })
     }
 
     /// The annual report's figures for a desk the coordinator serves, or any desk for the

@@ -17,7 +17,8 @@ use std::future::Future;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 
 use super::{
-    ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
+    ConversationFilter, ConversationMeta, ConversationState, ReadAuditFilter, Store, Summary,
+    TranscriptRead,
 };
 use crate::account::{Account, StaffIdentity, StaffRole};
 use crate::appointment::{Appointment, AppointmentFilter, AppointmentStatus};
@@ -72,6 +73,7 @@ checks! {
     events_round_trip_exactly,
     concurrent_appends,
     transcript_read_is_audited,
+    read_audit,
     purge_transcripts,
     purge_client_files,
     registration_and_rating_once,
@@ -828,6 +830,121 @@ pub async fn transcript_read_is_audited<S: Store + ?Sized>(store: &S) {
     assert!(
         reads.is_empty(),
         "transcript_read_is_audited: audit rows belong to their conversation"
+    );
+}
+
+/// The read audit lists the rows of a desk's chats in a period, newest first (equal
+/// instants: the later written first), by reader and by purpose name (with or without a
+/// note), with each chat's desk and counsellor, at most `limit`.
+pub async fn read_audit<S: Store + ?Sized>(store: &S) {
+    let gent = served(
+        "clb-gent",
+        base(),
+        base(),
+        Some((base(), EndReason::ClientLeft)),
+    );
+    let genk = served(
+        "clb-genk",
+        base(),
+        base(),
+        Some((base(), EndReason::ClientLeft)),
+    );
+    for m in [&gent, &genk] {
+        put(store, m).await;
+        append_messages(store, m.id, base(), 1).await;
+    }
+    let read = |conversation, reader: &str, minutes: i64, purpose: &str| TranscriptRead {
+        conversation,
+        reader: StaffId::new(reader),
+        at: base() + Duration::minutes(minutes),
+        purpose: purpose.into(),
+    };
+    let rows = [
+        read(gent.id, "cora", 10, "chat_scan"),
+        read(gent.id, "cora", 20, "flag_review: frequent_visitor"),
+        read(gent.id, "dirk", 20, "chat_scan: nieuwe collega"),
+        read(genk.id, "eva", 30, "chat_scan"),
+        read(gent.id, "cora", 40, "chat_scanner"),
+    ];
+    for r in &rows {
+        store.read_transcript(r).await.expect("read_transcript");
+    }
+    let list = |desk: Option<&str>, reader: Option<&str>, purpose: Option<&str>, limit| {
+        let filter = ReadAuditFilter {
+            desk: desk.map(DeskId::new),
+            from: base(),
+            to: base() + Duration::minutes(35),
+            reader: reader.map(StaffId::new),
+            purpose: purpose.map(str::to_owned),
+            limit,
+        };
+        async move {
+            store
+                .read_audit(&filter)
+                .await
+                .expect("read_audit")
+                .into_iter()
+                .map(|r| (r.read.reader.0, r.read.purpose, r.desk.0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let owned = |v: &[(&str, &str, &str)]| {
+        v.iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(Some("clb-gent"), None, None, 100).await,
+        owned(&[
+            ("dirk", "chat_scan: nieuwe collega", "clb-gent"),
+            ("cora", "flag_review: frequent_visitor", "clb-gent"),
+            ("cora", "chat_scan", "clb-gent"),
+        ]),
+        "read_audit: a desk's rows in the period, newest first, the later written first"
+    );
+    assert_eq!(
+        list(Some("clb-gent"), None, Some("chat_scan"), 100).await,
+        owned(&[
+            ("dirk", "chat_scan: nieuwe collega", "clb-gent"),
+            ("cora", "chat_scan", "clb-gent"),
+        ]),
+        "read_audit: by purpose, with or without a note (and not `chat_scanner`)"
+    );
+    assert_eq!(
+        list(Some("clb-gent"), Some("cora"), None, 100).await,
+        owned(&[
+            ("cora", "flag_review: frequent_visitor", "clb-gent"),
+            ("cora", "chat_scan", "clb-gent"),
+        ]),
+        "read_audit: by reader"
+    );
+    assert_eq!(
+        list(None, None, Some("chat_scan"), 100).await.len(),
+        3,
+        "read_audit: every desk's"
+    );
+    assert_eq!(
+        list(Some("clb-gent"), None, None, 1).await,
+        owned(&[("dirk", "chat_scan: nieuwe collega", "clb-gent")]),
+        "read_audit: at most `limit`"
+    );
+    let rows = store
+        .read_audit(&ReadAuditFilter {
+            desk: Some(desk("clb-genk")),
+            from: base(),
+            to: base() + Duration::hours(1),
+            reader: None,
+            purpose: None,
+            limit: 10,
+        })
+        .await
+        .expect("read_audit");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.read.conversation, r.counsellor.clone()))
+            .collect::<Vec<_>>(),
+        [(genk.id, Some(StaffId::new("c-anna")))],
+        "read_audit: each row names its chat and who held it"
     );
 }
 

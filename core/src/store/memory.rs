@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    ConversationFilter, ConversationMeta, ConversationState, Store, Summary, TranscriptRead,
+    ConversationFilter, ConversationMeta, ConversationState, ReadAuditFilter, ReadAuditRow, Store,
+    Summary, TranscriptRead,
 };
 use crate::account::Account;
 use crate::appointment::{Appointment, AppointmentFilter};
@@ -215,6 +216,38 @@ impl Store for MemoryStore {
             .collect();
         reads.sort_by_key(|r| r.at); // stable: equal instants stay in insertion order
         Ok(reads)
+    }
+
+    async fn read_audit(&self, filter: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>> {
+        let inner = self.lock()?;
+        let purpose_matches = |p: &str| match &filter.purpose {
+            None => true,
+            Some(name) => p == name || p.starts_with(&format!("{name}:")),
+        };
+        let mut out: Vec<ReadAuditRow> = inner
+            .reads
+            .iter()
+            .enumerate()
+            .rev() // the later written first, for equal instants (the sort is stable)
+            .filter(|(_, r)| r.at >= filter.from && r.at < filter.to)
+            .filter(|(_, r)| filter.reader.as_ref().is_none_or(|s| s == &r.reader))
+            .filter(|(_, r)| purpose_matches(&r.purpose))
+            .filter_map(|(_, r)| {
+                let meta = inner.conversations.get(&r.conversation)?;
+                filter
+                    .desk
+                    .as_ref()
+                    .is_none_or(|d| d == &meta.desk)
+                    .then(|| ReadAuditRow {
+                        read: r.clone(),
+                        desk: meta.desk.clone(),
+                        counsellor: meta.counsellor.clone(),
+                    })
+            })
+            .collect();
+        out.sort_by_key(|r| std::cmp::Reverse(r.read.at));
+        out.truncate(filter.limit as usize);
+        Ok(out)
     }
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {

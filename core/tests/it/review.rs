@@ -154,7 +154,7 @@ mod scans {
     use chrono::Duration;
     use clbchat_core::event::Discipline;
     use clbchat_core::ids::{ClientMsgId, StaffId};
-    use clbchat_core::review::{ReadPurpose, ScanRequest};
+    use clbchat_core::review::{AuditRequest, ReadPurpose, ScanRequest};
     use clbchat_core::store::Store;
     use clbchat_core::Error;
 
@@ -255,5 +255,54 @@ mod scans {
         assert_eq!(reads.len(), 1);
         assert_eq!(reads[0].purpose, "chat_scan: nieuwe collega");
         assert!(world.store.transcript_reads(bobs).await.unwrap().is_empty());
+
+        // The read audit shows it: who, which chat, whose, why; a counsellor sees none.
+        let audit = AuditRequest {
+            desk: world.desk.clone(),
+            from: now - Duration::hours(1),
+            to: now + Duration::days(1),
+            reader: None,
+            purpose: Some(ReadPurpose::ChatScan),
+        };
+        let seen = cora.handle.read_audit(&audit).await.unwrap();
+        assert!(!seen.truncated);
+        assert_eq!(
+            seen.entries
+                .iter()
+                .map(|e| (
+                    e.reader.0.as_str(),
+                    e.conversation,
+                    e.counsellor.as_ref().map(|c| c.0.as_str()),
+                    e.purpose,
+                    e.note.as_deref()
+                ))
+                .collect::<Vec<_>>(),
+            [(
+                "cora",
+                anns,
+                Some("ann"),
+                Some(ReadPurpose::ChatScan),
+                Some("nieuwe collega")
+            )]
+        );
+        let none = AuditRequest {
+            purpose: Some(ReadPurpose::FlagReview),
+            ..audit.clone()
+        };
+        assert!(cora
+            .handle
+            .read_audit(&none)
+            .await
+            .unwrap()
+            .entries
+            .is_empty());
+        let e = ann.handle.read_audit(&audit).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+        let backwards = AuditRequest {
+            to: now - Duration::hours(2),
+            ..audit
+        };
+        let e = cora.handle.read_audit(&backwards).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{e:?}");
     }
 }

@@ -375,6 +375,13 @@ fn client_frames() -> Vec<ClientFrame> {
             purpose: clbchat_core::review::ReadPurpose::ChatScan,
             note: Some("chatscan voor een nieuwe medewerker".into()),
         },
+        F::ReadAudit {
+            desk: desk(),
+            from: day(2022, 3, 1, 0, 0),
+            to: day(2022, 4, 1, 0, 0),
+            reader: None,
+            purpose: Some(clbchat_core::review::ReadPurpose::ChatScan),
+        },
         F::DrawScan {
             desk: desk(),
             counsellor: Some(StaffId::new("sara.peeters")),
@@ -778,6 +785,20 @@ fn server_frames() -> Vec<ServerFrame> {
                 counsellor: Some("Sara".into()),
             },
         },
+        ServerFrame::ReadAudit {
+            req: Some(30),
+            audit: clbchat_core::review::ReadAudit {
+                entries: vec![clbchat_core::review::AuditEntry {
+                    at: day(2022, 3, 8, 10, 15),
+                    reader: StaffId::new("cora.janssens"),
+                    conversation: conv(),
+                    counsellor: Some(StaffId::new("sara.peeters")),
+                    purpose: Some(clbchat_core::review::ReadPurpose::ChatScan),
+                    note: Some("nieuwe collega".into()),
+                }],
+                truncated: false,
+            },
+        },
         ServerFrame::Scan {
             req: Some(29),
             picks: vec![clbchat_core::review::ScanPick {
@@ -1008,6 +1029,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::ReviewFlag { .. } => "review_flag",
         F::Transcript { .. } => "transcript",
         F::DrawScan { .. } => "draw_scan",
+        F::ReadAudit { .. } => "read_audit",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
         F::OpenEvent { .. } => "open_event",
@@ -1046,6 +1068,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Accounts { .. } => "accounts",
         F::Report { .. } => "report",
         F::Scan { .. } => "scan",
+        F::ReadAudit { .. } => "read_audit",
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",
         F::AppointmentLink { .. } => "appointment_link",

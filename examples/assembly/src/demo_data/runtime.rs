@@ -176,6 +176,14 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.transcript_reads(id).await })
             .await
     }
+    async fn read_audit(
+        &self,
+        filter: &clbchat_core::store::ReadAuditFilter,
+    ) -> clbchat_core::Result<Vec<clbchat_core::store::ReadAuditRow>> {
+        let filter = filter.clone();
+        self.call(move |s| async move { s.read_audit(&filter).await })
+            .await
+    }
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> clbchat_core::Result<u64> {
         self.call(move |s| async move { s.purge_transcripts(ended_before).await })
             .await

@@ -182,6 +182,8 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
         "observe",
         "take_over",
         "transcript",
+        "draw_scan",
+        "read_audit",
         "save_account",
     ] {
         for who in ["bart", "hans"] {
