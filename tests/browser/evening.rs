@@ -723,6 +723,43 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     assert!(!displayed(&kris, &format!("flag-dismiss-{}", flag.id)).await);
     kris.screenshot("coordinator-flag-reviewed").await;
 
+    // The read audit says who read which chat, when and why; and gives it as CSV.
+    kris.click("audit-show").await;
+    kris.text_contains(
+        "audit-list",
+        "melding nakijken: nakijken of het een grap was",
+    )
+    .await;
+    kris.text_contains("audit-list", "Kris (kris)").await;
+    kris.text_contains("audit-status", "1 keer gelezen").await;
+    kris.js(
+        "window.__csv = null;
+         const make = URL.createObjectURL;
+         URL.createObjectURL = (b) => { b.text().then((t) => { window.__csv = t; }); return make(b); };
+         return true;",
+    )
+    .await;
+    kris.click("audit-csv").await;
+    let csv = kris.until_js("return window.__csv", "made the CSV").await;
+    let csv = csv.as_str().expect("text");
+    assert!(
+        csv.starts_with("at,reader,conversation,counsellor,purpose,note\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            ",kris,{conversation},sara,flag_review,nakijken of het een grap was\r\n"
+        )),
+        "{csv}"
+    );
+    kris.assert_accessible("the read audit").await;
+    kris.js("document.getElementById('audit-section').scrollIntoView(); return true;")
+        .await;
+    kris.screenshot("coordinator-read-audit").await;
+    kris.select("audit-purpose", "chat_scan").await;
+    kris.click("audit-show").await;
+    kris.text_contains("audit-status", "Niemand las").await;
+
     // A new account: the discipline must be chosen, and saving says it was saved.
     kris.type_into("account-username", "lotte").await;
     kris.type_into("account-alias", "Lotte").await;

@@ -26,6 +26,7 @@
     accounts: [],
     admin: false,
     centres: [],
+    audit: { entries: [], from: '', to: '' },
     // The coordinator's desks on this server ({id, name}), see loadMyDesks.
     myDesks: [],
     editingCentre: null,
@@ -534,7 +535,7 @@
   }
 
   function readTranscript(f, status, why) {
-    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'flag_review', note: f.kind + ': ' + why }).then(
+    session.request({ type: 'transcript', conversation: f.conversation, purpose: 'flag_review', note: why }).then(
       (answer) => {
         const log = $('transcript-log');
         log.textContent = '';
@@ -998,6 +999,113 @@
     }
   }
 
+  // ---- the read audit: who read which chat, when and why ---------------------------------
+
+  // A date input's value for `d`, in the browser's own calendar.
+  const day = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+
+  function auditDefaults() {
+    const now = new Date();
+    $('audit-to').value = day(now);
+    $('audit-from').value = day(new Date(now.getTime() - 30 * 86400000));
+  }
+
+  // The name a staff id goes by, from the accounts the coordinator manages.
+  function staffName(id) {
+    const a = S.accounts.find((x) => x.identity && x.identity.id === id);
+    return a ? a.identity.alias + ' (' + id + ')' : id;
+  }
+
+  function fillAuditReaders() {
+    const select = $('audit-reader');
+    const keep = select.value;
+    Array.from(select.querySelectorAll('option[data-staff]')).forEach((o) => o.remove());
+    S.accounts.forEach((a) => {
+      if (a.identity) select.appendChild(h('option', { value: a.identity.id, 'data-staff': '1', text: staffName(a.identity.id) }));
+    });
+    select.value = keep;
+  }
+
+  function purposeText(e) {
+    const why = e.purpose ? I.t('purpose.' + e.purpose) : '';
+    return [why, e.note].filter(Boolean).join(': ');
+  }
+
+  async function showAudit(ev) {
+    ev.preventDefault();
+    const err = $('audit-error');
+    I.clear(err);
+    const from = $('audit-from').value;
+    const to = $('audit-to').value;
+    if (!from || !to || from > to) {
+      $('audit-from').focus();
+      return I.set(err, 'k.audit_bad_period');
+    }
+    // Whole days in the browser's time: from the first day's start to the last day's end.
+    const end = new Date(to + 'T00:00:00');
+    end.setDate(end.getDate() + 1);
+    const frame = { type: 'read_audit', desk: S.desk, from: new Date(from + 'T00:00:00').toISOString(), to: end.toISOString() };
+    if ($('audit-reader').value) frame.reader = $('audit-reader').value;
+    if ($('audit-purpose').value) frame.purpose = $('audit-purpose').value;
+    const btn = $('audit-show');
+    btn.disabled = true;
+    try {
+      const answer = await session.request(frame);
+      S.audit = { entries: answer.entries || [], from, to };
+      renderAudit(answer.truncated);
+    } catch (e) {
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+    return undefined;
+  }
+
+  function renderAudit(truncated) {
+    const rows = $('audit-rows');
+    rows.textContent = '';
+    const entries = S.audit.entries;
+    entries.forEach((e) => {
+      rows.appendChild(
+        h(
+          'tr',
+          { testid: 'audit-row' },
+          h('td', { text: I.format.shortDateTime(e.at) }),
+          h('td', { text: staffName(e.reader) }),
+          h('td', { text: (e.counsellor ? staffName(e.counsellor) : I.t('k.audit_nobody')) + ' · ' + e.conversation.slice(0, 8) }),
+          h('td', { text: purposeText(e) })
+        )
+      );
+    });
+    $('audit-wrap').hidden = !entries.length;
+    $('audit-csv').hidden = !entries.length;
+    if (!entries.length) I.set($('audit-status'), 'k.audit_none');
+    else if (truncated) I.set($('audit-status'), 'k.audit_truncated', { n: entries.length });
+    else I.set($('audit-status'), 'k.audit_count', { n: entries.length });
+  }
+
+  // One CSV field: quoted when it must be, and never read as a formula by a spreadsheet.
+  function csvField(v) {
+    let s = v === null || v === undefined ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+    return /[",\n\r;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+
+  function downloadAudit() {
+    const head = ['at', 'reader', 'conversation', 'counsellor', 'purpose', 'note'];
+    const lines = [head.join(',')].concat(
+      S.audit.entries.map((e) => [e.at, e.reader, e.conversation, e.counsellor, e.purpose, e.note].map(csvField).join(','))
+    );
+    const name = 'leesregister-' + S.desk + '-' + S.audit.from + '-' + S.audit.to + '.csv';
+    const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' }));
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    I.set($('audit-status'), 'k.audit_downloaded', { file: name });
+  }
+
   // ---- accounts -----------------------------------------------------------------------
 
   // ---- centres (the sector's administrator) ---------------------------------------------
@@ -1164,6 +1272,7 @@
       (answer) => {
         S.accounts = answer.accounts || [];
         renderAccounts();
+        fillAuditReaders();
       },
       (err) => St.errorInto($('accounts-status'), err)
     );
@@ -1362,6 +1471,9 @@
     });
     $('account-form').addEventListener('submit', saveAccount);
     $('account-cancel').addEventListener('click', newAccount);
+    $('audit-form').addEventListener('submit', showAudit);
+    $('audit-csv').addEventListener('click', downloadAudit);
+    auditDefaults();
     setupReport();
   }
 
