@@ -40,6 +40,7 @@ pub mod error;
 pub mod event;
 pub mod flags;
 pub mod ids;
+pub mod masking;
 pub mod observer;
 pub mod partner;
 pub mod pseudonym;
