@@ -188,6 +188,19 @@ const COMMON: &[&str] = &[
     "and",
 ];
 
+/// The names to mask for one known name: the name itself and each of its words of three
+/// letters or more that is not a common word ("Anna P." also masks "Anna"; "Medewerker
+/// ann" also "ann").
+pub fn name_parts(name: &str) -> Vec<String> {
+    let mut out = vec![name.trim().to_owned()];
+    for w in name.split(|c: char| !c.is_alphabetic() && c != '-') {
+        if w.chars().count() >= 3 && !COMMON.contains(&w.to_lowercase().as_str()) {
+            out.push(w.to_owned());
+        }
+    }
+    out
+}
+
 /// A chat's text masked ([`mask`]).
 pub fn mask(text: &str, known_names: &[&str]) -> String {
     let mut out = EMAIL.replace_all(text, "[e-mailadres]").into_owned();

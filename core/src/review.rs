@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::StaffIdentity;
 use crate::error::{Error, Result};
+use crate::event::{EventBody, LoggedEvent, Role};
 use crate::ids::{CentreId, ConversationId, DeskId, StaffId};
 use crate::store::{ConversationMeta, ReadAuditRow};
 
@@ -273,4 +274,78 @@ pub struct ReadAudit {
     pub entries: Vec<AuditEntry>,
     /// Whether there were more: narrow the period or the filter to see them.
     pub truncated: bool,
+}
+
+/// One message of an intervision export: when in the chat, who, the masked text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportLine {
+    /// Minutes since the chat's first message (never the date or the hour: they can tell
+    /// who it was).
+    pub minute: u32,
+    /// Who wrote it: the client, a counsellor, a coordinator.
+    pub from: Role,
+    /// The text, masked ([`crate::masking::mask`]).
+    pub text: String,
+}
+
+/// A chat exported for an intervision session: its messages masked, and what the masking
+/// cannot promise, to print on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntervisionExport {
+    /// The messages, in order.
+    pub lines: Vec<ExportLine>,
+    /// What the masking cannot promise, in Dutch.
+    pub limits_nl: String,
+    /// The same in English.
+    pub limits_en: String,
+}
+
+impl IntervisionExport {
+    /// The export of `log` (a chat's events as read): its messages, masked with every name
+    /// the chat knows (`nickname`, and each author's and participant's alias).
+    pub fn of(log: &[LoggedEvent], nickname: Option<&str>) -> IntervisionExport {
+        let mut names: Vec<String> = nickname.map(crate::masking::name_parts).unwrap_or_default();
+        for e in log {
+            match &e.body {
+                EventBody::Message { author, .. } => {
+                    names.extend(crate::masking::name_parts(author))
+                }
+                EventBody::Joined { alias, .. } | EventBody::Left { alias, .. } => {
+                    names.extend(crate::masking::name_parts(alias))
+                }
+                _ => {}
+            }
+        }
+        // The longest first, so "Anna Peeters" goes whole before "Anna" does.
+        names.sort_by(|a, b| {
+            b.chars()
+                .count()
+                .cmp(&a.chars().count())
+                .then_with(|| a.cmp(b))
+        });
+        names.dedup();
+        let known: Vec<&str> = names.iter().map(String::as_str).collect();
+        let start = log.iter().find_map(|e| match &e.body {
+            EventBody::Message { .. } => Some(e.at),
+            _ => None,
+        });
+        let lines = log
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Message { from, text, .. } => Some(ExportLine {
+                    minute: start
+                        .map(|s| u32::try_from((e.at - s).num_minutes().max(0)).unwrap_or(0))
+                        .unwrap_or(0),
+                    from: *from,
+                    text: crate::masking::mask(text, &known),
+                }),
+                _ => None,
+            })
+            .collect();
+        IntervisionExport {
+            lines,
+            limits_nl: crate::masking::LIMITS_NL.to_owned(),
+            limits_en: crate::masking::LIMITS_EN.to_owned(),
+        }
+    }
 }

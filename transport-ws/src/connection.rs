@@ -548,6 +548,10 @@ impl Conn {
                     .await?;
                 Ok(Some(ServerFrame::ReadAudit { req, audit }))
             }
+            ClientFrame::IntervisionExport { conversation } => {
+                let export = self.staff()?.intervision_export(conversation).await?;
+                Ok(Some(ServerFrame::IntervisionExport { req, export }))
+            }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;
                 ok

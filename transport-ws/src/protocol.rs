@@ -22,7 +22,7 @@ use clbchat_core::ids::{
     AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
 };
 use clbchat_core::registration::RegistrationForm;
-use clbchat_core::review::{ReadAudit, ReadPurpose, ScanPick};
+use clbchat_core::review::{IntervisionExport, ReadAudit, ReadPurpose, ScanPick};
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
 use crate::reports::RenderedReport;
@@ -301,6 +301,12 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         purpose: Option<ReadPurpose>,
     },
+    /// Coordinator: a chat exported for an intervision session, masked (audited as
+    /// `intervision`).
+    IntervisionExport {
+        /// The chat.
+        conversation: ConversationId,
+    },
     /// Coordinator: replace a desk's calendar.
     SetCalendar {
         /// The desk.
@@ -463,6 +469,7 @@ impl ClientFrame {
         "transcript",
         "draw_scan",
         "read_audit",
+        "intervision_export",
         "set_calendar",
         "calendar",
         "open_event",
@@ -514,6 +521,7 @@ impl ClientFrame {
             ClientFrame::Transcript { .. } => "transcript",
             ClientFrame::DrawScan { .. } => "draw_scan",
             ClientFrame::ReadAudit { .. } => "read_audit",
+            ClientFrame::IntervisionExport { .. } => "intervision_export",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::OpenEvent { .. } => "open_event",
@@ -662,6 +670,16 @@ pub enum ServerFrame {
         #[serde(flatten)]
         audit: ReadAudit,
     },
+    /// A chat exported for intervision: its messages masked, and what the masking cannot
+    /// promise.
+    IntervisionExport {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The export.
+        #[serde(flatten)]
+        export: IntervisionExport,
+    },
     /// A report: its figures, and the document when a format was asked.
     Report {
         /// The request answered.
@@ -745,6 +763,7 @@ impl ServerFrame {
             | ServerFrame::Report { req, .. }
             | ServerFrame::Scan { req, .. }
             | ServerFrame::ReadAudit { req, .. }
+            | ServerFrame::IntervisionExport { req, .. }
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }

@@ -20,7 +20,8 @@ use crate::ids::{ClientMsgId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::hash_secret;
 use crate::registration::{Rating, Registration, RegistrationForm};
 use crate::review::{
-    may_read, AuditEntry, AuditRequest, ChatFacts, ReadAudit, ReadPurpose, ScanPick, ScanRequest,
+    may_read, AuditEntry, AuditRequest, ChatFacts, IntervisionExport, ReadAudit, ReadPurpose,
+    ScanPick, ScanRequest,
 };
 use crate::statistics::{ReportData, ReportRequest};
 use crate::store::{ConversationFilter, ConversationState, ReadAuditFilter, TranscriptRead};
@@ -665,6 +666,29 @@ impl StaffHandle {
             "chat scan drawn"
         );
         Ok(picks)
+    }
+
+    /// A chat exported for an intervision session ([`IntervisionExport`]): its messages
+    /// masked, for a coordinator of its desk; the read is audited (`intervision`). A chat
+    /// whose text is gone (purged, or no message was ever written) has nothing to export,
+    /// and says so.
+    pub async fn intervision_export(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<IntervisionExport> {
+        let meta = stored_meta(&self.shared, conversation).await?;
+        let log = self
+            .read_transcript(conversation, ReadPurpose::Intervision, None)
+            .await?;
+        let export = IntervisionExport::of(&log, meta.profile.nickname.as_deref());
+        if export.lines.is_empty() {
+            return Err(Error::InvalidState(
+                "this chat has no text to export: it was deleted at the end of the retention \
+                 period, or no message was written"
+                    .into(),
+            ));
+        }
+        Ok(export)
     }
 
     /// The read audit of a desk (see [`AuditRequest`]): for its coordinators, and for the

@@ -306,3 +306,81 @@ mod scans {
         assert!(matches!(e, Error::Invalid(_)), "{e:?}");
     }
 }
+
+mod intervision {
+    use chrono::Duration;
+    use clbchat_core::event::{Discipline, Role};
+    use clbchat_core::ids::ClientMsgId;
+    use clbchat_core::store::Store;
+    use clbchat_core::Error;
+
+    use crate::support::{brussels, chat_with, open_world};
+
+    /// A chat exported for intervision: only its messages, masked (the nickname and the
+    /// counsellor's alias too), minutes instead of hours, what the masking cannot promise,
+    /// the read audited; for a coordinator of the desk only; a purged chat has nothing to
+    /// export, and says so.
+    #[tokio::test(start_paused = true)]
+    async fn an_exported_chat_is_masked_audited_and_refused_once_purged() {
+        let world = open_world().await;
+        let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
+        let student = chat_with(&world, &mut ann).await;
+        let conv = student.conversation;
+        student
+            .handle
+            .send(
+                ClientMsgId::new("s1"),
+                "Ik heet Lotte, ik zit op het Sint-Jozefscollege in Aalst. Bel me op 0470 12 34 56.",
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(180)).await;
+        ann.handle
+            .send(
+                conv,
+                ClientMsgId::new("a1"),
+                "Dag Lotte, ik ben ann. Vertel maar.",
+            )
+            .await
+            .unwrap();
+        student.handle.leave().await.unwrap();
+        let cora = world.coordinator("cora").await;
+
+        let export = cora.handle.intervision_export(conv).await.unwrap();
+        let lines: Vec<(u32, Role, &str)> = export
+            .lines
+            .iter()
+            .map(|l| (l.minute, l.from, l.text.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (
+                    0,
+                    Role::Client,
+                    "Ik heet [naam], ik zit op het [school] in [plaats]. Bel me op [telefoonnummer]."
+                ),
+                (3, Role::Counsellor, "Dag [naam], ik ben [naam]. Vertel maar."),
+            ]
+        );
+        assert!(export.limits_nl.contains("niet volledig"));
+        let reads = world.store.transcript_reads(conv).await.unwrap();
+        assert_eq!(
+            reads.iter().map(|r| r.purpose.as_str()).collect::<Vec<_>>(),
+            ["intervision"]
+        );
+        let e = ann.handle.intervision_export(conv).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+
+        world
+            .store
+            .purge_transcripts(brussels(2021, 10, 13, 15, 0) + Duration::days(1))
+            .await
+            .unwrap();
+        let e = cora.handle.intervision_export(conv).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidState(m) if m.contains("no text to export")),
+            "{e:?}"
+        );
+    }
+}

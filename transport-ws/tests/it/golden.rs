@@ -375,6 +375,9 @@ fn client_frames() -> Vec<ClientFrame> {
             purpose: clbchat_core::review::ReadPurpose::ChatScan,
             note: Some("chatscan voor een nieuwe medewerker".into()),
         },
+        F::IntervisionExport {
+            conversation: conv(),
+        },
         F::ReadAudit {
             desk: desk(),
             from: day(2022, 3, 1, 0, 0),
@@ -785,6 +788,25 @@ fn server_frames() -> Vec<ServerFrame> {
                 counsellor: Some("Sara".into()),
             },
         },
+        ServerFrame::IntervisionExport {
+            req: Some(31),
+            export: clbchat_core::review::IntervisionExport {
+                lines: vec![
+                    clbchat_core::review::ExportLine {
+                        minute: 0,
+                        from: Role::Client,
+                        text: "Hoi, ik ben [naam] en ik zit op het [school] in [plaats].".into(),
+                    },
+                    clbchat_core::review::ExportLine {
+                        minute: 2,
+                        from: Role::Counsellor,
+                        text: "Dag [naam], fijn dat je er bent. Wat wil je vertellen?".into(),
+                    },
+                ],
+                limits_nl: clbchat_core::masking::LIMITS_NL.into(),
+                limits_en: clbchat_core::masking::LIMITS_EN.into(),
+            },
+        },
         ServerFrame::ReadAudit {
             req: Some(30),
             audit: clbchat_core::review::ReadAudit {
@@ -1030,6 +1052,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Transcript { .. } => "transcript",
         F::DrawScan { .. } => "draw_scan",
         F::ReadAudit { .. } => "read_audit",
+        F::IntervisionExport { .. } => "intervision_export",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
         F::OpenEvent { .. } => "open_event",
@@ -1068,6 +1091,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Accounts { .. } => "accounts",
         F::Report { .. } => "report",
         F::Scan { .. } => "scan",
+        F::IntervisionExport { .. } => "intervision_export",
         F::ReadAudit { .. } => "read_audit",
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",

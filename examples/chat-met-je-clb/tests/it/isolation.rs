@@ -184,6 +184,7 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
         "transcript",
         "draw_scan",
         "read_audit",
+        "intervision_export",
         "save_account",
     ] {
         for who in ["bart", "hans"] {
