@@ -760,6 +760,44 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     kris.click("audit-show").await;
     kris.text_contains("audit-status", "Niemand las").await;
 
+    // A chat scan of Sara's chats: the one she had, read (audited as a scan) and downloaded
+    // for intervision, masked, with what the masking cannot promise.
+    kris.select("scan-counsellor", "sara").await;
+    kris.click("scan-draw").await;
+    kris.text_contains("scan-status", "maar 1").await;
+    kris.text_contains("scan-picks", "Sara (sara)").await;
+    kris.click("scan-read").await;
+    kris.text_contains("scan-log", "haha dit is een grap").await;
+    kris.js(
+        "window.__file = null;
+         const make = URL.createObjectURL;
+         URL.createObjectURL = (b) => { b.text().then((t) => { window.__file = t; }); return make(b); };
+         return true;",
+    )
+    .await;
+    kris.click("scan-export").await;
+    let file = kris
+        .until_js("return window.__file", "made the export")
+        .await;
+    let file = file.as_str().expect("text");
+    assert!(file.contains("niet volledig"), "{file}");
+    assert!(file.contains("] Cliënt: haha dit is een grap"), "{file}");
+    kris.assert_accessible("a chat scan").await;
+    kris.js("document.getElementById('scan-section').scrollIntoView(); return true;")
+        .await;
+    kris.screenshot("coordinator-chat-scan").await;
+    let reads = server
+        .shared
+        .store
+        .transcript_reads(conversation)
+        .await
+        .unwrap();
+    let purposes: Vec<&str> = reads.iter().map(|r| r.purpose.as_str()).collect();
+    assert!(
+        purposes.contains(&"chat_scan") && purposes.contains(&"intervision"),
+        "{purposes:?}"
+    );
+
     // A new account: the discipline must be chosen, and saving says it was saved.
     kris.type_into("account-username", "lotte").await;
     kris.type_into("account-alias", "Lotte").await;

@@ -999,6 +999,129 @@
     }
   }
 
+  // ---- chat scans: chats drawn at random, read (audited), exported for intervision -------
+
+  function scanDefaults() {
+    const now = new Date();
+    $('scan-to').value = day(now);
+    $('scan-from').value = day(new Date(now.getTime() - 30 * 86400000));
+  }
+
+  function fillScanCounsellors() {
+    const select = $('scan-counsellor');
+    const keep = select.value;
+    Array.from(select.querySelectorAll('option[data-staff]')).forEach((o) => o.remove());
+    S.accounts.forEach((a) => {
+      const id = a.identity;
+      if (id && id.role === 'counsellor') select.appendChild(h('option', { value: id.id, 'data-staff': '1', text: staffName(id.id) }));
+    });
+    select.value = keep;
+  }
+
+  // [from, to) of whole days in the browser's time, or null with the error said.
+  function period(fromId, toId, errEl) {
+    const from = $(fromId).value;
+    const to = $(toId).value;
+    if (!from || !to || from > to) {
+      $(fromId).focus();
+      I.set(errEl, 'k.audit_bad_period');
+      return null;
+    }
+    const end = new Date(to + 'T00:00:00');
+    end.setDate(end.getDate() + 1);
+    return { from: new Date(from + 'T00:00:00').toISOString(), to: end.toISOString() };
+  }
+
+  async function drawScan(ev) {
+    ev.preventDefault();
+    const err = $('scan-error');
+    I.clear(err);
+    const count = Number($('scan-count').value);
+    if (!Number.isInteger(count) || count < 1 || count > 20) {
+      $('scan-count').focus();
+      return I.set(err, 'k.scan_bad_count');
+    }
+    const p = period('scan-from', 'scan-to', err);
+    if (!p) return undefined;
+    const frame = { type: 'draw_scan', desk: S.desk, from: p.from, to: p.to, count };
+    if ($('scan-counsellor').value) frame.counsellor = $('scan-counsellor').value;
+    const btn = $('scan-draw');
+    btn.disabled = true;
+    try {
+      const answer = await session.request(frame);
+      renderPicks(answer.picks || [], count);
+    } catch (e) {
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+    return undefined;
+  }
+
+  function renderPicks(picks, asked) {
+    const list = $('scan-picks');
+    list.textContent = '';
+    $('scan-transcript').hidden = true;
+    if (!picks.length) I.set($('scan-status'), 'k.scan_none', { days: (S.info && S.info.retention_days) || 30 });
+    else if (picks.length < asked) I.set($('scan-status'), 'k.scan_fewer', { n: picks.length });
+    else I.set($('scan-status'), 'k.scan_count_drawn', { n: picks.length });
+    picks.forEach((p) => {
+      const minutes = p.started_at && p.ended_at ? Math.round((Date.parse(p.ended_at) - Date.parse(p.started_at)) / 60000) : null;
+      const read = h('button', { type: 'button', class: 'btn btn-small', testid: 'scan-read', i18n: 'k.scan_read', onclick: () => readPick(p) });
+      const exp = h('button', { type: 'button', class: 'btn btn-small', testid: 'scan-export', i18n: 'k.scan_export', onclick: (e) => exportPick(p, e.currentTarget) });
+      list.appendChild(
+        h(
+          'li',
+          { class: 'flag-item', testid: 'scan-pick', 'data-conversation': p.conversation },
+          h('p', {
+            i18n: 'k.scan_pick',
+            vars: { when: { sdt: p.started_at || p.ended_at }, who: p.counsellor ? staffName(p.counsellor) : I.t('k.audit_nobody'), n: minutes === null ? '?' : minutes },
+          }),
+          h('div', { class: 'btn-row' }, read, exp)
+        )
+      );
+    });
+  }
+
+  async function readPick(p) {
+    try {
+      const answer = await session.request({ type: 'transcript', conversation: p.conversation, purpose: 'chat_scan' });
+      const log = $('scan-log');
+      log.textContent = '';
+      (answer.events || []).forEach((e) => St.insertEntry(log, St.renderEntry(e, { isMine: () => false }), e.seq));
+      if (!(answer.events || []).length) log.appendChild(h('p', { class: 'muted', i18n: 'k.transcript_empty' }));
+      $('scan-transcript').hidden = false;
+      log.focus();
+    } catch (e) {
+      St.errorInto($('scan-status'), e);
+    }
+  }
+
+  // The masked chat as a text file for the intervision session, with what the masking
+  // cannot promise on top.
+  async function exportPick(p, btn) {
+    btn.disabled = true;
+    try {
+      const x = await session.request({ type: 'intervision_export', conversation: p.conversation });
+      const who = (r) => I.t('k.scan_role_' + r);
+      const text = [I.t('k.scan_export_title'), '', I.lang() === 'en' ? x.limits_en : x.limits_nl, '']
+        .concat(x.lines.map((l) => '[+' + l.minute + ' min] ' + who(l.from) + ': ' + l.text))
+        .join('\n');
+      const name = 'intervisie-' + p.conversation.slice(0, 8) + '.txt';
+      const url = URL.createObjectURL(new Blob([text + '\n'], { type: 'text/plain;charset=utf-8' }));
+      const a = h('a', { href: url, download: name, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      I.set($('scan-status'), 'k.audit_downloaded', { file: name });
+    } catch (e) {
+      St.errorInto($('scan-status'), e);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // ---- the read audit: who read which chat, when and why ---------------------------------
 
   // A date input's value for `d`, in the browser's own calendar.
@@ -1273,6 +1396,7 @@
         S.accounts = answer.accounts || [];
         renderAccounts();
         fillAuditReaders();
+        fillScanCounsellors();
       },
       (err) => St.errorInto($('accounts-status'), err)
     );
@@ -1471,6 +1595,12 @@
     });
     $('account-form').addEventListener('submit', saveAccount);
     $('account-cancel').addEventListener('click', newAccount);
+    $('scan-form').addEventListener('submit', drawScan);
+    $('scan-transcript-close').addEventListener('click', () => {
+      $('scan-transcript').hidden = true;
+      $('scan-log').textContent = '';
+    });
+    scanDefaults();
     $('audit-form').addEventListener('submit', showAudit);
     $('audit-csv').addEventListener('click', downloadAudit);
     auditDefaults();
