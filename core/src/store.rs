@@ -214,6 +214,10 @@ pub trait Store: Send + Sync + 'static {
     /// The audit rows that match `filter`, newest first (equal instants: the later written
     /// first), at most `filter.limit`.
     async fn read_audit(&self, filter: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>>;
+    /// Forgets who came back: conversations that arrived before `arrived_before` lose their
+    /// pseudonym, so a visitor's history reaches back no further (their flags expire on
+    /// their own). Returns how many conversations forgot theirs.
+    async fn forget_visits(&self, arrived_before: DateTime<Utc>) -> Result<u64>;
     /// Deletes the events of conversations that ended before `ended_before`; returns how
     /// many conversations lost their transcript. Chats held for an appointment are not
     /// touched: they belong to the client file ([`Store::purge_client_files`]).

@@ -440,10 +440,40 @@ macro_rules! shared_queries {
                 Ok(ids)
             }
 
-            /// Deletes the transcripts of `ids` and their rating's comment, in one transaction.
+            pub(crate) async fn forget_visits(&self, arrived_before: DateTime<Utc>) -> Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE conversations SET pseudonym = NULL \
+                     WHERE pseudonym IS NOT NULL AND arrived_at_ns < $1",
+                )
+                .bind(codec::ns(arrived_before, "history cut-off")?)
+                .execute(&self.write)
+                .await
+                .context("forgetting old visits")?;
+                Ok(done.rows_affected())
+            }
+
+            /// Deletes the transcripts of `ids`, their rating's comment and the visitor's
+            /// nickname, in one transaction.
             pub(crate) async fn delete_transcripts(&self, ids: &[Uuid]) -> Result<()> {
                 let mut tx = begin_write(&self.write).await.context("starting a purge")?;
                 for id in ids {
+                    let profile: Option<String> =
+                        sqlx::query_scalar("SELECT profile FROM conversations WHERE id = $1")
+                            .bind(*id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .context("reading a profile to purge")?;
+                    if let Some(profile) = profile {
+                        let mut p: ClientProfile = codec::from_json(&profile, "client profile")?;
+                        if p.nickname.take().is_some() {
+                            sqlx::query("UPDATE conversations SET profile = $2 WHERE id = $1")
+                                .bind(*id)
+                                .bind(codec::json(&p, "client profile")?)
+                                .execute(&mut *tx)
+                                .await
+                                .context("purging a nickname")?;
+                        }
+                    }
                     sqlx::query("DELETE FROM events WHERE conversation = $1")
                         .bind(*id)
                         .execute(&mut *tx)

@@ -279,6 +279,10 @@ impl Store for SqlStore {
         Ok(on_db!(self.transcript_reads(id))?)
     }
 
+    async fn forget_visits(&self, arrived_before: DateTime<Utc>) -> Result<u64> {
+        Ok(on_db!(self.forget_visits(arrived_before))?)
+    }
+
     async fn read_audit(&self, filter: &ReadAuditFilter) -> Result<Vec<ReadAuditRow>> {
         Ok(on_db!(self.read_audit(filter))?)
     }

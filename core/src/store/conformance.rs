@@ -78,6 +78,7 @@ checks! {
     purge_client_files,
     registration_and_rating_once,
     count_visits,
+    forget_visits,
     flags,
     rekey_pseudonym,
     accounts,
@@ -948,16 +949,58 @@ pub async fn read_audit<S: Store + ?Sized>(store: &S) {
     );
 }
 
+/// Forgetting visits takes the pseudonym from conversations that arrived before the cut-off,
+/// and only those: a visitor's history then reaches back no further.
+pub async fn forget_visits<S: Store + ?Sized>(store: &S) {
+    let p = pseudonym("history");
+    let cutoff = base() + Duration::days(10);
+    let mut old = meta("national", base());
+    old.pseudonym = Some(p.clone());
+    let mut recent = meta("national", cutoff + Duration::hours(1));
+    recent.pseudonym = Some(p.clone());
+    let anonymous = meta("national", base());
+    for m in [&old, &recent, &anonymous] {
+        put(store, m).await;
+    }
+    assert_eq!(
+        store.count_visits(&p, base()).await.expect("count_visits"),
+        2
+    );
+    let forgot = store.forget_visits(cutoff).await.expect("forget_visits");
+    assert_eq!(
+        forgot, 1,
+        "forget_visits: only the old conversation with a pseudonym"
+    );
+    assert_eq!(
+        store.count_visits(&p, base()).await.expect("count_visits"),
+        1,
+        "forget_visits: the old visit no longer counts"
+    );
+    let kept = store.conversation(old.id).await.expect("conversation");
+    assert_eq!(
+        kept.map(|m| (m.pseudonym, m.desk)),
+        Some((None, desk("national"))),
+        "forget_visits: the conversation stays, without its pseudonym"
+    );
+    assert_eq!(
+        store.forget_visits(cutoff).await.expect("forget_visits"),
+        0,
+        "forget_visits: a second run finds nothing more"
+    );
+}
+
 /// Purging removes the events of conversations ended before the cut-off, and nothing else.
 pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
     let cutoff = t(2022, 4, 1, 0, 0, 0);
     let day = Duration::days(1);
-    let old = served(
+    let mut old = served(
         "national",
         base(),
         base(),
         Some((cutoff - day, EndReason::ClientLeft)),
     );
+    old.profile.nickname = Some("Vlinder".into());
+    old.profile.age = Some(15);
     let at_cutoff = served(
         "national",
         base(),
@@ -1029,10 +1072,12 @@ pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
             "purge_transcripts: the transcript of a conversation {what} stays"
         );
     }
+    let mut without_nickname = old.clone();
+    without_nickname.profile.nickname = None;
     assert_eq!(
         store.conversation(old.id).await.expect("conversation"),
-        Some(old.clone()),
-        "purge_transcripts: the metadata stays"
+        Some(without_nickname),
+        "purge_transcripts: the metadata stays, the nickname goes (the age stays)"
     );
     assert!(
         store

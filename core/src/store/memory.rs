@@ -250,6 +250,23 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
+    async fn forget_visits(&self, arrived_before: DateTime<Utc>) -> Result<u64> {
+        let mut inner = self.lock()?;
+        let old: Vec<ConversationMeta> = inner
+            .conversations
+            .values()
+            .filter(|c| c.pseudonym.is_some() && c.arrived_at < arrived_before)
+            .cloned()
+            .collect();
+        for meta in &old {
+            inner.forget_visit(meta);
+            if let Some(c) = inner.conversations.get_mut(&meta.id) {
+                c.pseudonym = None;
+            }
+        }
+        Ok(old.len() as u64)
+    }
+
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
         let mut inner = self.lock()?;
         let client_file: BTreeSet<ConversationId> = inner
@@ -268,9 +285,13 @@ impl Store for MemoryStore {
         for id in old {
             if inner.logs.remove(&id).is_some_and(|log| !log.is_empty()) {
                 purged += 1;
-                // The free-text comment goes with the transcript; the stars stay.
+                // The free-text comment and the nickname go with the transcript; the stars,
+                // the age and the gender stay for the statistics.
                 if let Some(r) = inner.ratings.get_mut(&id) {
                     r.comment = None;
+                }
+                if let Some(c) = inner.conversations.get_mut(&id) {
+                    c.profile.nickname = None;
                 }
             }
         }

@@ -592,9 +592,11 @@ impl Drop for Running {
 }
 
 /// Deletes transcripts past the retention period, once at start and then every
-/// `storage.purge_interval_minutes`: the anonymous desks' after `storage.retention_days`,
-/// blended chat's client files `storage.client_file_months` after their trajectory's last
-/// appointment. Registrations, ratings and the appointments themselves are kept.
+/// `storage.purge_interval_minutes`: the anonymous desks' after `storage.retention_days`
+/// (with their rating comments and nicknames), blended chat's client files
+/// `storage.client_file_months` after their trajectory's last appointment; and forgets the
+/// pseudonym of chats older than `pseudonyms.history_days`. Registrations, ratings' stars
+/// and the appointments themselves are kept.
 async fn purge_loop(shared: Arc<Shared>) {
     let storage = &shared.settings.storage;
     let every = Duration::from_secs(storage.purge_interval_minutes * 60);
@@ -610,6 +612,16 @@ async fn purge_loop(shared: Arc<Shared>) {
             Err(e) => tracing::warn!(
                 error.code = e.code(),
                 "retention purge failed; retrying later"
+            ),
+        }
+        let history =
+            now - chrono::Duration::days(i64::from(shared.settings.pseudonyms.history_days));
+        match shared.store.forget_visits(history).await {
+            Ok(n) if n > 0 => tracing::info!(forgot = n, "visit history purge"),
+            Ok(_) => tracing::debug!("visit history purge: nothing to forget"),
+            Err(e) => tracing::warn!(
+                error.code = e.code(),
+                "visit history purge failed; retrying later"
             ),
         }
         let cutoff = clbchat_store_sql::client_file_cutoff(now, storage.client_file_months);

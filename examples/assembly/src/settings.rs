@@ -239,6 +239,10 @@ pub struct PseudonymSettings {
     /// The key file (created with a fresh key on first start, readable by the owner only).
     /// Keep it: with a new key, returning visitors are not recognised and their flags lapse.
     pub key_file: PathBuf,
+    /// How long a visitor's visits are remembered under their pseudonym (to recognise a
+    /// returning visitor, which looks back 30 days); older chats forget it. Flags expire on
+    /// their own.
+    pub history_days: u32,
 }
 
 /// `[desk]`.
@@ -310,6 +314,8 @@ pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.google.be/";
 pub const DEFAULT_STORAGE_URL: &str = "sqlite://data/clbchat.db";
 /// Default of `storage.purge_interval_minutes`.
 pub const DEFAULT_PURGE_INTERVAL_MINUTES: u64 = 60;
+/// Default of `pseudonyms.history_days`: as long as a flag counts.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 /// Default of `pseudonyms.key_file`.
 pub const DEFAULT_KEY_FILE: &str = "data/pseudonym-keys.toml";
 
@@ -349,6 +355,7 @@ impl Default for PseudonymSettings {
     fn default() -> Self {
         Self {
             key_file: DEFAULT_KEY_FILE.into(),
+            history_days: DEFAULT_HISTORY_DAYS,
         }
     }
 }
@@ -541,6 +548,13 @@ impl Settings {
             return bad(
                 "national_desk.url",
                 "write the national desk's address with https:// in front",
+            );
+        }
+        if self.pseudonyms.history_days < 30 {
+            return bad(
+                "pseudonyms.history_days",
+                "at least 30 days: a returning visitor is recognised by their visits of the \
+                 last 30 days",
             );
         }
         if self.storage.client_file_months == 0 {

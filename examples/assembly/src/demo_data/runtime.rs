@@ -176,6 +176,13 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.transcript_reads(id).await })
             .await
     }
+    async fn forget_visits(
+        &self,
+        arrived_before: chrono::DateTime<chrono::Utc>,
+    ) -> clbchat_core::Result<u64> {
+        self.call(move |s| async move { s.forget_visits(arrived_before).await })
+            .await
+    }
     async fn read_audit(
         &self,
         filter: &clbchat_core::store::ReadAuditFilter,

@@ -171,3 +171,79 @@ async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses()
     assert_eq!(found, Vec::<String>::new(), "found where it must not be");
     assert!(logs.contains("TRACE"), "trace logging was on");
 }
+
+/// The server forgets who came back after `pseudonyms.history_days`: a chat of 200 days ago
+/// loses its pseudonym at the purge, one of 10 days ago keeps it; the chats themselves
+/// stay (the statistics count them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitors_history_is_forgotten_after_its_own_period() {
+    use clbchat_core::event::ClientProfile;
+    use clbchat_core::ids::{ConversationId, DeskId};
+    use clbchat_core::pseudonym::Pseudonym;
+    use clbchat_core::store::{ConversationMeta, ConversationState, Store};
+    use clbchat_store_sql::{SqlOptions, SqlStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = run_binary(d, &["migrate"], &[], "");
+    assert_eq!(code, 0, "{err}");
+    let url = format!("sqlite://{}", d.join("data/clbchat.db").display());
+    let store = SqlStore::connect(&url, SqlOptions::new()).await.unwrap();
+    let visit = |days: i64| ConversationMeta {
+        id: ConversationId::random(),
+        desk: DeskId::new("clbchat"),
+        pseudonym: Some(Pseudonym("k1:terugkeer".into())),
+        profile: ClientProfile::default(),
+        state: ConversationState::Ended,
+        counsellor: None,
+        arrived_at: chrono::Utc::now() - chrono::Duration::days(days),
+        started_at: None,
+        ended_at: Some(chrono::Utc::now() - chrono::Duration::days(days)),
+        end_reason: None,
+        resume_token_hash: "h".into(),
+    };
+    let (old, recent) = (visit(200), visit(10));
+    for m in [&old, &recent] {
+        store.put_conversation(m).await.unwrap();
+    }
+    store.close().await;
+
+    let mut server = Binary::start(
+        &program(),
+        d,
+        0,
+        &[("CLBCHAT_PSEUDONYMS__HISTORY_DAYS", "90")],
+    );
+    let line = server.wait_logged("visit history purge");
+    assert!(line.contains("forgot=1"), "{line}");
+    let (exit, _) = server.terminate();
+    assert_eq!(exit, Some(0));
+    let store = SqlStore::connect(&url, SqlOptions::new()).await.unwrap();
+    let pseudonym = |id| {
+        let store = store.clone();
+        async move { store.conversation(id).await.unwrap().map(|m| m.pseudonym) }
+    };
+    assert_eq!(
+        pseudonym(old.id).await,
+        Some(None),
+        "the old chat stays, forgotten"
+    );
+    assert_eq!(
+        pseudonym(recent.id).await,
+        Some(recent.pseudonym.clone()),
+        "the recent one is remembered"
+    );
+    store.close().await;
+
+    let (code, _, err) = run_binary(
+        d,
+        &["config", "check"],
+        &[("CLBCHAT_PSEUDONYMS__HISTORY_DAYS", "7")],
+        "",
+    );
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("pseudonyms.history_days: at least 30 days"),
+        "{err}"
+    );
+}
