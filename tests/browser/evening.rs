@@ -732,16 +732,7 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     .await;
     kris.text_contains("audit-list", "Kris (kris)").await;
     kris.text_contains("audit-status", "1 keer gelezen").await;
-    kris.js(
-        "window.__csv = null;
-         const make = URL.createObjectURL;
-         URL.createObjectURL = (b) => { b.text().then((t) => { window.__csv = t; }); return make(b); };
-         return true;",
-    )
-    .await;
-    kris.click("audit-csv").await;
-    let csv = kris.until_js("return window.__csv", "made the CSV").await;
-    let csv = csv.as_str().expect("text");
+    let csv = kris.download_text("audit-csv").await;
     assert!(
         csv.starts_with("at,reader,conversation,counsellor,purpose,note\r\n"),
         "{csv}"
@@ -768,18 +759,7 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     kris.text_contains("scan-picks", "Sara (sara)").await;
     kris.click("scan-read").await;
     kris.text_contains("scan-log", "haha dit is een grap").await;
-    kris.js(
-        "window.__file = null;
-         const make = URL.createObjectURL;
-         URL.createObjectURL = (b) => { b.text().then((t) => { window.__file = t; }); return make(b); };
-         return true;",
-    )
-    .await;
-    kris.click("scan-export").await;
-    let file = kris
-        .until_js("return window.__file", "made the export")
-        .await;
-    let file = file.as_str().expect("text");
+    let file = kris.download_text("scan-export").await;
     assert!(file.contains("niet volledig"), "{file}");
     assert!(file.contains("] Cliënt: haha dit is een grap"), "{file}");
     kris.assert_accessible("a chat scan").await;

@@ -349,6 +349,23 @@ impl Browser {
         }
     }
 
+    /// Clicks `testid`, which makes a file for the browser to download, and returns the
+    /// file's text (read from the page's blob, so no download folder is needed).
+    pub async fn download_text(&self, testid: &str) -> String {
+        self.js(
+            "window.__download = null;
+             const make = URL.createObjectURL;
+             URL.createObjectURL = (b) => { b.text().then((t) => { window.__download = t; }); return make(b); };
+             return true;",
+        )
+        .await;
+        self.click(testid).await;
+        let text = self
+            .until_js("return window.__download", "made the file to download")
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Serious and critical axe-core violations on the page as it is now, as readable lines.
     pub async fn axe(&self) -> Vec<String> {
         let source = std::fs::read_to_string(axe_path()).expect("axe-core is installed");

@@ -28,8 +28,8 @@ fn at(h: u32) -> chrono::DateTime<Utc> {
         .expect("instant")
 }
 
-/// A chat that ended at 18:00 with the secrets and a rated comment.
-async fn chat(store: &SqlStore) -> ConversationId {
+/// A conversation that arrived at 17:00; ended at 18:00 if `ended`.
+async fn conversation(store: &SqlStore, ended: bool) -> ConversationId {
     let id = ConversationId::random();
     store
         .put_conversation(&ConversationMeta {
@@ -37,16 +37,26 @@ async fn chat(store: &SqlStore) -> ConversationId {
             desk: DeskId::new("national"),
             pseudonym: None,
             profile: ClientProfile::default(),
-            state: ConversationState::Ended,
+            state: if ended {
+                ConversationState::Ended
+            } else {
+                ConversationState::Active
+            },
             counsellor: Some(StaffId::new("c-anna")),
             arrived_at: at(17),
             started_at: Some(at(17)),
-            ended_at: Some(at(18)),
+            ended_at: ended.then(|| at(18)),
             end_reason: None,
             resume_token_hash: "h".into(),
         })
         .await
         .expect("put_conversation");
+    id
+}
+
+/// A chat that ended at 18:00 with the secrets and a rated comment.
+async fn chat(store: &SqlStore) -> ConversationId {
+    let id = conversation(store, true).await;
     for (i, text) in SECRETS.iter().enumerate() {
         store
             .append(&LoggedEvent {
@@ -194,23 +204,7 @@ async fn text_stored_plain_by_an_older_version_is_sealed_at_the_next_start() {
     let db = TestDb::sqlite();
     let path = db.sqlite_path().expect("a file");
     let store = db.open().await;
-    let id = ConversationId::random();
-    store
-        .put_conversation(&ConversationMeta {
-            id,
-            desk: DeskId::new("national"),
-            pseudonym: None,
-            profile: ClientProfile::default(),
-            state: ConversationState::Active,
-            counsellor: None,
-            arrived_at: at(17),
-            started_at: None,
-            ended_at: None,
-            end_reason: None,
-            resume_token_hash: "h".into(),
-        })
-        .await
-        .expect("put_conversation");
+    let id = conversation(&store, false).await;
     store.close().await;
     // As an older version wrote them: the body as plain JSON.
     let body = serde_json::json!({"type": "message", "from": "client", "author": "Vlinder",

@@ -60,21 +60,7 @@ async fn closed(client: &mut Client) -> String {
 async fn sigterm_mid_chat_then_restart_and_everyone_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (code, _, err) = run_binary(
-        d,
-        &[
-            "accounts",
-            "add",
-            "ann",
-            "--alias",
-            "Ann",
-            "--discipline",
-            "medical",
-        ],
-        &[],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_eq!(code, 0, "{err}");
+    add_ann(d);
     let debug = [("CLBCHAT_LOG__LEVEL", "trace")];
 
     let mut first = Binary::start(&program(), d, 0, &debug);

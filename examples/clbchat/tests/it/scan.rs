@@ -47,21 +47,7 @@ fn finds(what: &str, haystack: &[u8], needles: &[(&str, &str)]) -> Vec<String> {
 async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (code, _, err) = run_binary(
-        d,
-        &[
-            "accounts",
-            "add",
-            "ann",
-            "--alias",
-            "Ann",
-            "--discipline",
-            "medical",
-        ],
-        &[],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_eq!(code, 0, "{err}");
+    add_ann(d);
     let mut server = Binary::start(&program(), d, 0, &[("CLBCHAT_LOG__LEVEL", "trace")]);
     let (url, origin, port) = (server.ws(), server.origin(), server.addr.port());
 

@@ -169,6 +169,25 @@ pub fn program() -> Program {
     }
 }
 
+/// Ann, a medical counsellor, added with the command line in `dir` (the password on stdin).
+pub fn add_ann(dir: &Path) {
+    let (code, _, err) = run_binary(
+        dir,
+        &[
+            "accounts",
+            "add",
+            "ann",
+            "--alias",
+            "Ann",
+            "--discipline",
+            "medical",
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
 /// `clbchat` run to completion with `args`, in `dir`, with `env`; (exit code, stdout,
 /// stderr).
 pub fn run_binary(
