@@ -51,6 +51,10 @@ struct Inner {
 /// `store_meta`'s name for the id of the key file (see `crate::seal`).
 const KEY_FILE_META: &str = "key_file";
 
+/// `store_meta`'s name for "no text is stored plain any more" (set after the first start
+/// that sealed what an earlier version stored plain).
+const ALL_SEALED_META: &str = "all_text_sealed";
+
 /// Rows sealed per transaction when text stored plain is sealed at the start.
 const RESEAL_BATCH: i64 = 500;
 
@@ -140,7 +144,11 @@ impl SqlStore {
         if recorded.is_none() {
             on_db_ref!(db.set_meta(KEY_FILE_META, keys.id()))?;
         }
-        seal_plain_text(&db, &keys).await?;
+        // Once everything is sealed, every later write is too: the scan runs once.
+        if on_db_ref!(db.meta(ALL_SEALED_META))?.is_none() {
+            seal_plain_text(&db, &keys).await?;
+            on_db_ref!(db.set_meta(ALL_SEALED_META, "1"))?;
+        }
         let writer: Arc<dyn BatchWriter> = match &db {
             Db::Sqlite(b) => b.clone(),
             Db::Postgres(b) => b.clone(),

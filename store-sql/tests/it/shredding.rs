@@ -206,11 +206,13 @@ async fn text_stored_plain_by_an_older_version_is_sealed_at_the_next_start() {
     let store = db.open().await;
     let id = conversation(&store, false).await;
     store.close().await;
-    // As an older version wrote them: the body as plain JSON.
+    // As an older version wrote them: the body as plain JSON, and no word yet that
+    // everything is sealed.
     let body = serde_json::json!({"type": "message", "from": "client", "author": "Vlinder",
         "text": SECRETS[0], "client_msg_id": "m1"});
     db.execute(&format!(
-        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
+        "DELETE FROM store_meta WHERE name = 'all_text_sealed'; \
+         INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
          VALUES (X'{}', 1, 0, 'message', 1, '{}'); \
          INSERT INTO ratings (conversation, desk, stars, comment, rated_at_ns) \
          VALUES (X'{}', 'national', 4, '{COMMENT}', 0)",
