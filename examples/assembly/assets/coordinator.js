@@ -999,26 +999,20 @@
     }
   }
 
-  // ---- chat scans: chats drawn at random, read (audited), exported for intervision -------
+  // ---- what the scan and the read audit share: a period of days, a choice of staff ------
 
-  function scanDefaults() {
+  // A date input's value for `d`, in the browser's own calendar.
+  const day = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+
+  // The last 30 days, in a pair of date inputs.
+  function lastMonth(fromId, toId) {
     const now = new Date();
-    $('scan-to').value = day(now);
-    $('scan-from').value = day(new Date(now.getTime() - 30 * 86400000));
+    $(toId).value = day(now);
+    $(fromId).value = day(new Date(now.getTime() - 30 * 86400000));
   }
 
-  function fillScanCounsellors() {
-    const select = $('scan-counsellor');
-    const keep = select.value;
-    Array.from(select.querySelectorAll('option[data-staff]')).forEach((o) => o.remove());
-    S.accounts.forEach((a) => {
-      const id = a.identity;
-      if (id && id.role === 'counsellor') select.appendChild(h('option', { value: id.id, 'data-staff': '1', text: staffName(id.id) }));
-    });
-    select.value = keep;
-  }
-
-  // [from, to) of whole days in the browser's time, or null with the error said.
+  // [from, to) of whole days in the browser's time, from the first day's start to the last
+  // day's end (and the days as given), or null with the error said.
   function period(fromId, toId, errEl) {
     const from = $(fromId).value;
     const to = $(toId).value;
@@ -1029,8 +1023,27 @@
     }
     const end = new Date(to + 'T00:00:00');
     end.setDate(end.getDate() + 1);
-    return { from: new Date(from + 'T00:00:00').toISOString(), to: end.toISOString() };
+    return { from: new Date(from + 'T00:00:00').toISOString(), to: end.toISOString(), days: [from, to] };
   }
+
+  // The name a staff id goes by, from the accounts the coordinator manages.
+  function staffName(id) {
+    const a = S.accounts.find((x) => x.identity && x.identity.id === id);
+    return a ? a.identity.alias + ' (' + id + ')' : id;
+  }
+
+  // The accounts (those `keep` lets through) as options of a select, after its first.
+  function fillStaffSelect(select, keep) {
+    const chosen = select.value;
+    Array.from(select.querySelectorAll('option[data-staff]')).forEach((o) => o.remove());
+    S.accounts.forEach((a) => {
+      const id = a.identity;
+      if (id && keep(id)) select.appendChild(h('option', { value: id.id, 'data-staff': '1', text: staffName(id.id) }));
+    });
+    select.value = chosen;
+  }
+
+  // ---- chat scans: chats drawn at random, read (audited), exported for intervision -------
 
   async function drawScan(ev) {
     ev.preventDefault();
@@ -1124,31 +1137,6 @@
 
   // ---- the read audit: who read which chat, when and why ---------------------------------
 
-  // A date input's value for `d`, in the browser's own calendar.
-  const day = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
-
-  function auditDefaults() {
-    const now = new Date();
-    $('audit-to').value = day(now);
-    $('audit-from').value = day(new Date(now.getTime() - 30 * 86400000));
-  }
-
-  // The name a staff id goes by, from the accounts the coordinator manages.
-  function staffName(id) {
-    const a = S.accounts.find((x) => x.identity && x.identity.id === id);
-    return a ? a.identity.alias + ' (' + id + ')' : id;
-  }
-
-  function fillAuditReaders() {
-    const select = $('audit-reader');
-    const keep = select.value;
-    Array.from(select.querySelectorAll('option[data-staff]')).forEach((o) => o.remove());
-    S.accounts.forEach((a) => {
-      if (a.identity) select.appendChild(h('option', { value: a.identity.id, 'data-staff': '1', text: staffName(a.identity.id) }));
-    });
-    select.value = keep;
-  }
-
   function purposeText(e) {
     const why = e.purpose ? I.t('purpose.' + e.purpose) : '';
     return [why, e.note].filter(Boolean).join(': ');
@@ -1158,16 +1146,10 @@
     ev.preventDefault();
     const err = $('audit-error');
     I.clear(err);
-    const from = $('audit-from').value;
-    const to = $('audit-to').value;
-    if (!from || !to || from > to) {
-      $('audit-from').focus();
-      return I.set(err, 'k.audit_bad_period');
-    }
-    // Whole days in the browser's time: from the first day's start to the last day's end.
-    const end = new Date(to + 'T00:00:00');
-    end.setDate(end.getDate() + 1);
-    const frame = { type: 'read_audit', desk: S.desk, from: new Date(from + 'T00:00:00').toISOString(), to: end.toISOString() };
+    const p = period('audit-from', 'audit-to', err);
+    if (!p) return undefined;
+    const [from, to] = p.days;
+    const frame = { type: 'read_audit', desk: S.desk, from: p.from, to: p.to };
     if ($('audit-reader').value) frame.reader = $('audit-reader').value;
     if ($('audit-purpose').value) frame.purpose = $('audit-purpose').value;
     const btn = $('audit-show');
@@ -1395,8 +1377,8 @@
       (answer) => {
         S.accounts = answer.accounts || [];
         renderAccounts();
-        fillAuditReaders();
-        fillScanCounsellors();
+        fillStaffSelect($('audit-reader'), () => true);
+        fillStaffSelect($('scan-counsellor'), (id) => id.role === 'counsellor');
       },
       (err) => St.errorInto($('accounts-status'), err)
     );
@@ -1600,10 +1582,10 @@
       $('scan-transcript').hidden = true;
       $('scan-log').textContent = '';
     });
-    scanDefaults();
+    lastMonth('scan-from', 'scan-to');
     $('audit-form').addEventListener('submit', showAudit);
     $('audit-csv').addEventListener('click', downloadAudit);
-    auditDefaults();
+    lastMonth('audit-from', 'audit-to');
     setupReport();
   }
 
