@@ -25,6 +25,7 @@ pub(crate) mod desk;
 pub mod events;
 pub mod logins;
 pub(crate) mod outbox;
+pub mod quality;
 pub mod session;
 
 use std::collections::HashMap;

@@ -274,6 +274,10 @@ pub struct ReadAudit {
     pub entries: Vec<AuditEntry>,
     /// Whether there were more: narrow the period or the filter to see them.
     pub truncated: bool,
+    /// The erasures on request at the desk in the period (not filtered by reader or
+    /// purpose), newest first: who carried one out and when, nothing of what it erased.
+    #[serde(default)]
+    pub erasures: Vec<Erasure>,
 }
 
 /// One message of an intervision export: when in the chat, who, the masked text.
@@ -348,4 +352,110 @@ impl IntervisionExport {
             limits_en: crate::masking::LIMITS_EN.to_owned(),
         }
     }
+}
+
+/// Longest feedback a coordinator writes on one chat, in characters.
+pub const MAX_FEEDBACK_CHARS: usize = 4000;
+
+/// Longest question a counsellor adds when asking for feedback, in characters.
+pub const MAX_QUESTION_CHARS: usize = 1000;
+
+/// Feedback on one chat: a counsellor's question (they asked for feedback on a chat of
+/// theirs), a coordinator's answer (after a chat scan or on that question), or both. One per
+/// chat; asking again replaces the question, writing again replaces the text.
+///
+/// Both texts speak of the chat, so the store keeps them as it keeps the chat's text (sealed
+/// with the chat's key where the store seals) and the retention purge takes them with the
+/// transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The chat.
+    pub conversation: ConversationId,
+    /// Its desk.
+    pub desk: DeskId,
+    /// The counsellor who held it: who the feedback is for.
+    pub counsellor: StaffId,
+    /// When the counsellor asked for feedback, if they did.
+    #[serde(default)]
+    pub asked_at: Option<DateTime<Utc>>,
+    /// What they would like feedback on.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// The coordinator who wrote the feedback.
+    #[serde(default)]
+    pub written_by: Option<StaffId>,
+    /// When it was written (or last changed).
+    #[serde(default)]
+    pub written_at: Option<DateTime<Utc>>,
+    /// The feedback.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl Feedback {
+    /// When it last changed: written, or else asked.
+    pub fn changed_at(&self) -> Option<DateTime<Utc>> {
+        self.written_at.max(self.asked_at)
+    }
+}
+
+/// Which feedback to list ([`crate::store::Store::feedback_list`]), newest change first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackFilter {
+    /// Only this desk's chats.
+    pub desk: Option<DeskId>,
+    /// Only feedback for this counsellor.
+    pub counsellor: Option<StaffId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Most feedback rows one list gives.
+pub const MAX_FEEDBACK_ROWS: u32 = 200;
+
+/// Most of their own chats a counsellor's list shows.
+pub const MAX_OWN_CHATS: u32 = 100;
+
+/// One of a counsellor's own ended chats whose text is still kept, with the feedback on
+/// it: what their page lists to ask for feedback, read it, or erase on the visitor's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnChat {
+    /// The chat.
+    pub conversation: ConversationId,
+    /// Its desk.
+    pub desk: DeskId,
+    /// When it started.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The feedback on it, if asked or written.
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+}
+
+/// A visitor's request to erase everything tied to them, made through the desk by the
+/// counsellor of one of their chats or a coordinator of its desk
+/// ([`crate::store::Store::erase`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraseRequest {
+    /// The chat the request was made from (ended).
+    pub conversation: ConversationId,
+    /// The visitor's pseudonym, if the chat had one: every ended chat under it goes too.
+    pub pseudonym: Option<crate::pseudonym::Pseudonym>,
+    /// The audit row to write with it.
+    pub record: Erasure,
+}
+
+/// The audit row of an erasure: that it happened, by whom, when, at which desk; nothing of
+/// what was erased (not the chat, not the visitor, not how many chats).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// The desk the request came through.
+    pub desk: DeskId,
+    /// Who carried it out.
+    pub by: StaffId,
+    /// When.
+    pub at: DateTime<Utc>,
 }

@@ -19,7 +19,9 @@
 //!   conversation's own participants (resume after a dropped connection or a restart).
 //! - **Retention.** [`Store::purge_transcripts`] deletes the events of conversations that
 //!   ended before a cut-off; metadata, registrations, ratings and flags stay, so the
-//!   statistics keep working.
+//!   statistics keep working. Feedback on a chat goes with its transcript.
+//! - **Erasure on request.** [`Store::erase`] takes everything tied to a visitor at once,
+//!   with an audit row that says it happened and nothing of what it was.
 //! - **Statistics.** [`Store::report`] computes the figures defined in
 //!   [`crate::statistics`]; every implementation gives the same numbers for the same data
 //!   (means may differ in the last bits of a floating-point number).
@@ -45,6 +47,7 @@ use crate::flags::Flag;
 use crate::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId, StaffId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
+use crate::review::{EraseRequest, Erasure, Feedback, FeedbackFilter};
 use crate::statistics::{CoverageSample, ReportData, ReportQuery};
 
 #[cfg(any(test, feature = "conformance"))]
@@ -222,6 +225,21 @@ pub trait Store: Send + Sync + 'static {
     /// many conversations lost their transcript. Chats held for an appointment are not
     /// touched: they belong to the client file ([`Store::purge_client_files`]).
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64>;
+    /// Erases on a visitor's request (see [`EraseRequest`]): for the chat named and every
+    /// *ended* chat under the pseudonym, its text, feedback, rating comment and the
+    /// visitor's self-reported profile go, and the chat forgets the pseudonym; the
+    /// pseudonym's flags go. What stays (times, registration, stars) no longer leads to the
+    /// visitor: the statistics keep their counts. Writes the [`Erasure`] audit row in the
+    /// same transaction. Chats still going on are left alone. Returns how many chats were
+    /// erased.
+    async fn erase(&self, request: &EraseRequest) -> Result<u64>;
+    /// The erasure audit rows of `desk` (every desk: `None`) in `[from, to)`, newest first.
+    async fn erasures(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Erasure>>;
     /// Empties the client file of every trajectory whose last appointment ended before
     /// `last_ended_before`: the transcripts of its chats, the client's name on its
     /// appointments and chats, the counsellor's notes. The appointments stay (for the
@@ -233,6 +251,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves the registration; a second one for the same conversation is a `Conflict`.
     async fn save_registration(&self, registration: &Registration) -> Result<()>;
+    /// Inserts or replaces the feedback on a chat (one per chat).
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<()>;
+    /// The feedback on a chat.
+    async fn feedback(&self, conversation: ConversationId) -> Result<Option<Feedback>>;
+    /// The feedback `filter` selects, the newest change first, at most `filter.limit`.
+    async fn feedback_list(&self, filter: &FeedbackFilter) -> Result<Vec<Feedback>>;
     /// The registration of a conversation.
     async fn registration(&self, id: ConversationId) -> Result<Option<Registration>>;
     /// Saves the rating; a second one for the same conversation is a `Conflict`.

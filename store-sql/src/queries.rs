@@ -57,6 +57,7 @@ macro_rules! shared_queries {
         };
         use clbchat_core::pseudonym::Pseudonym;
         use clbchat_core::registration::{Rating, Registration};
+        use clbchat_core::review::{Erasure, Feedback, FeedbackFilter};
         use clbchat_core::store::{
             ConversationFilter, ConversationMeta, ReadAuditFilter, ReadAuditRow, Summary,
             TranscriptRead,
@@ -141,6 +142,22 @@ macro_rules! shared_queries {
                 stars: codec::small_back(col!(row, "stars"), "stars")?,
                 comment: col!(row, "comment"),
                 rated_at: codec::instant(col!(row, "rated_at_ns")),
+            })
+        }
+
+        fn feedback_from_row(row: &DbRow) -> Result<Feedback> {
+            let asked: Option<i64> = col!(row, "asked_at_ns");
+            let written: Option<i64> = col!(row, "written_at_ns");
+            let written_by: Option<String> = col!(row, "written_by");
+            Ok(Feedback {
+                conversation: ConversationId(col!(row, "conversation")),
+                desk: DeskId(col!(row, "desk")),
+                counsellor: StaffId(col!(row, "counsellor")),
+                asked_at: asked.map(codec::instant),
+                question: col!(row, "question"),
+                written_by: written_by.map(StaffId),
+                written_at: written.map(codec::instant),
+                text: col!(row, "text"),
             })
         }
 
@@ -484,6 +501,11 @@ macro_rules! shared_queries {
                         .execute(&mut *tx)
                         .await
                         .context("purging rating comments")?;
+                    sqlx::query("DELETE FROM feedback WHERE conversation = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .context("purging feedback")?;
                 }
                 tx.commit().await.context("committing a purge")?;
                 Ok(())
@@ -600,6 +622,11 @@ macro_rules! shared_queries {
                     .execute(&mut *tx)
                     .await
                     .context("purging the transcripts of client files")?;
+                sqlx::query(&format!("DELETE FROM feedback WHERE conversation IN ({chats})"))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .context("purging the feedback on client files")?;
                 sqlx::query(&format!(
                     "UPDATE conversations SET profile = $2 WHERE id IN ({chats})"
                 ))
@@ -618,6 +645,132 @@ macro_rules! shared_queries {
                 .context("purging the client's name from their appointments")?;
                 tx.commit().await.context("committing a client file purge")?;
                 Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            /// The ended chats an erasure takes: `conversation` and every ended chat of
+            /// `pseudonym`.
+            pub(crate) async fn erasable_chats(&self, conversation: Uuid, pseudonym: Option<&str>) -> Result<Vec<Uuid>> {
+                let ids: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM conversations WHERE state = $1                      AND (id = $2 OR ($3 IS NOT NULL AND pseudonym = $3))",
+                )
+                .bind(clbchat_core::store::ConversationState::Ended.as_str())
+                .bind(conversation)
+                .bind(pseudonym)
+                .fetch_all(&self.write)
+                .await
+                .context("finding the chats to erase")?;
+                Ok(ids)
+            }
+
+            /// Erases `ids` (their keys already destroyed) and the pseudonym's flags, and
+            /// writes the audit row, in one transaction.
+            pub(crate) async fn erase(&self, ids: &[Uuid], pseudonym: Option<&str>, record: &Erasure) -> Result<()> {
+                let empty = codec::json(&ClientProfile::default(), "client profile")?;
+                let mut tx = begin_write(&self.write).await.context("starting an erasure")?;
+                for id in ids {
+                    for sql in [
+                        "DELETE FROM events WHERE conversation = $1",
+                        "DELETE FROM feedback WHERE conversation = $1",
+                        "DELETE FROM flags WHERE conversation = $1",
+                        "UPDATE ratings SET comment = NULL WHERE conversation = $1",
+                    ] {
+                        sqlx::query(sql)
+                            .bind(*id)
+                            .execute(&mut *tx)
+                            .await
+                            .context("erasing a chat")?;
+                    }
+                    sqlx::query("UPDATE conversations SET profile = $2, pseudonym = NULL WHERE id = $1")
+                        .bind(*id)
+                        .bind(empty.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .context("erasing a chat's visitor")?;
+                }
+                if let Some(p) = pseudonym {
+                    sqlx::query("DELETE FROM flags WHERE pseudonym = $1")
+                        .bind(p)
+                        .execute(&mut *tx)
+                        .await
+                        .context("erasing a visitor's flags")?;
+                }
+                sqlx::query("INSERT INTO erasures (desk, by_staff, at_ns) VALUES ($1, $2, $3)")
+                    .bind(record.desk.0.as_str())
+                    .bind(record.by.0.as_str())
+                    .bind(codec::ns(record.at, "erasure time")?)
+                    .execute(&mut *tx)
+                    .await
+                    .context("writing the erasure's audit row")?;
+                tx.commit().await.context("committing an erasure")?;
+                Ok(())
+            }
+
+            pub(crate) async fn erasures(&self, desk: Option<&DeskId>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Erasure>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT desk, by_staff, at_ns FROM erasures WHERE at_ns >= ",
+                );
+                qb.push_bind(codec::ns(from, "from")?);
+                qb.push(" AND at_ns < ").push_bind(codec::ns(to, "to")?);
+                if let Some(d) = desk {
+                    qb.push(" AND desk = ").push_bind(d.0.as_str());
+                }
+                qb.push(" ORDER BY at_ns DESC");
+                let rows = qb.build().fetch_all(&self.read).await.context("listing erasures")?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(Erasure {
+                            desk: DeskId(col!(row, "desk")),
+                            by: StaffId(col!(row, "by_staff")),
+                            at: codec::instant(col!(row, "at_ns")),
+                        })
+                    })
+                    .collect()
+            }
+
+            /// Stores feedback whose texts are sealed already.
+            pub(crate) async fn put_feedback(&self, f: &Feedback) -> Result<()> {
+                let changed = f.changed_at().ok_or_else(|| {
+                    Error::Data("feedback with neither a question nor a text".into())
+                })?;
+                sqlx::query(
+                    "INSERT INTO feedback (conversation, desk, counsellor, asked_at_ns, question,                      written_by, written_at_ns, text, changed_at_ns)                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)                      ON CONFLICT (conversation) DO UPDATE SET desk = excluded.desk,                      counsellor = excluded.counsellor, asked_at_ns = excluded.asked_at_ns,                      question = excluded.question, written_by = excluded.written_by,                      written_at_ns = excluded.written_at_ns, text = excluded.text,                      changed_at_ns = excluded.changed_at_ns",
+                )
+                .bind(f.conversation.0)
+                .bind(f.desk.0.as_str())
+                .bind(f.counsellor.0.as_str())
+                .bind(f.asked_at.map(|t| codec::ns(t, "asked at")).transpose()?)
+                .bind(f.question.as_deref())
+                .bind(f.written_by.as_ref().map(|s| s.0.as_str()))
+                .bind(f.written_at.map(|t| codec::ns(t, "written at")).transpose()?)
+                .bind(f.text.as_deref())
+                .bind(codec::ns(changed, "changed at")?)
+                .execute(&self.write)
+                .await
+                .context("storing feedback")?;
+                Ok(())
+            }
+
+            pub(crate) async fn feedback(&self, id: ConversationId) -> Result<Option<Feedback>> {
+                let row = sqlx::query("SELECT * FROM feedback WHERE conversation = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await
+                    .context("reading feedback")?;
+                row.as_ref().map(feedback_from_row).transpose()
+            }
+
+            pub(crate) async fn feedback_list(&self, f: &FeedbackFilter) -> Result<Vec<Feedback>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM feedback WHERE 1 = 1");
+                if let Some(d) = &f.desk {
+                    qb.push(" AND desk = ").push_bind(d.0.as_str());
+                }
+                if let Some(c) = &f.counsellor {
+                    qb.push(" AND counsellor = ").push_bind(c.0.as_str());
+                }
+                qb.push(" ORDER BY changed_at_ns DESC, conversation DESC LIMIT ")
+                    .push_bind(i64::from(f.limit));
+                let rows = qb.build().fetch_all(&self.read).await.context("listing feedback")?;
+                rows.iter().map(feedback_from_row).collect()
             }
 
             pub(crate) async fn save_registration(&self, r: &Registration) -> Result<()> {

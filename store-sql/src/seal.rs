@@ -387,6 +387,10 @@ pub(crate) enum Place {
     Event(i64),
     /// The comment of the conversation's rating.
     RatingComment,
+    /// The counsellor's question in the feedback on the conversation.
+    FeedbackQuestion,
+    /// The coordinator's text in the feedback on the conversation.
+    FeedbackText,
 }
 
 impl Place {
@@ -400,6 +404,14 @@ impl Place {
             }
             Place::RatingComment => {
                 aad.extend_from_slice(b"rating\0");
+                aad.extend_from_slice(conversation.as_bytes());
+            }
+            Place::FeedbackQuestion => {
+                aad.extend_from_slice(b"feedback-question\0");
+                aad.extend_from_slice(conversation.as_bytes());
+            }
+            Place::FeedbackText => {
+                aad.extend_from_slice(b"feedback\0");
                 aad.extend_from_slice(conversation.as_bytes());
             }
         }

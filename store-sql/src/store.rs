@@ -14,6 +14,7 @@ use clbchat_core::flags::Flag;
 use clbchat_core::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId};
 use clbchat_core::pseudonym::Pseudonym;
 use clbchat_core::registration::{Rating, Registration};
+use clbchat_core::review::{EraseRequest, Erasure, Feedback, FeedbackFilter};
 use clbchat_core::statistics::{CoverageSample, ReportData, ReportQuery};
 use clbchat_core::store::{
     ConversationFilter, ConversationMeta, ReadAuditFilter, ReadAuditRow, Store, Summary,
@@ -205,6 +206,26 @@ impl SqlStore {
         }
         Ok(out)
     }
+
+    /// Feedback with its texts opened; `None` when its chat's key was destroyed (it is being
+    /// purged or erased: its feedback is gone).
+    async fn open_feedback(&self, mut f: Feedback) -> crate::error::Result<Option<Feedback>> {
+        let keys = &self.inner.keys;
+        let c = f.conversation.0;
+        if let Some(q) = &f.question {
+            match keys.open(c, &Place::FeedbackQuestion, q).await? {
+                Some(q) => f.question = Some(q),
+                None => return Ok(None),
+            }
+        }
+        if let Some(t) = &f.text {
+            match keys.open(c, &Place::FeedbackText, t).await? {
+                Some(t) => f.text = Some(t),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(f))
+    }
 }
 
 /// Seals the text a database holds plain (written before sealing existed), a batch at a
@@ -305,6 +326,25 @@ impl Store for SqlStore {
         Ok(ids.len() as u64)
     }
 
+    async fn erase(&self, request: &EraseRequest) -> Result<u64> {
+        let pseudonym = request.pseudonym.as_ref().map(|p| p.0.as_str());
+        let ids = on_db!(self.erasable_chats(request.conversation.0, pseudonym))?;
+        // As in the purge: the keys first, so every copy of the text is unreadable before
+        // the rows go.
+        self.inner.keys.destroy(&ids).await?;
+        on_db!(self.erase(&ids, pseudonym, &request.record))?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn erasures(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Erasure>> {
+        Ok(on_db!(self.erasures(desk, from, to))?)
+    }
+
     async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
         let chats = on_db!(self.client_file_chats(last_ended_before))?;
         self.inner.keys.destroy(&chats).await?;
@@ -317,6 +357,34 @@ impl Store for SqlStore {
 
     async fn registration(&self, id: ConversationId) -> Result<Option<Registration>> {
         Ok(on_db!(self.registration(id))?)
+    }
+
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<()> {
+        let keys = &self.inner.keys;
+        let c = feedback.conversation.0;
+        let mut sealed = feedback.clone();
+        if let Some(q) = &feedback.question {
+            sealed.question = Some(keys.seal(c, &Place::FeedbackQuestion, q).await?);
+        }
+        if let Some(t) = &feedback.text {
+            sealed.text = Some(keys.seal(c, &Place::FeedbackText, t).await?);
+        }
+        Ok(on_db!(self.put_feedback(&sealed))?)
+    }
+
+    async fn feedback(&self, conversation: ConversationId) -> Result<Option<Feedback>> {
+        match on_db!(self.feedback(conversation))? {
+            Some(f) => Ok(self.open_feedback(f).await?),
+            None => Ok(None),
+        }
+    }
+
+    async fn feedback_list(&self, filter: &FeedbackFilter) -> Result<Vec<Feedback>> {
+        let mut out = Vec::new();
+        for f in on_db!(self.feedback_list(filter))? {
+            out.extend(self.open_feedback(f).await?);
+        }
+        Ok(out)
     }
 
     async fn save_rating(&self, rating: &Rating) -> Result<()> {

@@ -3,10 +3,10 @@
 //! and a welcome, which the visitor reads on a phone; a teacher starts a chat and the
 //! centre's counsellor answers on the shared counsellor page; the coordinator closes it.
 
-use chrono::Utc;
+use chrono::{Duration as Days, Utc};
 use clbchat_core::account::StaffRole;
 use clbchat_core::centre::Centre;
-use clbchat_core::ids::{CentreId, DeskId};
+use clbchat_core::ids::{CentreId, ConversationId, DeskId, StaffId};
 
 use crate::support::*;
 use crate::{DESKTOP, PHONE};
@@ -360,6 +360,48 @@ async fn the_sector_adds_a_centre_gives_it_a_coordinator_and_reads_every_centre(
     admin.text_contains("report-view", "Kerncijfers").await;
     admin.assert_accessible("the sector's report").await;
     admin.screenshot("sector-2-report-of-every-centre").await;
+
+    // Who read which chat at a centre: the sector oversees every centre's read audit.
+    let chat = clbchat_core::store::ConversationMeta {
+        id: ConversationId::random(),
+        desk: DeskId::new("clb-aalst"),
+        pseudonym: None,
+        profile: Default::default(),
+        state: clbchat_core::store::ConversationState::Ended,
+        counsellor: Some(StaffId::new("ines")),
+        arrived_at: Utc::now() - Days::hours(2),
+        started_at: Some(Utc::now() - Days::hours(2)),
+        ended_at: Some(Utc::now() - Days::hours(1)),
+        end_reason: None,
+        resume_token_hash: "h".into(),
+    };
+    server.shared.store.put_conversation(&chat).await.unwrap();
+    server
+        .shared
+        .store
+        .read_transcript(&clbchat_core::store::TranscriptRead {
+            conversation: chat.id,
+            reader: StaffId::new("greet"),
+            at: Utc::now() - Days::minutes(30),
+            purpose: "chat_scan: nieuwe collega".into(),
+        })
+        .await
+        .unwrap();
+    admin.click("audit-show").await;
+    admin
+        .text_contains("audit-error", "Kies eerst welke chat")
+        .await;
+    admin.select("audit-desk", "clb-aalst").await;
+    admin.click("audit-show").await;
+    admin.text_contains("audit-status", "1 keer gelezen").await;
+    admin
+        .text_contains("audit-list", "chatscan: nieuwe collega")
+        .await;
+    admin.assert_accessible("the sector's read audit").await;
+    admin
+        .js("document.getElementById('audit-section').scrollIntoView(); return true;")
+        .await;
+    admin.screenshot("sector-2b-read-audit-of-a-centre").await;
     admin.close().await;
 
     // On a phone: the same page, readable.

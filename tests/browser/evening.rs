@@ -3,9 +3,7 @@
 //! wrong, in the real pages.
 
 use clbchat_core::account::StaffRole;
-use clbchat_core::auth::Credential;
-use clbchat_core::engine::StaffSession;
-use clbchat_core::event::{Discipline, EndReason, ServerEvent};
+use clbchat_core::event::{Discipline, EndReason};
 use clbchat_core::ids::{ClientMsgId, DeskId};
 use clbchat_core::store::ConversationFilter;
 use fantoccini::Locator;
@@ -31,34 +29,6 @@ async fn student_starts(b: &Browser, server: &Server) {
     b.open(&server.url("/")).await;
     b.click("client-student").await;
     b.click("start").await;
-}
-
-/// A staff member logged in through the engine (no browser needed for this side).
-async fn staff(server: &Server, id: &str) -> StaffSession {
-    server
-        .shared
-        .engine
-        .login(&Credential::Password {
-            username: id.into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .expect("login")
-}
-
-/// Waits for the next chat given to `s`.
-async fn next_chat(s: &mut StaffSession) -> clbchat_core::ids::ConversationId {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            match s.events.next().await {
-                Some(ServerEvent::ChatAssigned { conversation, .. }) => return conversation,
-                Some(_) => {}
-                None => panic!("the staff session ended"),
-            }
-        }
-    })
-    .await
-    .expect("a chat was assigned")
 }
 
 async fn log_in_page(b: &Browser, server: &Server, path: &str, user: &str) {

@@ -8,6 +8,7 @@
 mod blended;
 mod chatbox;
 mod evening;
+mod review;
 mod support;
 
 use chrono::{Duration as Days, Utc};

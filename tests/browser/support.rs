@@ -564,3 +564,35 @@ impl Server {
         self.running.stop().await;
     }
 }
+
+/// A staff member logged in through the engine (no browser needed for this side).
+pub async fn staff(server: &Server, id: &str) -> clbchat_core::engine::StaffSession {
+    server
+        .shared
+        .engine
+        .login(&clbchat_core::auth::Credential::Password {
+            username: id.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .expect("login")
+}
+
+/// Waits for the next chat given to `s`.
+pub async fn next_chat(
+    s: &mut clbchat_core::engine::StaffSession,
+) -> clbchat_core::ids::ConversationId {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match s.events.next().await {
+                Some(clbchat_core::event::ServerEvent::ChatAssigned { conversation, .. }) => {
+                    return conversation
+                }
+                Some(_) => {}
+                None => panic!("the staff session ended"),
+            }
+        }
+    })
+    .await
+    .expect("a chat was assigned")
+}

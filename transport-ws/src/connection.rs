@@ -552,6 +552,38 @@ impl Conn {
                 let export = self.staff()?.intervision_export(conversation).await?;
                 Ok(Some(ServerFrame::IntervisionExport { req, export }))
             }
+            ClientFrame::MyChats {} => Ok(Some(ServerFrame::MyChats {
+                req,
+                chats: self.staff()?.my_chats().await?,
+            })),
+            ClientFrame::AskFeedback {
+                conversation,
+                question,
+            } => {
+                let feedback = self
+                    .staff()?
+                    .ask_feedback(conversation, question.as_deref())
+                    .await?;
+                Ok(Some(ServerFrame::Feedback {
+                    req,
+                    feedback: vec![feedback],
+                }))
+            }
+            ClientFrame::WriteFeedback { conversation, text } => {
+                let feedback = self.staff()?.write_feedback(conversation, &text).await?;
+                Ok(Some(ServerFrame::Feedback {
+                    req,
+                    feedback: vec![feedback],
+                }))
+            }
+            ClientFrame::Feedback { desk } => Ok(Some(ServerFrame::Feedback {
+                req,
+                feedback: self.staff()?.feedback_at(&desk).await?,
+            })),
+            ClientFrame::EraseOnRequest { conversation } => {
+                self.staff()?.erase_on_request(conversation).await?;
+                ok
+            }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;
                 ok

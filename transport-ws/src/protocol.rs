@@ -22,7 +22,9 @@ use clbchat_core::ids::{
     AppointmentId, CentreId, ClientMsgId, ConversationId, DeskId, FlagId, StaffId, TrajectoryId,
 };
 use clbchat_core::registration::RegistrationForm;
-use clbchat_core::review::{IntervisionExport, ReadAudit, ReadPurpose, ScanPick};
+use clbchat_core::review::{
+    Feedback, IntervisionExport, OwnChat, ReadAudit, ReadPurpose, ScanPick,
+};
 use clbchat_core::statistics::{ReportData, ThemeRequest};
 
 use crate::reports::RenderedReport;
@@ -307,6 +309,36 @@ pub enum ClientFrame {
         /// The chat.
         conversation: ConversationId,
     },
+    /// Counsellor: their own ended chats whose text is still kept, with the feedback on each.
+    MyChats {},
+    /// Counsellor: ask for feedback on a chat they held, with what they would like to hear
+    /// about (optional; asking again replaces it).
+    AskFeedback {
+        /// The chat.
+        conversation: ConversationId,
+        /// What they would like feedback on (at most 1,000 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        question: Option<String>,
+    },
+    /// Coordinator: write feedback on a chat of their desk for the counsellor who held it
+    /// (writing again replaces it).
+    WriteFeedback {
+        /// The chat.
+        conversation: ConversationId,
+        /// The feedback (at most 4,000 characters).
+        text: String,
+    },
+    /// Coordinator: the feedback at a desk: questions asked, feedback written.
+    Feedback {
+        /// The desk.
+        desk: DeskId,
+    },
+    /// The counsellor of an ended chat or a coordinator of its desk: erase everything tied
+    /// to its visitor, on the visitor's request (anonymous desks).
+    EraseOnRequest {
+        /// The chat the visitor asked from.
+        conversation: ConversationId,
+    },
     /// Coordinator: replace a desk's calendar.
     SetCalendar {
         /// The desk.
@@ -468,6 +500,11 @@ impl ClientFrame {
         "review_flag",
         "transcript",
         "draw_scan",
+        "my_chats",
+        "ask_feedback",
+        "write_feedback",
+        "feedback",
+        "erase_on_request",
         "read_audit",
         "intervision_export",
         "set_calendar",
@@ -522,6 +559,11 @@ impl ClientFrame {
             ClientFrame::DrawScan { .. } => "draw_scan",
             ClientFrame::ReadAudit { .. } => "read_audit",
             ClientFrame::IntervisionExport { .. } => "intervision_export",
+            ClientFrame::MyChats {} => "my_chats",
+            ClientFrame::AskFeedback { .. } => "ask_feedback",
+            ClientFrame::WriteFeedback { .. } => "write_feedback",
+            ClientFrame::Feedback { .. } => "feedback",
+            ClientFrame::EraseOnRequest { .. } => "erase_on_request",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::OpenEvent { .. } => "open_event",
@@ -680,6 +722,22 @@ pub enum ServerFrame {
         #[serde(flatten)]
         export: IntervisionExport,
     },
+    /// A counsellor's own chats whose text is kept, newest first, each with its feedback.
+    MyChats {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The chats.
+        chats: Vec<OwnChat>,
+    },
+    /// Feedback: the one asked or written, or a desk's, the newest change first.
+    Feedback {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The feedback.
+        feedback: Vec<Feedback>,
+    },
     /// A report: its figures, and the document when a format was asked.
     Report {
         /// The request answered.
@@ -764,6 +822,8 @@ impl ServerFrame {
             | ServerFrame::Scan { req, .. }
             | ServerFrame::ReadAudit { req, .. }
             | ServerFrame::IntervisionExport { req, .. }
+            | ServerFrame::MyChats { req, .. }
+            | ServerFrame::Feedback { req, .. }
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }

@@ -168,7 +168,7 @@ async fn after_the_end<T>(
 }
 
 /// A conversation's stored metadata, or [`Error::UnknownConversation`].
-async fn stored_meta(
+pub(super) async fn stored_meta(
     shared: &Shared,
     conversation: ConversationId,
 ) -> Result<crate::store::ConversationMeta> {
@@ -718,7 +718,13 @@ impl StaffHandle {
             })
             .await?;
         let truncated = rows.len() > limit as usize;
+        let erasures = self
+            .shared
+            .store
+            .erasures(Some(&request.desk), request.from, request.to)
+            .await?;
         Ok(ReadAudit {
+            erasures,
             entries: rows
                 .iter()
                 .take(limit as usize)

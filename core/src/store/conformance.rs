@@ -34,6 +34,7 @@ use crate::ids::{
 };
 use crate::pseudonym::Pseudonym;
 use crate::registration::{ChatResult, ClientType, FoundVia, Gender, Rating, Registration};
+use crate::review::{EraseRequest, Erasure, Feedback, FeedbackFilter};
 use crate::statistics::{
     ClientFigures, CoverageFigures, CoverageSample, DeskFigures, EventFigures, EventQuery, Period,
     PeriodCount, ReportData, ReportQuery, ThemeClient, ThemeFigures, TopicCount, Totals,
@@ -76,6 +77,8 @@ checks! {
     read_audit,
     purge_transcripts,
     purge_client_files,
+    feedback,
+    erase_on_request,
     registration_and_rating_once,
     count_visits,
     forget_visits,
@@ -1137,6 +1140,310 @@ pub async fn purge_transcripts<S: Store + ?Sized>(store: &S) {
     assert_eq!(
         again, 0,
         "purge_transcripts: a second purge finds nothing more"
+    );
+}
+
+fn feedback_on(
+    m: &ConversationMeta,
+    asked: Option<DateTime<Utc>>,
+    written: Option<DateTime<Utc>>,
+) -> Feedback {
+    Feedback {
+        conversation: m.id,
+        desk: m.desk.clone(),
+        counsellor: m
+            .counsellor
+            .clone()
+            .unwrap_or_else(|| StaffId::new("c-anna")),
+        asked_at: asked,
+        question: asked.map(|_| "Hoe kon ik beter afronden?".to_owned()),
+        written_by: written.map(|_| StaffId::new("coordinator")),
+        written_at: written,
+        text: written.map(|_| "Mooi doorgevraagd; vat samen op het einde.".to_owned()),
+    }
+}
+
+/// Feedback is one per chat, replaced by a second put, listed by desk and counsellor with
+/// the newest change first, and purged with its chat's transcript.
+pub async fn feedback<S: Store + ?Sized>(store: &S) {
+    let cutoff = t(2022, 4, 1, 0, 0, 0);
+    let day = Duration::days(1);
+    let old = served(
+        "national",
+        base(),
+        base(),
+        Some((cutoff - day, EndReason::ClientLeft)),
+    );
+    let recent = served(
+        "national",
+        base(),
+        base(),
+        Some((cutoff + day, EndReason::ClientLeft)),
+    );
+    let mut other = served(
+        "clb-gent",
+        base(),
+        base(),
+        Some((cutoff + day, EndReason::ClientLeft)),
+    );
+    other.counsellor = Some(StaffId::new("c-bart"));
+    for m in [&old, &recent, &other] {
+        put(store, m).await;
+        append_messages(store, m.id, base(), 2).await;
+    }
+    assert_eq!(
+        store.feedback(old.id).await.expect("feedback"),
+        None,
+        "feedback: none before any is asked or written"
+    );
+    let asked = feedback_on(&old, Some(base() + day), None);
+    store.put_feedback(&asked).await.expect("put_feedback");
+    assert_eq!(
+        store.feedback(old.id).await.expect("feedback"),
+        Some(asked.clone()),
+        "feedback: a question reads back whole"
+    );
+    let answered = feedback_on(&old, Some(base() + day), Some(base() + day * 3));
+    store.put_feedback(&answered).await.expect("put_feedback");
+    assert_eq!(
+        store.feedback(old.id).await.expect("feedback"),
+        Some(answered.clone()),
+        "feedback: a second put replaces the first"
+    );
+    let scan = feedback_on(&recent, None, Some(base() + day * 2));
+    let gent = feedback_on(&other, Some(base() + day * 4), None);
+    store.put_feedback(&scan).await.expect("put_feedback");
+    store.put_feedback(&gent).await.expect("put_feedback");
+
+    let list = |desk: Option<&str>, counsellor: Option<&str>, limit: u32| FeedbackFilter {
+        desk: desk.map(DeskId::new),
+        counsellor: counsellor.map(StaffId::new),
+        limit,
+    };
+    let convs = |v: Vec<Feedback>| v.iter().map(|f| f.conversation).collect::<Vec<_>>();
+    assert_eq!(
+        convs(
+            store
+                .feedback_list(&list(Some("national"), None, 10))
+                .await
+                .expect("feedback_list")
+        ),
+        vec![old.id, recent.id],
+        "feedback: a desk's list, the newest change first (written on day 3, then day 2)"
+    );
+    assert_eq!(
+        convs(
+            store
+                .feedback_list(&list(None, Some("c-bart"), 10))
+                .await
+                .expect("feedback_list")
+        ),
+        vec![other.id],
+        "feedback: one counsellor's list"
+    );
+    assert_eq!(
+        convs(
+            store
+                .feedback_list(&list(None, None, 2))
+                .await
+                .expect("feedback_list")
+        ),
+        vec![other.id, old.id],
+        "feedback: every desk's, at most `limit`"
+    );
+
+    store
+        .purge_transcripts(cutoff)
+        .await
+        .expect("purge_transcripts");
+    assert_eq!(
+        store.feedback(old.id).await.expect("feedback"),
+        None,
+        "feedback: the purge takes it with the transcript"
+    );
+    assert_eq!(
+        store.feedback(recent.id).await.expect("feedback"),
+        Some(scan),
+        "feedback: the feedback on a chat the purge leaves, stays"
+    );
+}
+
+/// An erasure on request takes, for the chat named and every ended chat of its pseudonym,
+/// the text, the feedback, the rating comment, the visitor's profile and the pseudonym
+/// itself, and the pseudonym's flags; a chat still going on, another visitor's chats and
+/// the statistics stay; the audit row says who and when.
+pub async fn erase_on_request<S: Store + ?Sized>(store: &S) {
+    let day = Duration::days(1);
+    let ended = |at| Some((at, EndReason::ClientLeft));
+    let p = pseudonym("erase-me");
+    let q = pseudonym("someone-else");
+    let mut asked_from = served("national", base(), base(), ended(base() + day));
+    asked_from.pseudonym = Some(p.clone());
+    asked_from.profile = ClientProfile {
+        nickname: Some("Vlinder".into()),
+        age: Some(15),
+        ..ClientProfile::default()
+    };
+    let mut earlier = served(
+        "clb-gent",
+        base() - day * 5,
+        base() - day * 5,
+        ended(base() - day * 5),
+    );
+    earlier.pseudonym = Some(p.clone());
+    let mut live = served("national", base() + day * 2, base() + day * 2, None);
+    live.pseudonym = Some(p.clone());
+    let mut other = served("national", base(), base(), ended(base() + day));
+    other.pseudonym = Some(q.clone());
+    for m in [&asked_from, &earlier, &live, &other] {
+        put(store, m).await;
+        append_messages(store, m.id, m.arrived_at, 2).await;
+        store.save_rating(&rating(m.id, &m.desk.0, 4)).await.ok();
+    }
+    store
+        .put_feedback(&feedback_on(&asked_from, None, Some(base() + day * 2)))
+        .await
+        .expect("put_feedback");
+    let own_flag = flag(&p, "national", base());
+    let other_flag = flag(&q, "national", base());
+    store.put_flag(&own_flag).await.expect("put_flag");
+    store.put_flag(&other_flag).await.expect("put_flag");
+    let before = store
+        .summary(None, base() - day * 10, base() + day * 10)
+        .await
+        .expect("summary");
+
+    let at = base() + day * 3;
+    let erased = store
+        .erase(&EraseRequest {
+            conversation: asked_from.id,
+            pseudonym: Some(p.clone()),
+            record: Erasure {
+                desk: desk("national"),
+                by: StaffId::new("c-anna"),
+                at,
+            },
+        })
+        .await
+        .expect("erase");
+    assert_eq!(
+        erased, 2,
+        "erase: the chat asked from and the earlier ended one"
+    );
+    for m in [&asked_from, &earlier] {
+        assert!(
+            store
+                .events_after(m.id, 0)
+                .await
+                .expect("events_after")
+                .is_empty(),
+            "erase: the text is gone"
+        );
+        let kept = store
+            .conversation(m.id)
+            .await
+            .expect("conversation")
+            .expect("kept");
+        assert_eq!(
+            kept.pseudonym, None,
+            "erase: the chat forgets the pseudonym"
+        );
+        assert_eq!(
+            kept.profile,
+            ClientProfile::default(),
+            "erase: the profile goes"
+        );
+        assert_eq!(
+            (kept.started_at, kept.ended_at),
+            (m.started_at, m.ended_at),
+            "erase: the times stay for the statistics"
+        );
+        let r = store
+            .rating(m.id)
+            .await
+            .expect("rating")
+            .expect("rating stays");
+        assert_eq!(
+            (r.stars, r.comment),
+            (4, None),
+            "erase: the stars stay, the comment goes"
+        );
+    }
+    assert_eq!(
+        store.feedback(asked_from.id).await.expect("feedback"),
+        None,
+        "erase: the feedback goes"
+    );
+    assert_eq!(
+        store
+            .events_after(live.id, 0)
+            .await
+            .expect("events_after")
+            .len(),
+        2,
+        "erase: a chat still going on is left alone"
+    );
+    assert_eq!(
+        store
+            .events_after(other.id, 0)
+            .await
+            .expect("events_after")
+            .len(),
+        2,
+        "erase: another visitor's chat stays"
+    );
+    assert_eq!(
+        store.flag(own_flag.id).await.expect("flag"),
+        None,
+        "erase: the visitor's flags go"
+    );
+    assert_eq!(
+        store.flag(other_flag.id).await.expect("flag"),
+        Some(other_flag),
+        "erase: another visitor's flags stay"
+    );
+    assert_eq!(
+        store
+            .count_visits(&p, base() - day * 10)
+            .await
+            .expect("count_visits"),
+        1,
+        "erase: only the chat still going on is still counted as the visitor's"
+    );
+    let after = store
+        .summary(None, base() - day * 10, base() + day * 10)
+        .await
+        .expect("summary");
+    assert_eq!(after, before, "erase: the statistics keep their counts");
+
+    let rows = store
+        .erasures(Some(&desk("national")), base(), base() + day * 10)
+        .await
+        .expect("erasures");
+    assert_eq!(
+        rows,
+        vec![Erasure {
+            desk: desk("national"),
+            by: StaffId::new("c-anna"),
+            at
+        }],
+        "erase: one audit row: the desk, who, when"
+    );
+    assert!(
+        store
+            .erasures(Some(&desk("clb-gent")), base(), base() + day * 10)
+            .await
+            .expect("erasures")
+            .is_empty(),
+        "erase: the audit row is the desk's the request came through"
+    );
+    assert!(
+        store
+            .erasures(None, at + Duration::seconds(1), base() + day * 10)
+            .await
+            .expect("erasures")
+            .is_empty(),
+        "erase: the audit rows of a period"
     );
 }
 

@@ -23,6 +23,7 @@ use crate::flags::{Flag, FlagStatus};
 use crate::ids::{AppointmentId, CentreId, ConversationId, DeskId, FlagId, TrajectoryId};
 use crate::pseudonym::Pseudonym;
 use crate::registration::{Rating, Registration};
+use crate::review::{EraseRequest, Erasure, Feedback, FeedbackFilter};
 use crate::statistics::reference::{self, Records};
 use crate::statistics::{CoverageSample, ReportData, ReportQuery};
 
@@ -41,6 +42,8 @@ struct Inner {
     coverage: BTreeMap<(DeskId, DateTime<Utc>), CoverageSample>,
     /// Arrivals per pseudonym, so counting a returning visitor's visits reads only theirs.
     visits: HashMap<Pseudonym, BTreeSet<(DateTime<Utc>, ConversationId)>>,
+    feedback: HashMap<ConversationId, Feedback>,
+    erasures: Vec<Erasure>,
 }
 
 impl Inner {
@@ -283,6 +286,7 @@ impl Store for MemoryStore {
             .collect();
         let mut purged = 0;
         for id in old {
+            inner.feedback.remove(&id);
             if inner.logs.remove(&id).is_some_and(|log| !log.is_empty()) {
                 purged += 1;
                 // The free-text comment and the nickname go with the transcript; the stars,
@@ -296,6 +300,60 @@ impl Store for MemoryStore {
             }
         }
         Ok(purged)
+    }
+
+    async fn erase(&self, request: &EraseRequest) -> Result<u64> {
+        let mut inner = self.lock()?;
+        let chats: Vec<ConversationMeta> = inner
+            .conversations
+            .values()
+            .filter(|c| c.state == ConversationState::Ended)
+            .filter(|c| {
+                c.id == request.conversation
+                    || (request.pseudonym.is_some() && c.pseudonym == request.pseudonym)
+            })
+            .cloned()
+            .collect();
+        for meta in &chats {
+            inner.forget_visit(meta);
+            if let Some(log) = inner.logs.get_mut(&meta.id) {
+                log.clear();
+            }
+            inner.feedback.remove(&meta.id);
+            if let Some(r) = inner.ratings.get_mut(&meta.id) {
+                r.comment = None;
+            }
+            if let Some(c) = inner.conversations.get_mut(&meta.id) {
+                c.profile = ClientProfile::default();
+                c.pseudonym = None;
+            }
+        }
+        let ids: BTreeSet<ConversationId> = chats.iter().map(|c| c.id).collect();
+        inner.flags.retain(|_, f| {
+            Some(&f.pseudonym) != request.pseudonym.as_ref()
+                && !f.conversation.is_some_and(|c| ids.contains(&c))
+        });
+        inner.erasures.push(request.record.clone());
+        Ok(chats.len() as u64)
+    }
+
+    async fn erasures(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Erasure>> {
+        let inner = self.lock()?;
+        let mut out: Vec<Erasure> = inner
+            .erasures
+            .iter()
+            .filter(|e| desk.is_none_or(|d| &e.desk == d))
+            .filter(|e| e.at >= from && e.at < to)
+            .cloned()
+            .collect();
+        out.reverse();
+        out.sort_by_key(|e| std::cmp::Reverse(e.at));
+        Ok(out)
     }
 
     async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
@@ -322,6 +380,7 @@ impl Store for MemoryStore {
         }
         for id in chats {
             inner.logs.remove(&id);
+            inner.feedback.remove(&id);
             if let Some(meta) = inner.conversations.get_mut(&id) {
                 meta.profile = ClientProfile::default();
             }
@@ -348,6 +407,40 @@ impl Store for MemoryStore {
 
     async fn registration(&self, id: ConversationId) -> Result<Option<Registration>> {
         Ok(self.lock()?.registrations.get(&id).cloned())
+    }
+
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<()> {
+        self.lock()?
+            .feedback
+            .insert(feedback.conversation, feedback.clone());
+        Ok(())
+    }
+
+    async fn feedback(&self, conversation: ConversationId) -> Result<Option<Feedback>> {
+        Ok(self.lock()?.feedback.get(&conversation).cloned())
+    }
+
+    async fn feedback_list(&self, filter: &FeedbackFilter) -> Result<Vec<Feedback>> {
+        let inner = self.lock()?;
+        let mut out: Vec<Feedback> = inner
+            .feedback
+            .values()
+            .filter(|f| filter.desk.as_ref().is_none_or(|d| &f.desk == d))
+            .filter(|f| {
+                filter
+                    .counsellor
+                    .as_ref()
+                    .is_none_or(|c| &f.counsellor == c)
+            })
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            b.changed_at()
+                .cmp(&a.changed_at())
+                .then(b.conversation.cmp(&a.conversation))
+        });
+        out.truncate(filter.limit as usize);
+        Ok(out)
     }
 
     async fn save_rating(&self, rating: &Rating) -> Result<()> {

@@ -384,3 +384,251 @@ mod intervision {
         );
     }
 }
+
+mod feedback_and_erasure {
+    use chrono::Duration;
+    use clbchat_core::engine::session::StaffSession;
+    use clbchat_core::event::{Discipline, EventBody, ServerEvent};
+    use clbchat_core::ids::{ClientMsgId, ConversationId};
+    use clbchat_core::registration::{ChatResult, ClientType, RegistrationForm};
+    use clbchat_core::review::{AuditRequest, MAX_FEEDBACK_CHARS};
+    use clbchat_core::store::Store;
+    use clbchat_core::Error;
+
+    use crate::support::{brussels, open_world, student_profile, wait_for, wait_log, World};
+
+    /// A visitor (with `token`, or a new one) chats with `counsellor`, who is free, says
+    /// `text` and leaves; the counsellor registers the chat. Returns the chat and the token.
+    async fn chat(
+        world: &World,
+        counsellor: &mut StaffSession,
+        token: Option<String>,
+        text: &str,
+    ) -> (ConversationId, String) {
+        let mut visitor = world
+            .arrive(student_profile(false), token.clone())
+            .await
+            .unwrap();
+        let conversation = visitor.conversation;
+        let token = token.or(visitor.visitor_token.clone()).expect("a token");
+        wait_for(&mut counsellor.events, |e| match e {
+            ServerEvent::ChatAssigned {
+                conversation: c, ..
+            } if *c == conversation => Some(()),
+            _ => None,
+        })
+        .await;
+        wait_log(&mut visitor.events, |b| {
+            matches!(b, EventBody::Joined { .. })
+        })
+        .await;
+        visitor
+            .handle
+            .send(ClientMsgId::new("v1"), text)
+            .await
+            .unwrap();
+        visitor.handle.leave().await.unwrap();
+        counsellor
+            .handle
+            .register(
+                conversation,
+                RegistrationForm {
+                    client_type: ClientType::Student,
+                    age: Some(15),
+                    gender: None,
+                    topics: vec!["psf.family".into()],
+                    results: vec![ChatResult::EmotionalSupport],
+                    found_via: None,
+                    fake_call: false,
+                },
+            )
+            .await
+            .unwrap();
+        (conversation, token)
+    }
+
+    /// A counsellor asks for feedback on a chat of theirs; a coordinator of the desk reads
+    /// the question and writes the feedback; the counsellor finds it with their chats. A
+    /// colleague may not ask, a counsellor may not write, bad text is refused in words, and
+    /// once the chat is purged its feedback is gone and none can be written.
+    #[tokio::test(start_paused = true)]
+    async fn feedback_is_asked_written_and_seen_and_goes_with_the_transcript() {
+        let world = open_world().await;
+        let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
+        let (conv, _) = chat(&world, &mut ann, None, "Ik twijfel over mijn studiekeuze").await;
+        ann.handle.go_offline(&world.desk).await.unwrap();
+        let bob = world.counsellor("bob", Discipline::SocialWork).await;
+        let cora = world.coordinator("cora").await;
+
+        let e = bob.handle.ask_feedback(conv, None).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+        let asked = ann
+            .handle
+            .ask_feedback(conv, Some("  Hoe rond ik beter af?  "))
+            .await
+            .unwrap();
+        assert_eq!(asked.question.as_deref(), Some("Hoe rond ik beter af?"));
+        let at_desk = cora.handle.feedback_at(&world.desk).await.unwrap();
+        assert_eq!(
+            at_desk,
+            vec![asked.clone()],
+            "the coordinator sees the question"
+        );
+        let e = bob.handle.feedback_at(&world.desk).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+
+        let e = ann.handle.write_feedback(conv, "Goed!").await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+        for (bad, why) in [
+            ("   ".to_owned(), "write something"),
+            ("a".repeat(MAX_FEEDBACK_CHARS + 1), "at most 4000"),
+        ] {
+            let e = cora.handle.write_feedback(conv, &bad).await.unwrap_err();
+            assert!(matches!(&e, Error::Invalid(m) if m.contains(why)), "{e:?}");
+        }
+        let written = cora
+            .handle
+            .write_feedback(conv, "Mooi doorgevraagd. Vat op het einde samen.")
+            .await
+            .unwrap();
+        assert_eq!(written.question, asked.question, "the question stays");
+
+        let mine = ann.handle.my_chats().await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].conversation, conv);
+        let fb = mine[0].feedback.as_ref().expect("feedback");
+        assert_eq!(
+            (
+                fb.text.as_deref(),
+                fb.written_by.as_ref().map(|s| s.0.as_str())
+            ),
+            (
+                Some("Mooi doorgevraagd. Vat op het einde samen."),
+                Some("cora")
+            )
+        );
+        assert!(
+            bob.handle.my_chats().await.unwrap().is_empty(),
+            "a colleague's list has none of Ann's chats"
+        );
+        assert!(
+            world.store.transcript_reads(conv).await.unwrap().is_empty(),
+            "reading feedback reads none of the chat"
+        );
+
+        world
+            .store
+            .purge_transcripts(brussels(2021, 10, 13, 15, 0) + Duration::days(1))
+            .await
+            .unwrap();
+        assert!(ann.handle.my_chats().await.unwrap().is_empty());
+        assert!(cora
+            .handle
+            .feedback_at(&world.desk)
+            .await
+            .unwrap()
+            .is_empty());
+        let e = cora
+            .handle
+            .write_feedback(conv, "Nog iets")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidState(m) if m.contains("text is gone")),
+            "{e:?}"
+        );
+    }
+
+    /// A visitor asks, in their second chat, that everything about them be erased: after
+    /// the chat its counsellor does it. Both their chats lose their text and forget them,
+    /// another visitor's chat stays, the audit says who did it and when, and a chat still
+    /// going on cannot be erased; a colleague who did not hold the chat may not.
+    #[tokio::test(start_paused = true)]
+    async fn a_visitor_is_erased_on_request_with_an_audit_row_and_nothing_else() {
+        let world = open_world().await;
+        let now = brussels(2021, 10, 13, 15, 0);
+        let mut ann = world.counsellor("ann", Discipline::PsychoPedagogical).await;
+        let (first, token) = chat(&world, &mut ann, None, "Thuis is het moeilijk").await;
+        let (second, _) = chat(&world, &mut ann, Some(token.clone()), "Wis alles van mij").await;
+        let (other, _) = chat(&world, &mut ann, None, "Ik heb een vraag over school").await;
+        ann.handle.go_offline(&world.desk).await.unwrap();
+        let mut bob = world.counsellor("bob", Discipline::SocialWork).await;
+        let live = world.student().await;
+        wait_for(&mut bob.events, |e| match e {
+            ServerEvent::ChatAssigned { conversation, .. }
+                if *conversation == live.conversation =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+
+        let e = ann
+            .handle
+            .erase_on_request(live.conversation)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "not Ann's chat: {e:?}");
+        let e = bob
+            .handle
+            .erase_on_request(live.conversation)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidState(m) if m.contains("still going on")),
+            "{e:?}"
+        );
+        let e = bob.handle.erase_on_request(second).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+
+        ann.handle.erase_on_request(second).await.unwrap();
+        for c in [first, second] {
+            assert!(world.store.events_after(c, 0).await.unwrap().is_empty());
+            let meta = world.store.conversation(c).await.unwrap().unwrap();
+            assert_eq!(meta.pseudonym, None);
+            assert_eq!(meta.profile.nickname, None);
+            assert!(
+                world.store.registration(c).await.unwrap().is_some(),
+                "the registration stays for the statistics"
+            );
+        }
+        assert_eq!(world.store.events_after(other, 0).await.unwrap().len(), 3);
+        let left: Vec<_> = ann
+            .handle
+            .my_chats()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.conversation)
+            .collect();
+        assert_eq!(
+            left,
+            vec![other],
+            "Ann's list keeps only the other visitor's chat"
+        );
+
+        let cora = world.coordinator("cora").await;
+        let audit = cora
+            .handle
+            .read_audit(&AuditRequest {
+                desk: world.desk.clone(),
+                from: now - Duration::hours(1),
+                to: now + Duration::days(1),
+                reader: None,
+                purpose: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            audit
+                .erasures
+                .iter()
+                .map(|e| (e.by.0.as_str(), e.desk.clone()))
+                .collect::<Vec<_>>(),
+            vec![("ann", world.desk.clone())],
+            "the audit says who erased, at which desk; nothing of what"
+        );
+        assert!(audit.entries.is_empty(), "erasing read no chat");
+    }
+}

@@ -2,7 +2,7 @@
 // over (it then runs in the same chat workspace as on the counsellor page), flags to
 // review, the calendar and the accounts. The sector's administrator gets the same page
 // without a desk's live parts: the centres, every account, and the report of every centre
-// (elements marked `data-for` are shown to one role only).
+// (elements marked `data-for` are shown only to the roles it names, space-separated).
 'use strict';
 
 (function () {
@@ -26,7 +26,11 @@
     accounts: [],
     admin: false,
     centres: [],
-    audit: { entries: [], from: '', to: '' },
+    audit: { entries: [], erasures: [], from: '', to: '', desk: '' },
+    // The feedback at the desk (see loadFeedback), and the chat being read (a scan's pick or
+    // a chat whose counsellor asked for feedback).
+    feedback: [],
+    reading: null,
     // The coordinator's desks on this server ({id, name}), see loadMyDesks.
     myDesks: [],
     editingCentre: null,
@@ -59,7 +63,7 @@
     S.userId = identity.id;
     S.admin = identity.role === 'administrator';
     document.querySelectorAll('[data-for]').forEach((el) => {
-      el.hidden = el.getAttribute('data-for') !== identity.role;
+      el.hidden = !el.getAttribute('data-for').split(' ').includes(identity.role);
     });
     I.set(document.querySelector('.brand-sub'), S.admin ? 'k.sub_sector' : 'k.sub');
     if (S.admin) {
@@ -68,6 +72,7 @@
       I.set($('me'), 's.me', { alias: identity.alias, id: identity.id, role: { key: 'role.' + identity.role } });
       stopTimers();
       showAccountDesks();
+      fillAuditDesks();
       if (!again) {
         loadCentres();
         loadAccounts();
@@ -92,6 +97,7 @@
       loadCalendar();
       loadEvents();
       loadMyDesks(identity).then(loadAccounts);
+      loadFeedback();
     }
   }
 
@@ -1096,9 +1102,81 @@
     });
   }
 
-  async function readPick(p) {
+  // The feedback at the desk: questions counsellors asked (open ones first), and what was
+  // written, each to read and answer.
+  async function loadFeedback() {
     try {
-      const answer = await session.request({ type: 'transcript', conversation: p.conversation, purpose: 'chat_scan' });
+      const answer = await session.request({ type: 'feedback', desk: S.desk });
+      S.feedback = answer.feedback || [];
+      renderFeedback();
+    } catch (e) {
+      St.errorInto($('feedback-status'), e);
+    }
+  }
+
+  function renderFeedback() {
+    const list = $('feedback-list');
+    list.textContent = '';
+    const items = S.feedback.filter((f) => f.asked_at);
+    const open = items.filter((f) => !f.text).concat(items.filter((f) => f.text));
+    if (!open.length) I.set($('feedback-status'), 'k.feedback_none');
+    else I.clear($('feedback-status'));
+    open.forEach((f) => {
+      const pick = { conversation: f.conversation, counsellor: f.counsellor };
+      list.appendChild(
+        h(
+          'li',
+          { class: 'flag', testid: 'feedback-request', 'data-conversation': f.conversation, 'data-answered': f.text ? 'yes' : 'no' },
+          h('p', { class: 'flag-title', i18n: 'k.feedback_item', vars: { who: staffName(f.counsellor), when: { sdt: f.asked_at } } }),
+          f.question ? h('p', { i18n: 'k.feedback_question', vars: { q: f.question } }) : h('p', { class: 'muted', i18n: 'k.feedback_no_question' }),
+          f.text
+            ? h('p', { class: 'muted', i18n: 'k.feedback_done', vars: { who: staffName(f.written_by), when: { sdt: f.written_at } } })
+            : h('p', { class: 'muted', i18n: 'k.feedback_open' }),
+          h('div', { class: 'btn-row' }, h('button', { type: 'button', class: 'btn btn-small', testid: 'feedback-read', i18n: 'k.feedback_read', onclick: () => readPick(pick, 'feedback') }))
+        )
+      );
+    });
+  }
+
+  async function saveFeedback(ev) {
+    ev.preventDefault();
+    const err = $('scan-feedback-error');
+    I.clear(err);
+    I.clear($('scan-feedback-status'));
+    const text = $('scan-feedback').value.trim();
+    const p = S.reading;
+    if (!p) return undefined;
+    if (!text) {
+      $('scan-feedback').focus();
+      return I.set(err, 'k.feedback_empty');
+    }
+    const btn = $('scan-feedback-save');
+    btn.disabled = true;
+    try {
+      await session.request({ type: 'write_feedback', conversation: p.conversation, text });
+      I.set($('scan-feedback-status'), 'k.feedback_saved', { who: staffName(p.counsellor) });
+      await loadFeedback();
+    } catch (e) {
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+    return undefined;
+  }
+
+  // Reads a chat (audited for `purpose`: a scan's pick, or a chat whose counsellor asked for
+  // feedback) and opens the feedback form for its counsellor.
+  async function readPick(p, purpose) {
+    try {
+      const answer = await session.request({ type: 'transcript', conversation: p.conversation, purpose: purpose || 'chat_scan' });
+      S.reading = p;
+      const known = (S.feedback || []).find((f) => f.conversation === p.conversation);
+      $('scan-feedback').value = (known && known.text) || '';
+      I.clear($('scan-feedback-error'));
+      I.clear($('scan-feedback-status'));
+      $('scan-feedback-form').hidden = !p.counsellor;
+      $('scan-feedback-nobody').hidden = !!p.counsellor;
+      if (p.counsellor) I.set($('scan-feedback-label'), 'k.feedback_for', { who: staffName(p.counsellor) });
       const log = $('scan-log');
       log.textContent = '';
       (answer.events || []).forEach((e) => St.insertEntry(log, St.renderEntry(e, { isMine: () => false }), e.seq));
@@ -1149,14 +1227,20 @@
     const p = period('audit-from', 'audit-to', err);
     if (!p) return undefined;
     const [from, to] = p.days;
-    const frame = { type: 'read_audit', desk: S.desk, from: p.from, to: p.to };
+    // The sector's administrator chooses the desk; a coordinator sees their own.
+    const desk = S.admin ? $('audit-desk').value : S.desk;
+    if (!desk) {
+      $('audit-desk').focus();
+      return I.set(err, 'k.audit_no_desk');
+    }
+    const frame = { type: 'read_audit', desk, from: p.from, to: p.to };
     if ($('audit-reader').value) frame.reader = $('audit-reader').value;
     if ($('audit-purpose').value) frame.purpose = $('audit-purpose').value;
     const btn = $('audit-show');
     btn.disabled = true;
     try {
       const answer = await session.request(frame);
-      S.audit = { entries: answer.entries || [], from, to };
+      S.audit = { entries: answer.entries || [], erasures: answer.erasures || [], from, to, desk };
       renderAudit(answer.truncated);
     } catch (e) {
       St.errorInto(err, e);
@@ -1182,6 +1266,12 @@
         )
       );
     });
+    const erased = $('erasure-rows');
+    erased.textContent = '';
+    S.audit.erasures.forEach((x) => {
+      erased.appendChild(h('li', { testid: 'erasure-row', i18n: 'k.erasure_row', vars: { when: { sdt: x.at }, who: staffName(x.by) } }));
+    });
+    $('erasures').hidden = !S.audit.erasures.length;
     $('audit-wrap').hidden = !entries.length;
     $('audit-csv').hidden = !entries.length;
     if (!entries.length) I.set($('audit-status'), 'k.audit_none');
@@ -1198,10 +1288,12 @@
 
   function downloadAudit() {
     const head = ['at', 'reader', 'conversation', 'counsellor', 'purpose', 'note'];
+    // An erasure is a row of its own: who and when, no chat, no counsellor.
     const lines = [head.join(',')].concat(
-      S.audit.entries.map((e) => [e.at, e.reader, e.conversation, e.counsellor, e.purpose, e.note].map(csvField).join(','))
+      S.audit.entries.map((e) => [e.at, e.reader, e.conversation, e.counsellor, e.purpose, e.note].map(csvField).join(',')),
+      S.audit.erasures.map((x) => [x.at, x.by, '', '', 'erased_on_request', ''].map(csvField).join(','))
     );
-    const name = 'leesregister-' + S.desk + '-' + S.audit.from + '-' + S.audit.to + '.csv';
+    const name = 'leesregister-' + S.audit.desk + '-' + S.audit.from + '-' + S.audit.to + '.csv';
     const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' }));
     const a = h('a', { href: url, download: name, hidden: true });
     document.body.appendChild(a);
@@ -1317,7 +1409,21 @@
     };
     fill($('account-desk'), 'k.account_choose_centre');
     fill($('report-desk'), 'k.report_all_centres');
+    fillAuditDesks();
     if (S.accounts.length) renderAccounts();
+  }
+
+  // The desks whose read audit the sector's administrator can look at: the server's own
+  // desk (the national one), and each centre's box.
+  function fillAuditDesks() {
+    const select = $('audit-desk');
+    const keep = select.value;
+    select.textContent = '';
+    select.appendChild(h('option', { value: '', i18n: 'k.audit_choose_desk' }));
+    const own = S.info && S.info.desk;
+    if (own && own.id) select.appendChild(h('option', { value: own.id, text: own.name || own.id }));
+    S.centres.forEach((c) => select.appendChild(h('option', { value: c.id, text: c.name })));
+    select.value = keep;
   }
 
   function editCentre(c) {
@@ -1379,6 +1485,8 @@
         renderAccounts();
         fillStaffSelect($('audit-reader'), () => true);
         fillStaffSelect($('scan-counsellor'), (id) => id.role === 'counsellor');
+        // Names now known: the feedback list says who.
+        if (!S.admin) renderFeedback();
       },
       (err) => St.errorInto($('accounts-status'), err)
     );
@@ -1578,6 +1686,7 @@
     $('account-form').addEventListener('submit', saveAccount);
     $('account-cancel').addEventListener('click', newAccount);
     $('scan-form').addEventListener('submit', drawScan);
+    $('scan-feedback-form').addEventListener('submit', saveFeedback);
     $('scan-transcript-close').addEventListener('click', () => {
       $('scan-transcript').hidden = true;
       $('scan-log').textContent = '';

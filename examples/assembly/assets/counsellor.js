@@ -7,6 +7,7 @@
   const P = window.ClbProto;
   const St = window.ClbStaff;
   const $ = (id) => document.getElementById(id);
+  const h = I.h;
 
   const S = {
     info: null,
@@ -52,6 +53,8 @@
       // Blended chat's clients are known by name: no anonymous self-report line.
       isIdentified: (id) => S.desks.some((d) => d.id === id && d.byAppointment),
       onChange: updateLoad,
+      // A registered chat joins the past chats.
+      onRegistered: loadPast,
     });
     S.offers = new St.TransferOffers(session, $('transfer-offers'), $('offers-empty'));
   }
@@ -78,6 +81,7 @@
     updateShift();
     updateLoad();
     startPolling();
+    loadPast();
     if (!again) $('shift-end').focus();
   }
 
@@ -286,6 +290,175 @@
     location.reload();
   }
 
+  // ---- past chats: feedback asked and read, erasure on request ----------------------------
+
+  async function loadPast() {
+    const status = $('past-status');
+    try {
+      const answer = await session.request({ type: 'my_chats' });
+      renderPast(answer.chats || []);
+    } catch (e) {
+      St.errorInto(status, e);
+    }
+  }
+
+  function renderPast(chats) {
+    const list = $('past-list');
+    list.textContent = '';
+    if (!chats.length) I.set($('past-status'), 'c.past_none', { days: (S.info && S.info.retention_days) || 30 });
+    else if (chats.length === 1) I.set($('past-status'), 'c.past_count_one');
+    else I.set($('past-status'), 'c.past_count', { n: chats.length });
+    chats.forEach((c) => list.appendChild(pastItem(c)));
+  }
+
+  // One past chat: when and how long, its feedback, and what the counsellor can do with it.
+  function pastItem(c) {
+    const fb = c.feedback || null;
+    const minutes = c.started_at && c.ended_at ? Math.round((Date.parse(c.ended_at) - Date.parse(c.started_at)) / 60000) : '?';
+    const when = { sdt: c.started_at || c.ended_at };
+    const deskName = S.desks.length > 1 ? (S.desks.find((d) => d.id === c.desk) || { name: c.desk }).name : null;
+    const head = deskName
+      ? h('p', { class: 'flag-title', i18n: 'c.past_chat_desk', vars: { when, n: minutes, desk: deskName } })
+      : h('p', { class: 'flag-title', i18n: 'c.past_chat', vars: { when, n: minutes } });
+    const about = h('div', { testid: 'past-feedback' });
+    if (fb && fb.text) {
+      about.append(
+        h('p', { i18n: 'c.past_feedback_from', vars: { who: fb.written_by, when: { sdt: fb.written_at } } }),
+        h('blockquote', { class: 'summary', text: fb.text })
+      );
+    } else if (fb && fb.asked_at) {
+      about.append(h('p', { class: 'muted', i18n: 'c.past_asked', vars: { when: { sdt: fb.asked_at } } }));
+    }
+    if (fb && fb.question) about.append(h('p', { class: 'muted', i18n: 'c.past_question', vars: { q: fb.question } }));
+
+    const status = h('p', { class: 'notice', role: 'status', testid: 'past-item-status' });
+    const log = h('div', { class: 'chat-log', role: 'log', tabindex: '0', hidden: true, testid: 'past-log' });
+
+    // Ask for feedback: an optional question, sent or cancelled.
+    const qId = I.id('past-question');
+    const question = h('textarea', { id: qId, rows: '3', maxlength: '1000', testid: 'past-question' });
+    if (fb && fb.question) question.value = fb.question;
+    const askForm = h(
+      'form',
+      { class: 'form', hidden: true, testid: 'past-ask-form' },
+      h('div', { class: 'field' }, h('label', { for: qId, i18n: 'c.ask_label' }), question),
+      h(
+        'div',
+        { class: 'btn-row' },
+        h('button', { type: 'submit', class: 'btn btn-primary', testid: 'past-ask-send', i18n: 'c.ask_send' }),
+        h('button', { type: 'button', class: 'btn', i18n: 'c.cancel', onclick: () => { askForm.hidden = true; askBtn.focus(); } })
+      )
+    );
+    askForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const send = askForm.querySelector('[type=submit]');
+      send.disabled = true;
+      try {
+        const frame = { type: 'ask_feedback', conversation: c.conversation };
+        if (question.value.trim()) frame.question = question.value.trim();
+        await session.request(frame);
+        await loadPast();
+        const again = document.querySelector('[data-testid="past-chat"][data-conversation="' + c.conversation + '"] [data-testid="past-item-status"]');
+        if (again) I.set(again, 'c.ask_sent');
+      } catch (e) {
+        St.errorInto(status, e);
+        send.disabled = false;
+      }
+    });
+    const askBtn = h('button', {
+      type: 'button',
+      class: 'btn btn-small',
+      testid: 'past-ask',
+      i18n: fb && fb.asked_at ? 'c.past_ask_again' : 'c.past_ask',
+      onclick: () => {
+        askForm.hidden = false;
+        question.focus();
+      },
+    });
+    // Feedback already written needs no asking.
+    if (fb && fb.text) askBtn.hidden = true;
+
+    // Read the chat again (audited as a read for feedback).
+    const readBtn = h('button', {
+      type: 'button',
+      class: 'btn btn-small',
+      testid: 'past-read',
+      i18n: 'c.past_read',
+      onclick: async () => {
+        if (!log.hidden) {
+          log.hidden = true;
+          log.textContent = '';
+          I.set(readBtn, 'c.past_read');
+          return;
+        }
+        try {
+          const answer = await session.request({ type: 'transcript', conversation: c.conversation, purpose: 'feedback' });
+          log.textContent = '';
+          (answer.events || []).forEach((e) => St.insertEntry(log, St.renderEntry(e, { isMine: (ev) => ev.from === 'counsellor' }), e.seq));
+          log.hidden = false;
+          I.set(readBtn, 'c.past_hide');
+          log.focus();
+        } catch (e) {
+          St.errorInto(status, e);
+        }
+      },
+    });
+
+    // Erase at the young person's request: said plainly, confirmed, done.
+    const confirmBox = h(
+      'div',
+      { class: 'confirm', hidden: true, testid: 'past-erase-confirm', role: 'group' },
+      h('p', { i18n: 'c.erase_warning' }),
+      h(
+        'div',
+        { class: 'btn-row' },
+        h('button', {
+          type: 'button',
+          class: 'btn btn-danger',
+          testid: 'past-erase-yes',
+          i18n: 'c.erase_confirm',
+          onclick: async (ev) => {
+            ev.currentTarget.disabled = true;
+            try {
+              await session.request({ type: 'erase_on_request', conversation: c.conversation });
+              await loadPast();
+              I.set($('past-status'), 'c.erased');
+              $('past-status').focus();
+            } catch (e) {
+              St.errorInto(status, e);
+              ev.currentTarget.disabled = false;
+            }
+          },
+        }),
+        h('button', { type: 'button', class: 'btn', i18n: 'c.cancel', onclick: () => { confirmBox.hidden = true; eraseBtn.focus(); } })
+      )
+    );
+    const eraseBtn = h('button', {
+      type: 'button',
+      class: 'btn btn-small btn-danger-quiet',
+      testid: 'past-erase',
+      i18n: 'c.past_erase',
+      onclick: () => {
+        confirmBox.hidden = false;
+        confirmBox.querySelector('button').focus();
+      },
+    });
+    // Blended chat's client files are erased as a whole, not from here.
+    if (S.desks.some((d) => d.id === c.desk && d.byAppointment)) eraseBtn.hidden = true;
+
+    return h(
+      'li',
+      { class: 'flag', testid: 'past-chat', 'data-conversation': c.conversation },
+      head,
+      about,
+      h('div', { class: 'btn-row' }, askBtn, readBtn, eraseBtn),
+      askForm,
+      confirmBox,
+      status,
+      log
+    );
+  }
+
   async function boot() {
     I.init();
     S.attention = window.ClbAttention.create({ titleKey: 'c.title' });
@@ -303,6 +476,7 @@
     $('go-offline').addEventListener('click', goOffline);
     $('available-toggle').addEventListener('change', toggleAvailable);
     $('logout').addEventListener('click', logout);
+    $('past-refresh').addEventListener('click', loadPast);
     setInterval(updateShift, 30000);
     I.onChange(() => {
       updateShift();

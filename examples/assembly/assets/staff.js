@@ -461,7 +461,7 @@
   // ---- the workspace: one's own chats -------------------------------------------------
 
   class Workspace {
-    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), partners, identified,
+    // opts: {session, info, tabsEl, panesEl, emptyEl, onChange(), onRegistered(id), partners, identified,
     //        deskName(desk), isIdentified(desk)}
     // identified: the clients are known (blended chat): no anonymous self-report line;
     // isIdentified(desk): the same for one desk's chats, on a page of several desks.
@@ -1153,6 +1153,7 @@
           c.closeBtn.hidden = false;
           this.setStatus(c, 'registered');
           c.closeBtn.focus();
+          if (this.o.onRegistered) this.o.onRegistered(c.id);
         })
       );
       c.regSlot.appendChild(c.regForm);

@@ -9,6 +9,7 @@ use chrono::{TimeZone, Utc};
 use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent, Role};
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, StaffId};
 use clbchat_core::registration::Rating;
+use clbchat_core::review::{EraseRequest, Erasure, Feedback};
 use clbchat_core::store::{ConversationMeta, ConversationState, Store, TranscriptRead};
 use clbchat_store_sql::SqlStore;
 
@@ -21,6 +22,7 @@ const SECRETS: [&str; 3] = [
     "niemand-mag-het-weten-7Q",
 ];
 const COMMENT: &str = "dank-je-wel-Anna-7Q";
+const FEEDBACK: &str = "mooi-doorgevraagd-over-de-stiefvader-7Q";
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2022, 3, 1, h, 0, 0)
@@ -83,7 +85,76 @@ async fn chat(store: &SqlStore) -> ConversationId {
         })
         .await
         .expect("save_rating");
+    store
+        .put_feedback(&Feedback {
+            conversation: id,
+            desk: DeskId::new("national"),
+            counsellor: StaffId::new("c-anna"),
+            asked_at: None,
+            question: None,
+            written_by: Some(StaffId::new("c-cora")),
+            written_at: Some(at(19)),
+            text: Some(FEEDBACK.into()),
+        })
+        .await
+        .expect("put_feedback");
     id
+}
+
+/// A copy of the database's files, as an operator's backup would take them (the store
+/// closed): its directory and the copy's path.
+fn backup(db: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("dir");
+    let copy = dir.path().join("backup.db");
+    let name = db.file_name().expect("name").to_string_lossy().into_owned();
+    for f in files(db) {
+        let file = f
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .replace(&name, "backup.db");
+        std::fs::copy(&f, dir.path().join(file)).expect("copying the database");
+    }
+    (dir, copy)
+}
+
+/// The backup at `copy`, opened with the live key file of `db`.
+async fn open_backup(db: &TestDb, copy: &Path) -> SqlStore {
+    let mut o = options();
+    o.key_file = Some(db.key_file());
+    SqlStore::connect(&format!("sqlite://{}", copy.display()), o)
+        .await
+        .expect("opening the backup")
+}
+
+/// Everything `store` gives of chat `id` that a visitor or a coordinator wrote: the
+/// messages, the rating comment, the feedback.
+async fn text_of(store: &SqlStore, id: ConversationId) -> Vec<String> {
+    let read = store
+        .read_transcript(&TranscriptRead {
+            conversation: id,
+            reader: StaffId::new("c-kim"),
+            at: at(23),
+            purpose: "a backup restored".into(),
+        })
+        .await
+        .expect("read");
+    let mut out = texts(&read);
+    out.extend(
+        store
+            .rating(id)
+            .await
+            .expect("rating")
+            .and_then(|r| r.comment),
+    );
+    out.extend(
+        store
+            .feedback(id)
+            .await
+            .expect("feedback")
+            .and_then(|f| f.text),
+    );
+    out
 }
 
 /// The database's files: the file, its write-ahead log, its shared memory.
@@ -140,24 +211,14 @@ async fn a_purged_chat_is_unreadable_in_a_backup_taken_before_the_purge() {
     );
     store.close().await;
     let mut words: Vec<&str> = SECRETS.to_vec();
-    words.push(COMMENT);
+    words.extend([COMMENT, FEEDBACK]);
     assert_eq!(
         found_in(&path, &words),
         Vec::<String>::new(),
         "the text is never in the database's files in plain"
     );
 
-    // A backup of the database, taken as an operator would (the store closed).
-    let backup_dir = tempfile::tempdir().expect("dir");
-    let backup = backup_dir.path().join("backup.db");
-    for f in files(&path) {
-        let name = f
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .replace("clbchat.db", "backup.db");
-        std::fs::copy(&f, backup_dir.path().join(name)).expect("copying the database");
-    }
+    let (_dir, copy) = backup(&path);
 
     // The purge (the chat ended long before the cut-off).
     let store = db.open().await;
@@ -166,37 +227,72 @@ async fn a_purged_chat_is_unreadable_in_a_backup_taken_before_the_purge() {
     store.close().await;
 
     // The backup with the live key file: the rows are there, the text is not.
-    let mut o = options();
-    o.key_file = Some(db.key_file());
-    let old = SqlStore::connect(&format!("sqlite://{}", backup.display()), o)
-        .await
-        .expect("opening the backup");
-    let read = old
-        .read_transcript(&TranscriptRead {
-            conversation: id,
-            reader: StaffId::new("c-kim"),
-            at: at(23),
-            purpose: "a backup restored".into(),
-        })
-        .await
-        .expect("read");
+    let old = open_backup(&db, &copy).await;
     assert_eq!(
-        texts(&read),
+        text_of(&old, id).await,
         Vec::<String>::new(),
-        "the backup's text is unreadable"
+        "the backup's text, comment and feedback are unreadable"
     );
     let rating = old
         .rating(id)
         .await
         .expect("rating")
         .expect("the rating stays");
-    assert_eq!((rating.stars, rating.comment), (5, None));
+    assert_eq!(rating.stars, 5);
     old.close().await;
     assert_eq!(
-        found_in(&backup, &words),
+        found_in(&copy, &words),
         Vec::<String>::new(),
         "nor is it in the backup's files in plain"
     );
+}
+
+#[tokio::test]
+async fn a_chat_erased_on_request_is_unreadable_in_a_backup_taken_before() {
+    let db = TestDb::sqlite();
+    let path = db.sqlite_path().expect("a file");
+    let store = db.open().await;
+    let id = chat(&store).await;
+    let kept = chat(&store).await;
+    let mut all: Vec<String> = SECRETS.iter().map(|s| (*s).to_owned()).collect();
+    all.extend([COMMENT.to_owned(), FEEDBACK.to_owned()]);
+    assert_eq!(text_of(&store, id).await, all);
+    store.close().await;
+    let (_dir, copy) = backup(&path);
+
+    let store = db.open().await;
+    let erased = store
+        .erase(&EraseRequest {
+            conversation: id,
+            pseudonym: None,
+            record: Erasure {
+                desk: DeskId::new("national"),
+                by: StaffId::new("c-anna"),
+                at: at(22),
+            },
+        })
+        .await
+        .expect("erase");
+    assert_eq!(erased, 1);
+    assert_eq!(
+        text_of(&store, kept).await,
+        all,
+        "another chat keeps its text"
+    );
+    store.close().await;
+
+    let old = open_backup(&db, &copy).await;
+    assert_eq!(
+        text_of(&old, id).await,
+        Vec::<String>::new(),
+        "the backup taken before the erasure gives none of the erased chat's text"
+    );
+    assert_eq!(
+        text_of(&old, kept).await,
+        all,
+        "the backup still has the other chat"
+    );
+    old.close().await;
 }
 
 #[tokio::test]

@@ -385,6 +385,21 @@ fn client_frames() -> Vec<ClientFrame> {
             reader: None,
             purpose: Some(clbchat_core::review::ReadPurpose::ChatScan),
         },
+        F::MyChats {},
+        F::AskFeedback {
+            conversation: conv(),
+            question: Some("Hoe kon ik het gesprek beter afronden?".into()),
+        },
+        F::WriteFeedback {
+            conversation: conv(),
+            text: "Mooi hoe je doorvroeg naar wat er thuis speelt. Rond volgende keer af \
+                   met een samenvatting en een volgende stap."
+                .into(),
+        },
+        F::Feedback { desk: desk() },
+        F::EraseOnRequest {
+            conversation: conv(),
+        },
         F::DrawScan {
             desk: desk(),
             counsellor: Some(StaffId::new("sara.peeters")),
@@ -819,7 +834,26 @@ fn server_frames() -> Vec<ServerFrame> {
                     note: Some("nieuwe collega".into()),
                 }],
                 truncated: false,
+                erasures: vec![clbchat_core::review::Erasure {
+                    desk: desk(),
+                    by: StaffId::new("sara.peeters"),
+                    at: day(2022, 3, 9, 20, 5),
+                }],
             },
+        },
+        ServerFrame::MyChats {
+            req: Some(31),
+            chats: vec![clbchat_core::review::OwnChat {
+                conversation: conv(),
+                desk: desk(),
+                started_at: Some(day(2022, 3, 1, 17, 4)),
+                ended_at: Some(day(2022, 3, 1, 17, 31)),
+                feedback: Some(feedback()),
+            }],
+        },
+        ServerFrame::Feedback {
+            req: Some(32),
+            feedback: vec![feedback()],
         },
         ServerFrame::Scan {
             req: Some(29),
@@ -1053,6 +1087,11 @@ fn client_file(frame: &ClientFrame) -> String {
         F::DrawScan { .. } => "draw_scan",
         F::ReadAudit { .. } => "read_audit",
         F::IntervisionExport { .. } => "intervision_export",
+        F::MyChats {} => "my_chats",
+        F::AskFeedback { .. } => "ask_feedback",
+        F::WriteFeedback { .. } => "write_feedback",
+        F::Feedback { .. } => "feedback",
+        F::EraseOnRequest { .. } => "erase_on_request",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
         F::OpenEvent { .. } => "open_event",
@@ -1071,6 +1110,20 @@ fn client_file(frame: &ClientFrame) -> String {
         F::Trajectory { .. } => "trajectory",
     };
     format!("client_{kind}")
+}
+
+/// Feedback asked and written on `conv()`.
+fn feedback() -> clbchat_core::review::Feedback {
+    clbchat_core::review::Feedback {
+        conversation: conv(),
+        desk: desk(),
+        counsellor: StaffId::new("sara.peeters"),
+        asked_at: Some(day(2022, 3, 2, 9, 0)),
+        question: Some("Hoe kon ik het gesprek beter afronden?".into()),
+        written_by: Some(StaffId::new("cora.janssens")),
+        written_at: Some(day(2022, 3, 8, 10, 30)),
+        text: Some("Mooi hoe je doorvroeg. Rond af met een samenvatting.".into()),
+    }
 }
 
 /// The golden file of a server frame.
@@ -1093,6 +1146,8 @@ fn server_file(frame: &ServerFrame) -> String {
         F::Scan { .. } => "scan",
         F::IntervisionExport { .. } => "intervision_export",
         F::ReadAudit { .. } => "read_audit",
+        F::MyChats { .. } => "my_chats",
+        F::Feedback { .. } => "feedback",
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",
         F::AppointmentLink { .. } => "appointment_link",

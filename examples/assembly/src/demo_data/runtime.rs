@@ -195,6 +195,47 @@ impl Store for Unhurried {
         self.call(move |s| async move { s.purge_transcripts(ended_before).await })
             .await
     }
+    async fn erase(
+        &self,
+        request: &clbchat_core::review::EraseRequest,
+    ) -> clbchat_core::Result<u64> {
+        let request = request.clone();
+        self.call(move |s| async move { s.erase(&request).await })
+            .await
+    }
+    async fn erasures(
+        &self,
+        desk: Option<&DeskId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> clbchat_core::Result<Vec<clbchat_core::review::Erasure>> {
+        let desk = desk.cloned();
+        self.call(move |s| async move { s.erasures(desk.as_ref(), from, to).await })
+            .await
+    }
+    async fn put_feedback(
+        &self,
+        feedback: &clbchat_core::review::Feedback,
+    ) -> clbchat_core::Result<()> {
+        let feedback = feedback.clone();
+        self.call(move |s| async move { s.put_feedback(&feedback).await })
+            .await
+    }
+    async fn feedback(
+        &self,
+        conversation: ConversationId,
+    ) -> clbchat_core::Result<Option<clbchat_core::review::Feedback>> {
+        self.call(move |s| async move { s.feedback(conversation).await })
+            .await
+    }
+    async fn feedback_list(
+        &self,
+        filter: &clbchat_core::review::FeedbackFilter,
+    ) -> clbchat_core::Result<Vec<clbchat_core::review::Feedback>> {
+        let filter = filter.clone();
+        self.call(move |s| async move { s.feedback_list(&filter).await })
+            .await
+    }
     async fn purge_client_files(&self, before: DateTime<Utc>) -> clbchat_core::Result<u64> {
         self.call(move |s| async move { s.purge_client_files(before).await })
             .await

@@ -134,7 +134,7 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
             );
             let code = if answer["type"] == "error" {
                 answer["code"].as_str().unwrap_or("?").to_owned()
-            } else if kind == "accounts" || kind == "appointments" {
+            } else if ["accounts", "appointments", "my_chats"].contains(&kind) {
                 // Lists answer with what is theirs: nothing of Aalst's (checked above).
                 format!("own {}", answer["type"].as_str().unwrap_or("?"))
             } else {
@@ -159,6 +159,7 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
                     "invalid_state",
                     "own accounts",
                     "own appointments",
+                    "own my_chats",
                 ]
                 .contains(&code.as_str()),
                 "{who}: {kind} → {code}"
@@ -185,6 +186,10 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
         "draw_scan",
         "read_audit",
         "intervision_export",
+        "ask_feedback",
+        "write_feedback",
+        "feedback",
+        "erase_on_request",
         "save_account",
     ] {
         for who in ["bart", "hans"] {
