@@ -1,5 +1,6 @@
 //! The scan after a chat (issue 18, item 7): the real binary, logging at trace level, runs
-//! a whole chat (messages both ways, a whisper-free end, a rating with a comment); then
+//! a whole chat (messages both ways, a whisper-free end, a rating with a comment, feedback
+//! asked and written); then
 //! every file it keeps (the database and what SQLite keeps beside it, the key files, the
 //! setup link), everything it logged and its `/metrics` are searched for what the chat
 //! used: the message texts, the comment, the visitor's and the resume token, the password,
@@ -16,6 +17,8 @@ use crate::support::*;
 const VISITOR_TEXT: &str = "ik-durf-niet-naar-huis-9X";
 const COUNSELLOR_TEXT: &str = "wie-kan-je-vandaag-bellen-9X";
 const COMMENT: &str = "je-hebt-me-echt-geholpen-9X";
+const QUESTION: &str = "hoe-had-ik-dit-beter-afgerond-9X";
+const FEEDBACK: &str = "mooi-gevraagd-naar-thuis-9X";
 
 /// Every file under `dir`, in any folder.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -48,6 +51,7 @@ async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses()
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     add_ann(d);
+    accounts_add(d, &["cora", "--alias", "Cora", "--role", "coordinator"]);
     let mut server = Binary::start(&program(), d, 0, &[("CLBCHAT_LOG__LEVEL", "trace")]);
     let (url, origin, port) = (server.ws(), server.origin(), server.addr.port());
 
@@ -93,6 +97,36 @@ async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses()
         .await
         .unwrap();
     assert!(matches!(rated, ServerFrame::Ok { .. }), "{rated:?}");
+    // Ann asks for feedback; Cora reads the chat for it and writes it.
+    let asked = ann
+        .request(ClientFrame::AskFeedback {
+            conversation,
+            question: Some(QUESTION.into()),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(asked, ServerFrame::Feedback { .. }), "{asked:?}");
+    let cora = staff(&url, &origin, "cora").await;
+    let read = cora
+        .request(ClientFrame::Transcript {
+            conversation,
+            purpose: clbchat_core::review::ReadPurpose::Feedback,
+            note: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(read, ServerFrame::Log { .. }), "{read:?}");
+    let written = cora
+        .request(ClientFrame::WriteFeedback {
+            conversation,
+            text: FEEDBACK.into(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(written, ServerFrame::Feedback { .. }),
+        "{written:?}"
+    );
     let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()
@@ -110,6 +144,8 @@ async fn after_a_chat_no_file_log_or_metric_holds_its_text_tokens_or_addresses()
         ("the visitor's message", VISITOR_TEXT),
         ("the counsellor's message", COUNSELLOR_TEXT),
         ("the rating's comment", COMMENT),
+        ("the question for feedback", QUESTION),
+        ("the feedback", FEEDBACK),
         ("the visitor token", visitor_token.as_str()),
         ("the resume token", resume_token.as_str()),
         ("the password", PASSWORD),

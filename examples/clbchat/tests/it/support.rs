@@ -171,20 +171,15 @@ pub fn program() -> Program {
 
 /// Ann, a medical counsellor, added with the command line in `dir` (the password on stdin).
 pub fn add_ann(dir: &Path) {
-    let (code, _, err) = run_binary(
-        dir,
-        &[
-            "accounts",
-            "add",
-            "ann",
-            "--alias",
-            "Ann",
-            "--discipline",
-            "medical",
-        ],
-        &[],
-        &format!("{PASSWORD}\n"),
-    );
+    accounts_add(dir, &["ann", "--alias", "Ann", "--discipline", "medical"]);
+}
+
+/// `accounts add` with `args` (the user name first) on the command line in `dir`, the
+/// password on stdin.
+pub fn accounts_add(dir: &Path, args: &[&str]) {
+    let mut all = vec!["accounts", "add"];
+    all.extend_from_slice(args);
+    let (code, _, err) = run_binary(dir, &all, &[], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
 }
 
