@@ -393,6 +393,20 @@ pub struct Feedback {
 }
 
 impl Feedback {
+    /// Feedback on `conversation` for `counsellor`, neither asked nor written yet.
+    pub fn none_yet(conversation: ConversationId, desk: DeskId, counsellor: StaffId) -> Self {
+        Feedback {
+            conversation,
+            desk,
+            counsellor,
+            asked_at: None,
+            question: None,
+            written_by: None,
+            written_at: None,
+            text: None,
+        }
+    }
+
     /// When it last changed: written, or else asked.
     pub fn changed_at(&self) -> Option<DateTime<Utc>> {
         self.written_at.max(self.asked_at)

@@ -596,20 +596,8 @@ async fn the_coordinator_reviews_a_flag_reads_with_a_reason_and_adds_an_account(
     if !tools_present("coordinator review") {
         return;
     }
-    let server = Server::start(|_, _| {}).await;
-    server
-        .account(
-            "kris",
-            StaffRole::Coordinator,
-            Discipline::PsychoPedagogical,
-        )
-        .await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
-        .await;
+    let (server, mut sara) = kris_and_sara().await;
     let desk = DeskId::new(DESK);
-    let mut sara = staff(&server, "sara").await;
-    sara.handle.go_online(&desk, None).await.unwrap();
     let prank = server
         .shared
         .engine

@@ -3,9 +3,8 @@
 //! a young person asked that everything about them be erased, and the counsellor does it
 //! from her page; the coordinator's audit shows who erased and when, nothing of what.
 
-use clbchat_core::account::StaffRole;
 use clbchat_core::engine::Arrival;
-use clbchat_core::event::{ClientProfile, Discipline};
+use clbchat_core::event::ClientProfile;
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId};
 use clbchat_core::registration::{ChatResult, ClientType, RegistrationForm};
 
@@ -76,20 +75,8 @@ async fn feedback_asked_answered_and_read_and_a_visitor_erased_on_request() {
     if !tools_present("feedback and erasure") {
         return;
     }
-    let server = Server::start(|_, _| {}).await;
-    server
-        .account(
-            "kris",
-            StaffRole::Coordinator,
-            Discipline::PsychoPedagogical,
-        )
-        .await;
-    server
-        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
-        .await;
+    let (server, mut sara_engine) = kris_and_sara().await;
     let desk = DeskId::new(DESK);
-    let mut sara_engine = staff(&server, "sara").await;
-    sara_engine.handle.go_online(&desk, None).await.unwrap();
     // Noor chats twice and asks, the second time, that everything be erased; Lien once.
     let (noor_first, noor) = chat_with_sara(
         &server,

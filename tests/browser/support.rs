@@ -596,3 +596,29 @@ pub async fn next_chat(
     .await
     .expect("a chat was assigned")
 }
+
+/// The reference server with Kris, a coordinator, and Sara, a counsellor, whom the engine
+/// logs in and puts online at the desk (her chats are played without a browser).
+pub async fn kris_and_sara() -> (Server, clbchat_core::engine::StaffSession) {
+    let server = Server::start(|_, _| {}).await;
+    server
+        .account(
+            "kris",
+            clbchat_core::account::StaffRole::Coordinator,
+            clbchat_core::event::Discipline::PsychoPedagogical,
+        )
+        .await;
+    server
+        .account(
+            "sara",
+            clbchat_core::account::StaffRole::Counsellor,
+            clbchat_core::event::Discipline::SocialWork,
+        )
+        .await;
+    let sara = staff(&server, "sara").await;
+    sara.handle
+        .go_online(&clbchat_core::ids::DeskId::new(DESK), None)
+        .await
+        .expect("Sara goes online");
+    (server, sara)
+}

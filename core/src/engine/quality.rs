@@ -131,15 +131,8 @@ impl StaffHandle {
             None => None,
         };
         let store = &self.shared.store;
-        let mut feedback = store.feedback(conversation).await?.unwrap_or(Feedback {
-            conversation,
-            desk: meta.desk.clone(),
-            counsellor: self.identity.id.clone(),
-            asked_at: None,
-            question: None,
-            written_by: None,
-            written_at: None,
-            text: None,
+        let mut feedback = store.feedback(conversation).await?.unwrap_or_else(|| {
+            Feedback::none_yet(conversation, meta.desk.clone(), self.identity.id.clone())
         });
         feedback.asked_at = Some(self.shared.clock.now());
         feedback.question = question;
@@ -165,16 +158,10 @@ impl StaffHandle {
         };
         let text = bounded(text, MAX_FEEDBACK_CHARS, "feedback")?;
         let store = &self.shared.store;
-        let mut feedback = store.feedback(conversation).await?.unwrap_or(Feedback {
-            conversation,
-            desk: meta.desk.clone(),
-            counsellor,
-            asked_at: None,
-            question: None,
-            written_by: None,
-            written_at: None,
-            text: None,
-        });
+        let mut feedback = store
+            .feedback(conversation)
+            .await?
+            .unwrap_or_else(|| Feedback::none_yet(conversation, meta.desk.clone(), counsellor));
         feedback.written_by = Some(self.identity.id.clone());
         feedback.written_at = Some(self.shared.clock.now());
         feedback.text = Some(text);

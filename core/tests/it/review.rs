@@ -388,14 +388,14 @@ mod intervision {
 mod feedback_and_erasure {
     use chrono::Duration;
     use clbchat_core::engine::session::StaffSession;
-    use clbchat_core::event::{Discipline, EventBody, ServerEvent};
+    use clbchat_core::event::{Discipline, ServerEvent};
     use clbchat_core::ids::{ClientMsgId, ConversationId};
     use clbchat_core::registration::{ChatResult, ClientType, RegistrationForm};
     use clbchat_core::review::{AuditRequest, MAX_FEEDBACK_CHARS};
     use clbchat_core::store::Store;
     use clbchat_core::Error;
 
-    use crate::support::{brussels, open_world, student_profile, wait_for, wait_log, World};
+    use crate::support::{brussels, chat_with_token, open_world, wait_for, World};
 
     /// A visitor (with `token`, or a new one) chats with `counsellor`, who is free, says
     /// `text` and leaves; the counsellor registers the chat. Returns the chat and the token.
@@ -405,23 +405,9 @@ mod feedback_and_erasure {
         token: Option<String>,
         text: &str,
     ) -> (ConversationId, String) {
-        let mut visitor = world
-            .arrive(student_profile(false), token.clone())
-            .await
-            .unwrap();
+        let visitor = chat_with_token(world, counsellor, token.clone()).await;
         let conversation = visitor.conversation;
         let token = token.or(visitor.visitor_token.clone()).expect("a token");
-        wait_for(&mut counsellor.events, |e| match e {
-            ServerEvent::ChatAssigned {
-                conversation: c, ..
-            } if *c == conversation => Some(()),
-            _ => None,
-        })
-        .await;
-        wait_log(&mut visitor.events, |b| {
-            matches!(b, EventBody::Joined { .. })
-        })
-        .await;
         visitor
             .handle
             .send(ClientMsgId::new("v1"), text)

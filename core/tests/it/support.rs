@@ -318,7 +318,19 @@ pub async fn open_world() -> World {
 
 /// A student arrives and is served by `counsellor` (who must be the one free counsellor).
 pub async fn chat_with(world: &World, counsellor: &mut StaffSession) -> VisitorSession {
-    let mut student = world.student().await;
+    chat_with_token(world, counsellor, None).await
+}
+
+/// The same for a student who comes with `token` (a returning visitor), or a new one.
+pub async fn chat_with_token(
+    world: &World,
+    counsellor: &mut StaffSession,
+    token: Option<String>,
+) -> VisitorSession {
+    let mut student = world
+        .arrive(student_profile(false), token)
+        .await
+        .expect("admitted");
     let conversation = student.conversation;
     wait_for(&mut counsellor.events, |e| match e {
         ServerEvent::ChatAssigned {
