@@ -29,6 +29,10 @@ pub enum Error {
     /// A chart of a report could not be drawn.
     #[error("drawing a chart of the report failed: {0}")]
     Chart(String),
+    /// A simulation's input (rates, lengths, schedule, target) is wrong; the text says where
+    /// and what to write instead.
+    #[error("simulation: {0}")]
+    Scenario(String),
     /// A command-line request that cannot be done, with the reason.
     #[error("{0}")]
     Refused(String),

@@ -35,6 +35,7 @@ pub mod partner;
 pub mod report;
 pub mod service;
 pub mod settings;
+pub mod simulate;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -1,0 +1,7 @@
+//! `clbchat simulate`: plan the staffing with the real engine in virtual time, checked
+//! against queueing theory (see `docs/simulate.md`).
+//!
+//! - [`erlang`]: Erlang C and Erlang A, the call-centre formulas the simulation is set
+//!   beside.
+
+pub mod erlang;
