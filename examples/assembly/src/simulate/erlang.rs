@@ -426,7 +426,10 @@ mod tests {
                 );
             }
             let (pa, pc) = (a.p90_wait(), c.p90_wait());
-            assert!((pa - pc).abs() <= 1e-3 * pc + 2.0 / 60.0, "{h:?}: {pa} vs {pc}");
+            assert!(
+                (pa - pc).abs() <= 1e-3 * pc + 2.0 / 60.0,
+                "{h:?}: {pa} vs {pc}"
+            );
         }
     }
 
