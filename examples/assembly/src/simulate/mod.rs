@@ -4,6 +4,13 @@
 //! - [`erlang`]: Erlang C and Erlang A, the call-centre formulas the simulation is set
 //!   beside.
 //! - [`model`]: what a simulation is given, read from a parameter file and a schedule.
+//! - [`run`]: the play through the real engine on tokio's paused clock.
+//! - [`reference`]: the exact first-come-first-served queue the engine is checked against.
 
 pub mod erlang;
 pub mod model;
+pub mod reference;
+pub mod run;
+
+#[cfg(test)]
+mod theory;
