@@ -66,6 +66,41 @@ pub enum Command {
     /// 2021-2022 school year with its real calendar and the published figures (8,813
     /// chats; takes a few minutes).
     DemoData(DemoDataArgs),
+    /// Plan the staffing: play weeks of the desk through the real engine in virtual time
+    /// and write, per hour of the week, who came, who was served, the waits, the
+    /// utilisation and the hours without a medical counsellor, with Erlang C's and Erlang
+    /// A's answers beside them.
+    ///
+    /// Example (the files in examples/simulate/): `clbchat simulate --params
+    /// examples/simulate/params.toml --schedule examples/simulate/schedule.csv --output
+    /// plan/` writes plan/simulation.md, .csv and .html. See docs/simulate.md.
+    Simulate(SimulateArgs),
+}
+
+/// `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The parameter file (TOML): arrivals per hour of the week, chat lengths, patience,
+    /// weeks, seed.
+    #[arg(long)]
+    pub params: PathBuf,
+    /// The staffing per hour of the week (CSV: day,hour,counsellors,medical,capacity; or
+    /// TOML with [[hours]] tables).
+    #[arg(long)]
+    pub schedule: PathBuf,
+    /// Weeks to play (instead of the parameter file's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub weeks: Option<u32>,
+    /// The random seed (instead of the parameter file's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A folder for simulation.md, simulation.csv and simulation.html (made if missing);
+    /// without it the markdown goes to stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// The language of what is written: nl (default) or en.
+    #[arg(long, value_parser = parse_lang, default_value = "nl")]
+    pub lang: crate::report::Lang,
 }
 
 /// `report`.
@@ -138,6 +173,59 @@ fn parse_format(s: &str) -> std::result::Result<crate::report::Format, String> {
 
 fn parse_lang(s: &str) -> std::result::Result<crate::report::Lang, String> {
     crate::report::Lang::parse(s).ok_or_else(|| format!("`{s}` is not a language; write nl or en"))
+}
+
+/// Runs `simulate`: reads the files, plays, writes; returns what to print.
+pub fn simulate(args: &SimulateArgs) -> Result<String> {
+    use crate::simulate::{model, report, run};
+    let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| Error::io(path, e));
+    let params_name = args.params.display().to_string();
+    let schedule_name = args.schedule.display().to_string();
+    let mut params = model::ParameterFile::parse(&read(&args.params)?, &params_name)?;
+    if let Some(w) = args.weeks {
+        params.weeks = w;
+    }
+    if let Some(s) = args.seed {
+        params.seed = s;
+    }
+    let text = read(&args.schedule)?;
+    let schedule = if args
+        .schedule
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        model::Schedule::from_toml(&text, &schedule_name)?
+    } else {
+        model::Schedule::from_csv(&text, &schedule_name)?
+    };
+    let scenario = params.scenario(schedule)?;
+    let started = std::time::Instant::now();
+    let played = run::play(&scenario)?;
+    let figures = report::figures(&scenario, &played);
+    let markdown = report::markdown(&figures, args.lang);
+    let took = started.elapsed();
+    match &args.output {
+        None => Ok(markdown),
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let write = |name: &str, text: String| {
+                let path = dir.join(name);
+                std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+            };
+            write("simulation.md", markdown)?;
+            write("simulation.csv", report::csv(&figures))?;
+            write("simulation.html", report::html(&figures, args.lang)?)?;
+            Ok(format!(
+                "{} visitors in {} week(s) played in {:.1} s; written: {}\n",
+                played.visits.len(),
+                played.weeks,
+                took.as_secs_f64(),
+                ["simulation.md", "simulation.csv", "simulation.html"]
+                    .map(|n| dir.join(n).display().to_string())
+                    .join(", ")
+            ))
+        }
+    }
 }
 
 /// The query of a `report` command, at `now`.

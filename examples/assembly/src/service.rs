@@ -69,7 +69,14 @@ pub fn main(service: &Service) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Some(Command::DemoData(_)) = &cli.command {
+    if let Some(Command::Simulate(_)) = &cli.command {
+        // A play logs every simulated arrival: only problems.
+        let mut log = settings.log.clone();
+        if log.level == "info" {
+            log.level = "warn".into();
+        }
+        crate::init_logging(&log);
+    } else if let Some(Command::DemoData(_)) = &cli.command {
         // A year of chats would log every arrival: only the monthly progress and problems.
         let mut log = settings.log.clone();
         if log.level == "info" {
@@ -92,6 +99,23 @@ pub fn main(service: &Service) -> ExitCode {
                     EXIT_CONFIG
                 } else {
                     1
+                })
+            }
+        };
+    }
+    if let Some(Command::Simulate(args)) = &cli.command {
+        // On a paused clock of its own (see clbchat_assembly::simulate).
+        return match crate::cli::simulate(args) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                // Bad input (the files, what is in them) is a configuration problem.
+                ExitCode::from(match e {
+                    Error::Scenario(_) | Error::Io { .. } | Error::Config(_) => EXIT_CONFIG,
+                    _ => 1,
                 })
             }
         };
@@ -168,8 +192,8 @@ async fn run(service: &Service, command: Command, settings: Settings) -> Result<
             }
             Ok(())
         }
-        Command::DemoData(_) => Err(Error::Refused(
-            "demo-data runs on a runtime of its own".into(),
+        Command::DemoData(_) | Command::Simulate(_) => Err(Error::Refused(
+            "this command runs on a runtime of its own".into(),
         )),
         Command::Config(ConfigCommand::Show) => {
             let mut settings = settings;

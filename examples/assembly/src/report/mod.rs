@@ -11,10 +11,10 @@
 //! machine-readable keys and plain numbers (a dot as decimal mark, durations in minutes),
 //! so a spreadsheet can pivot it and a script can read it without knowing the layout.
 
-mod charts;
+pub(crate) mod charts;
 mod csv;
-mod html;
-mod labels;
+pub(crate) mod html;
+pub(crate) mod labels;
 mod markdown;
 mod model;
 mod sections;

@@ -6,10 +6,12 @@
 //! - [`model`]: what a simulation is given, read from a parameter file and a schedule.
 //! - [`run`]: the play through the real engine on tokio's paused clock.
 //! - [`reference`]: the exact first-come-first-served queue the engine is checked against.
+//! - [`report`]: a play's figures per hour of the week, as markdown, CSV or HTML.
 
 pub mod erlang;
 pub mod model;
 pub mod reference;
+pub mod report;
 pub mod run;
 
 #[cfg(test)]

@@ -12,5 +12,6 @@ mod restart;
 mod scan;
 mod sector;
 mod setup;
+mod simulate;
 mod statistics;
 mod support;

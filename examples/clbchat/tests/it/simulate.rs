@@ -1,0 +1,137 @@
+//! `clbchat simulate` as a planner runs it: the example files shipped in
+//! `examples/simulate/` give a plan in three files; each mistake in a file stops it with a
+//! message that says where, and exit code 78.
+
+use std::path::PathBuf;
+
+use crate::support::*;
+
+fn example(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../simulate")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn the_example_files_give_a_plan_in_markdown_csv_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan");
+    let (code, stdout, stderr) = run_binary(
+        dir.path(),
+        &[
+            "simulate",
+            "--params",
+            &example("params.toml"),
+            "--schedule",
+            &example("schedule.csv"),
+            "--weeks",
+            "2",
+            "--output",
+            &out.display().to_string(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("visitors in 2 week(s) played"), "{stdout}");
+    assert!(
+        !stderr.contains("client arrived"),
+        "the play does not log every visitor: {stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("simulation.md")).unwrap();
+    assert!(
+        md.starts_with("# Simulatie van de bezetting: 2 weken"),
+        "{md}"
+    );
+    assert!(md.contains("| wo 14-15 u | 3 | 1 | 1 |"), "{md}");
+    let csv = std::fs::read_to_string(out.join("simulation.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("day,hour,counsellors,medical,capacity,offered,served"));
+    // One row per staffed hour of the example schedule (19), Monday first.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 19, "{csv}");
+    assert!(rows[0].starts_with("mon,17,4,1,1,"), "{csv}");
+    // Wednesday 16:00 has no medical counsellor: two weeks without one.
+    let wed16: Vec<&str> = rows
+        .iter()
+        .find(|r| r.starts_with("wed,16,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(wed16[12], "2", "{csv}");
+    let html = std::fs::read_to_string(out.join("simulation.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("role=\"img\""),
+        "charts are drawn"
+    );
+    assert!(html.contains("Per uur van de week"));
+}
+
+#[test]
+fn a_mistake_in_a_file_is_named_and_nothing_is_played() {
+    let dir = tempfile::tempdir().unwrap();
+    let schedule = dir.path().join("schedule.csv");
+    // Wednesday 16:00 left out: a gap where visitors are expected.
+    let text = std::fs::read_to_string(example("schedule.csv")).unwrap();
+    std::fs::write(&schedule, text.replace("wed,16,3,0,1\n", "")).unwrap();
+    let (code, _, stderr) = run_binary(
+        dir.path(),
+        &[
+            "simulate",
+            "--params",
+            &example("params.toml"),
+            "--schedule",
+            &schedule.display().to_string(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("simulation: the schedule has no row for wed 16:00-17:00"),
+        "{stderr}"
+    );
+    let params = dir.path().join("params.toml");
+    let text = std::fs::read_to_string(example("params.toml")).unwrap();
+    std::fs::write(
+        &params,
+        text.replace("mean_minutes = 18.5", "mean_minutes = -3"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run_binary(
+        dir.path(),
+        &[
+            "simulate",
+            "--params",
+            &params.display().to_string(),
+            "--schedule",
+            &example("schedule.csv"),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("lengths: mean_minutes and sd_minutes must both be more than 0"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_binary(
+        dir.path(),
+        &[
+            "simulate",
+            "--params",
+            "missing.toml",
+            "--schedule",
+            &example("schedule.csv"),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+}
