@@ -58,6 +58,11 @@ pub(crate) struct Presence {
     pub(crate) connected: bool,
     pub(crate) load: u32,
     pub(crate) shift_ends_at: Option<DateTime<Utc>>,
+    /// The shift ends when the desk closes (or later): the last shift of the opening. The
+    /// shift-end margin leaves room for the next shift to take over; after the last one
+    /// there is none, so it does not apply (the desk's own closing margin stops new
+    /// visitors before closing, and running chats finish after it).
+    pub(crate) last_shift: bool,
     pub(crate) registrations_due: BTreeSet<ConversationId>,
     idle_since: Instant,
     /// Counts the times this presence lost its connection: the staff grace timer started
@@ -218,6 +223,7 @@ impl DeskState {
         &mut self,
         identity: StaffIdentity,
         shift_ends_at: Option<DateTime<Utc>>,
+        last_shift: bool,
         now: Instant,
     ) {
         let available = identity.role == StaffRole::Counsellor;
@@ -228,7 +234,10 @@ impl DeskState {
                 p.connected = true;
                 p.away_since = None;
                 p.gone = false;
-                p.shift_ends_at = shift_ends_at.or(p.shift_ends_at);
+                if shift_ends_at.is_some() {
+                    p.shift_ends_at = shift_ends_at;
+                    p.last_shift = last_shift;
+                }
             }
             None => {
                 self.counsellors.insert(
@@ -239,6 +248,7 @@ impl DeskState {
                         connected: true,
                         load: 0,
                         shift_ends_at,
+                        last_shift,
                         registrations_due: BTreeSet::new(),
                         idle_since: now,
                         away_epoch: 0,
@@ -289,6 +299,7 @@ impl DeskState {
                 connected: false,
                 load: 0,
                 shift_ends_at: None,
+                last_shift: false,
                 registrations_due: BTreeSet::new(),
                 idle_since: now,
                 away_epoch: 0,
@@ -513,13 +524,15 @@ impl DeskState {
         rules.require_registration && !p.registrations_due.is_empty()
     }
 
-    /// Outside the shift-end margin (or no shift end given): new chats may still come.
+    /// Outside the shift-end margin (or no shift end given, or the opening's last shift):
+    /// new chats may still come.
     fn before_shift_margin(p: &Presence, wall: DateTime<Utc>, rules: &Rules) -> bool {
-        p.shift_ends_at.is_none_or(|end| {
-            end.signed_duration_since(wall)
-                .to_std()
-                .is_ok_and(|left| left > rules.shift_end_margin)
-        })
+        p.last_shift
+            || p.shift_ends_at.is_none_or(|end| {
+                end.signed_duration_since(wall)
+                    .to_std()
+                    .is_ok_and(|left| left > rules.shift_end_margin)
+            })
     }
 
     /// Finds a free counsellor of a discipline for a transfer.
@@ -1013,7 +1026,7 @@ mod tests {
                             let id = StaffId::new(format!("s{n}"));
                             let discipline = [Discipline::Medical, Discipline::Paramedical, Discipline::SocialWork, Discipline::PsychoPedagogical][discipline as usize];
                             let identity = StaffIdentity { id: id.clone(), alias: id.0.clone(), role: StaffRole::Counsellor, discipline, desks: vec![], capacity, centre: None };
-                            st.online(identity, shift_minutes.map(|m| wall + chrono::Duration::minutes(i64::from(m))), now);
+                            st.online(identity, shift_minutes.map(|m| wall + chrono::Duration::minutes(i64::from(m))), false, now);
                             staff.push(id);
                         }
                         Op::Offline(i) => if let Some(s) = pick(&staff, i) { st.offline(&s) },
@@ -1085,6 +1098,7 @@ mod tests {
                     centre: None,
                 },
                 None,
+                false,
                 now,
             );
             assert_eq!(

@@ -295,9 +295,23 @@ impl StaffHandle {
     ) -> Result<()> {
         let d = self.shared.desk(desk)?;
         self.require_team(desk)?;
+        // The last shift of the opening (it ends when the desk closes, or later) keeps taking
+        // chats to the end: see `Presence::last_shift`. The opening is the one running now,
+        // or, before it, the next.
+        let last_shift = shift_ends_at.is_some_and(|end| {
+            let calendar = d.config().calendar;
+            let now = self.shared.clock.now();
+            let closes = calendar.closes_at(now).or_else(|| {
+                calendar
+                    .next_opening(now)
+                    .and_then(|opens| calendar.closes_at(opens))
+            });
+            closes.is_some_and(|closes| end >= closes)
+        });
         d.lock_state().online(
             self.identity.clone(),
             shift_ends_at,
+            last_shift,
             tokio::time::Instant::now(),
         );
         tracing::info!(staff = %self.identity.id, desk = %desk, "staff online");

@@ -337,3 +337,28 @@ async fn assignment_is_atomic_under_concurrent_arrivals() {
     let board_queue = world.engine.availability(&world.desk).unwrap().queue_length;
     assert_eq!(board_queue as usize, visitors.len() - total);
 }
+
+/// The evening's last shift ends when the desk closes: there is no next shift to take
+/// over, so its counsellor keeps taking chats in its last half hour (the desk's closing
+/// margin stops new visitors; the chat may run past closing). Found by the simulation: a
+/// student who came at 20:35 was let in, then waited until closing with every counsellor
+/// free, and was sent home.
+#[tokio::test(start_paused = true)]
+async fn the_last_shift_of_the_evening_takes_chats_until_the_desk_stops_letting_people_in() {
+    // Wednesday: open until 21:00.
+    let world = World::at(brussels(2021, 10, 13, 20, 0)).await;
+    let mut last = world
+        .login("last", StaffRole::Counsellor, Discipline::SocialWork, 1)
+        .await;
+    last.handle
+        .go_online(&world.desk, Some(brussels(2021, 10, 13, 21, 0)))
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(35 * 60)).await;
+    let student = world.student().await;
+    assert_eq!(
+        wait_for(&mut last.events, assigned).await,
+        student.conversation,
+        "20:35, the last shift: served"
+    );
+}

@@ -101,6 +101,16 @@ pub struct SimulateArgs {
     /// The language of what is written: nl (default) or en.
     #[arg(long, value_parser = parse_lang, default_value = "nl")]
     pub lang: crate::report::Lang,
+    /// Search the fewest counsellors per hour that meet this target, e.g.
+    /// "p90-wait=2m,abandon=5%" (nine in ten wait at most 2 minutes; at most 5% do not get
+    /// a chat). Writes the answer as a schedule (recommended-schedule.csv) beside Erlang C's
+    /// and Erlang A's (staffing.md). Exit code 2 when an hour misses the target even with
+    /// --max-counsellors.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The most counsellors an hour may have in the search.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_counsellors: u32,
 }
 
 /// `report`.
@@ -175,9 +185,10 @@ fn parse_lang(s: &str) -> std::result::Result<crate::report::Lang, String> {
     crate::report::Lang::parse(s).ok_or_else(|| format!("`{s}` is not a language; write nl or en"))
 }
 
-/// Runs `simulate`: reads the files, plays, writes; returns what to print.
-pub fn simulate(args: &SimulateArgs) -> Result<String> {
-    use crate::simulate::{model, report, run};
+/// Runs `simulate`: reads the files, plays (or searches the staffing), writes; returns
+/// what to print and whether the target, if one was given, is met in every hour.
+pub fn simulate(args: &SimulateArgs) -> Result<(String, bool)> {
+    use crate::simulate::{model, report, run, staffing};
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| Error::io(path, e));
     let params_name = args.params.display().to_string();
     let schedule_name = args.schedule.display().to_string();
@@ -198,34 +209,77 @@ pub fn simulate(args: &SimulateArgs) -> Result<String> {
     } else {
         model::Schedule::from_csv(&text, &schedule_name)?
     };
+    let target = args
+        .target
+        .as_deref()
+        .map(staffing::Target::parse)
+        .transpose()?;
     let scenario = params.scenario(schedule)?;
     let started = std::time::Instant::now();
-    let played = run::play(&scenario)?;
-    let figures = report::figures(&scenario, &played);
-    let markdown = report::markdown(&figures, args.lang);
+    let (figures, advice, visitors) = match &target {
+        None => {
+            let played = run::play(&scenario)?;
+            let visitors = played.visits.len();
+            (report::figures(&scenario, &played), None, visitors)
+        }
+        Some(t) => {
+            let advice = staffing::search(&scenario, t, args.max_counsellors)?;
+            let visitors = advice
+                .figures
+                .hours
+                .iter()
+                .map(|h| h.offered as usize)
+                .sum();
+            (advice.figures.clone(), Some(advice), visitors)
+        }
+    };
     let took = started.elapsed();
-    match &args.output {
-        None => Ok(markdown),
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let write = |name: &str, text: String| {
-                let path = dir.join(name);
-                std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
-            };
-            write("simulation.md", markdown)?;
-            write("simulation.csv", report::csv(&figures))?;
-            write("simulation.html", report::html(&figures, args.lang)?)?;
-            Ok(format!(
-                "{} visitors in {} week(s) played in {:.1} s; written: {}\n",
-                played.visits.len(),
-                played.weeks,
-                took.as_secs_f64(),
-                ["simulation.md", "simulation.csv", "simulation.html"]
-                    .map(|n| dir.join(n).display().to_string())
-                    .join(", ")
-            ))
+    let met = advice.as_ref().is_none_or(|a| a.unmet().is_empty());
+    let markdown = report::markdown(&figures, args.lang);
+    let Some(dir) = &args.output else {
+        return Ok(match &advice {
+            Some(a) => (
+                format!(
+                    "{}\n{}",
+                    staffing::markdown(a, args.lang),
+                    a.schedule.to_csv()
+                ),
+                met,
+            ),
+            None => (markdown, met),
+        });
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    let mut write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        written.push(path.display().to_string());
+        Ok::<(), Error>(())
+    };
+    write("simulation.md", markdown)?;
+    write("simulation.csv", report::csv(&figures))?;
+    write("simulation.html", report::html(&figures, args.lang)?)?;
+    let mut out = String::new();
+    if let Some(a) = &advice {
+        write("staffing.md", staffing::markdown(a, args.lang))?;
+        write("recommended-schedule.csv", a.schedule.to_csv())?;
+        out.push_str(&format!("the search took {} plays\n", a.plays));
+        for h in a.unmet() {
+            out.push_str(&format!(
+                "not met: {} even with {} counsellors (see staffing.md)\n",
+                crate::simulate::model::hour_name(h.hour),
+                h.simulated
+            ));
         }
     }
+    out.push_str(&format!(
+        "{visitors} visitors in {} week(s) played in {:.1} s; written: {}\n",
+        scenario.weeks,
+        took.as_secs_f64(),
+        written.join(", ")
+    ));
+    Ok((out, met))
 }
 
 /// The query of a `report` command, at `now`.

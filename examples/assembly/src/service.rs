@@ -106,9 +106,16 @@ pub fn main(service: &Service) -> ExitCode {
     if let Some(Command::Simulate(args)) = &cli.command {
         // On a paused clock of its own (see clbchat_assembly::simulate).
         return match crate::cli::simulate(args) {
-            Ok(out) => {
+            Ok((out, met)) => {
                 print!("{out}");
-                ExitCode::SUCCESS
+                if met {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "{name}: the target is not met in every hour; the best found is written"
+                    );
+                    ExitCode::from(2)
+                }
             }
             Err(e) => {
                 eprintln!("{name}: {e}");

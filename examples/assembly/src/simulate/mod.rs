@@ -7,12 +7,14 @@
 //! - [`run`]: the play through the real engine on tokio's paused clock.
 //! - [`reference`]: the exact first-come-first-served queue the engine is checked against.
 //! - [`report`]: a play's figures per hour of the week, as markdown, CSV or HTML.
+//! - [`staffing`]: the smallest staffing per hour that meets a target, beside theory's.
 
 pub mod erlang;
 pub mod model;
 pub mod reference;
 pub mod report;
 pub mod run;
+pub mod staffing;
 
 #[cfg(test)]
 mod theory;

@@ -5,8 +5,10 @@
 //! Definitions (the same in every output and in `docs/simulate.md`):
 //! - **offered**: visitors who came in the hour (over all weeks played);
 //! - **served**: of those, who got a chat; **left**: left the queue before a counsellor came;
-//!   **turned away**: refused at the door (closed, closing soon, queue full) or still
-//!   waiting at closing time;
+//!   **turned away**: refused at the door because the queue was full, or still waiting at
+//!   closing time; **too late**: came when the desk was closed or about to close (within
+//!   its closing margin), which is the desk's hours, not its staffing, and is left out of
+//!   the share not served;
 //! - **wait**: time in the queue, until a counsellor joined or the visitor left (so the
 //!   share still waiting after `t` is Erlang A's `P(W > t)`); mean and 90th percentile;
 //! - **utilisation**: chat minutes in the hour over the chat places' minutes (counsellors
@@ -48,8 +50,10 @@ pub struct HourFigures {
     pub served: u64,
     /// Who left the queue.
     pub left: u64,
-    /// Turned away or sent home at closing.
+    /// Turned away (queue full) or sent home at closing.
     pub turned_away: u64,
+    /// Came when the desk was closed or about to close.
+    pub too_late: u64,
     /// Mean wait, minutes (`None`: nobody queued).
     pub mean_wait: Option<f64>,
     /// 90th-percentile wait, minutes.
@@ -63,9 +67,10 @@ pub struct HourFigures {
 }
 
 impl HourFigures {
-    /// Who did not get a chat, as a share of who came.
+    /// Who did not get a chat, as a share of who came while the desk let people in.
     pub fn not_served_share(&self) -> Option<f64> {
-        (self.offered > 0).then(|| (self.left + self.turned_away) as f64 / self.offered as f64)
+        let came = self.offered - self.too_late;
+        (came > 0).then(|| (self.left + self.turned_away) as f64 / came as f64)
     }
 }
 
@@ -112,7 +117,7 @@ pub fn figures(scenario: &Scenario, played: &Played) -> Figures {
     let weeks = played.weeks;
     let mut waits: Vec<Vec<f64>> = vec![Vec::new(); WEEK_HOURS];
     let mut busy = vec![0.0f64; WEEK_HOURS];
-    let mut counts = vec![(0u64, 0u64, 0u64, 0u64); WEEK_HOURS];
+    let mut counts = vec![(0u64, 0u64, 0u64, 0u64, 0u64); WEEK_HOURS];
     for v in &played.visits {
         let c = &mut counts[v.hour];
         c.0 += 1;
@@ -137,13 +142,14 @@ pub fn figures(scenario: &Scenario, played: &Played) -> Figures {
                 c.3 += 1;
                 waits[v.hour].push(after);
             }
-            Outcome::Refused => c.3 += 1,
+            Outcome::QueueFull => c.3 += 1,
+            Outcome::TooLate => c.4 += 1,
         }
     }
     let hours = (0..WEEK_HOURS)
         .filter_map(|h| {
             let slot = scenario.schedule.slot(h);
-            let (offered, served, left, turned_away) = counts[h];
+            let (offered, served, left, turned_away, too_late) = counts[h];
             if offered == 0 && slot.counsellors == 0 {
                 return None;
             }
@@ -157,6 +163,7 @@ pub fn figures(scenario: &Scenario, played: &Played) -> Figures {
                 served,
                 left,
                 turned_away,
+                too_late,
                 mean_wait,
                 p90_wait: p90(w),
                 utilisation: (place_minutes > 0.0).then(|| busy[h] / place_minutes),
@@ -172,24 +179,44 @@ pub fn figures(scenario: &Scenario, played: &Played) -> Figures {
     Figures { weeks, hours }
 }
 
-/// The whole play's totals: (offered, served, left, turned away, hours without a medical
-/// counsellor, staffed hours).
-pub fn totals(f: &Figures) -> (u64, u64, u64, u64, u32, u32) {
-    let mut t = (0, 0, 0, 0, 0, 0);
+/// The whole play's totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Visitors who came.
+    pub offered: u64,
+    /// Who got a chat.
+    pub served: u64,
+    /// Who left the queue.
+    pub left: u64,
+    /// Turned away (queue full) or sent home at closing.
+    pub turned_away: u64,
+    /// Came when the desk was closed or about to close.
+    pub too_late: u64,
+    /// Staffed hours without a medical counsellor.
+    pub no_medical: u32,
+    /// Staffed hours.
+    pub staffed: u32,
+}
+
+/// The whole play's totals.
+pub fn totals(f: &Figures) -> Totals {
+    let mut t = Totals::default();
     for h in &f.hours {
-        t.0 += h.offered;
-        t.1 += h.served;
-        t.2 += h.left;
-        t.3 += h.turned_away;
-        t.4 += h.no_medical;
+        t.offered += h.offered;
+        t.served += h.served;
+        t.left += h.left;
+        t.turned_away += h.turned_away;
+        t.too_late += h.too_late;
+        t.no_medical += h.no_medical;
         if h.slot.counsellors > 0 {
-            t.5 += f.weeks;
+            t.staffed += f.weeks;
         }
     }
     t
 }
 
-fn hour_label(lang: Lang, h: usize) -> String {
+/// An hour of the week as the outputs write it (`wo 14-15 u`, `wed 14:00-15:00`).
+pub(crate) fn hour_label(lang: Lang, h: usize) -> String {
     match lang {
         Lang::Nl => format!("{} {:02}-{:02} u", DAYS_NL[h / 24], h % 24, h % 24 + 1),
         Lang::En => hour_name(h),
@@ -222,6 +249,7 @@ fn header(lang: Lang) -> Vec<&'static str> {
         lang.pick("geholpen", "served"),
         lang.pick("vertrokken", "left"),
         lang.pick("weggestuurd", "turned away"),
+        lang.pick("te laat", "too late"),
         lang.pick("gem. wachttijd (min)", "mean wait (min)"),
         lang.pick("p90 wachttijd (min)", "p90 wait (min)"),
         lang.pick("bezetting", "utilisation"),
@@ -243,6 +271,7 @@ fn row(lang: Lang, h: &HourFigures) -> Vec<String> {
         lang.count(h.served),
         lang.count(h.left),
         lang.count(h.turned_away),
+        lang.count(h.too_late),
         minutes(lang, h.mean_wait),
         minutes(lang, h.p90_wait),
         percent(lang, h.utilisation),
@@ -269,22 +298,25 @@ fn title(lang: Lang, f: &Figures) -> String {
 }
 
 fn summary(lang: Lang, f: &Figures) -> Vec<String> {
-    let (offered, served, left, away, no_medical, staffed) = totals(f);
+    let t = totals(f);
+    let (no_medical, staffed) = (t.no_medical, t.staffed);
     vec![
         match lang {
             Lang::Nl => format!(
-                "{} bezoekers, {} geholpen, {} vertrokken uit de wachtrij, {} weggestuurd.",
-                lang.count(offered),
-                lang.count(served),
-                lang.count(left),
-                lang.count(away)
+                "{} bezoekers, {} geholpen, {} vertrokken uit de wachtrij, {} weggestuurd, {} te laat (de chat was dicht of ging bijna dicht).",
+                lang.count(t.offered),
+                lang.count(t.served),
+                lang.count(t.left),
+                lang.count(t.turned_away),
+                lang.count(t.too_late)
             ),
             Lang::En => format!(
-                "{} visitors, {} served, {} left the queue, {} turned away.",
-                lang.count(offered),
-                lang.count(served),
-                lang.count(left),
-                lang.count(away)
+                "{} visitors, {} served, {} left the queue, {} turned away, {} too late (the desk was closed or about to close).",
+                lang.count(t.offered),
+                lang.count(t.served),
+                lang.count(t.left),
+                lang.count(t.turned_away),
+                lang.count(t.too_late)
             ),
         },
         match lang {
@@ -321,7 +353,7 @@ pub fn markdown(f: &Figures, lang: Lang) -> String {
 /// As CSV: one row an hour, plain numbers (a dot for decimals), for a spreadsheet.
 pub fn csv(f: &Figures) -> String {
     let mut out = String::from(
-        "day,hour,counsellors,medical,capacity,offered,served,left,turned_away,mean_wait_min,p90_wait_min,utilisation,hours_without_medical,erlang_c_p90_min,erlang_a_p90_min,erlang_a_left\n",
+        "day,hour,counsellors,medical,capacity,offered,served,left,turned_away,too_late,mean_wait_min,p90_wait_min,utilisation,hours_without_medical,erlang_c_p90_min,erlang_a_p90_min,erlang_a_left\n",
     );
     let num = |x: Option<f64>| {
         x.filter(|x| x.is_finite())
@@ -331,7 +363,7 @@ pub fn csv(f: &Figures) -> String {
         let t = h.theory;
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             super::model::DAYS[h.hour / 24],
             h.hour % 24,
             h.slot.counsellors,
@@ -341,6 +373,7 @@ pub fn csv(f: &Figures) -> String {
             h.served,
             h.left,
             h.turned_away,
+            h.too_late,
             num(h.mean_wait),
             num(h.p90_wait),
             num(h.utilisation),
@@ -373,6 +406,10 @@ fn charts(f: &Figures, lang: Lang) -> Result<Vec<(String, String)>> {
             Series {
                 name: lang.pick("weggestuurd", "turned away").into(),
                 values: hours.iter().map(|h| h.turned_away as f64).collect(),
+            },
+            Series {
+                name: lang.pick("te laat", "too late").into(),
+                values: hours.iter().map(|h| h.too_late as f64).collect(),
             },
         ],
         horizontal: true,
@@ -556,23 +593,40 @@ mod tests {
                     },
                 ),
                 visit(45.0, Outcome::Abandoned { after: 4.0 }),
-                visit(58.0, Outcome::Refused),
+                visit(57.0, Outcome::QueueFull),
+                visit(58.0, Outcome::TooLate),
             ],
         };
         let f = figures(&scenario, &played);
         assert_eq!(f.hours.len(), 2, "the staffed hours");
         let h = &f.hours[0];
-        assert_eq!((h.offered, h.served, h.left, h.turned_away), (4, 2, 1, 1));
+        assert_eq!(
+            (h.offered, h.served, h.left, h.turned_away, h.too_late),
+            (5, 2, 1, 1, 1)
+        );
         assert_eq!(h.mean_wait, Some((0.0 + 10.0 + 4.0) / 3.0));
         assert_eq!(h.p90_wait, Some(10.0));
         assert_eq!(h.utilisation, Some(40.0 / 120.0));
         assert_eq!(h.no_medical, 1);
+        // Who came too late is the desk's hours, not its staffing: not in the share.
         assert_eq!(h.not_served_share(), Some(0.5));
         assert!(h.theory.is_some_and(|t| t.erlang_a_p90.is_some()));
         let next = &f.hours[1];
         assert_eq!(next.offered, 0);
         assert_eq!(next.utilisation, Some(20.0 / 120.0));
         assert_eq!(next.no_medical, 0);
-        assert_eq!(totals(&f), (4, 2, 1, 1, 1, 2));
+        let t = totals(&f);
+        assert_eq!(
+            (
+                t.offered,
+                t.served,
+                t.left,
+                t.turned_away,
+                t.too_late,
+                t.no_medical,
+                t.staffed
+            ),
+            (5, 2, 1, 1, 1, 1, 2)
+        );
     }
 }

@@ -12,8 +12,8 @@
 //!   or the patience runs out (and leaves), then chats for their length (writing every few
 //!   minutes, as people do, so the engine's idle rules never end a chat early) and leaves;
 //!   the engine ends the chat at its limit first when the length is longer. A visitor the
-//!   desk turns away (closed, closing soon, queue full) is counted as refused; one still
-//!   waiting at closing time is sent home (the closing notice).
+//!   desk turns away is counted as such (queue full, or too late: closed or closing soon);
+//!   one still waiting at closing time is sent home (the closing notice).
 //! - **Counsellors** are seats: seat `k` works in every hour whose schedule has more than
 //!   `k` counsellors, the lowest seats medical. Each run of hours of a seat is a shift: the
 //!   counsellor logs in, goes online with the shift's end (so the engine gives them no new
@@ -73,8 +73,11 @@ pub enum Outcome {
         /// Minutes in the queue.
         after: f64,
     },
-    /// Turned away at the door: closed, closing soon, or the queue full.
-    Refused,
+    /// Turned away at the door because the queue was full.
+    QueueFull,
+    /// Turned away at the door because the desk was closed or about to close (its hours,
+    /// not its staffing: counted apart).
+    TooLate,
 }
 
 /// One visitor.
@@ -410,7 +413,7 @@ async fn play_paused(s: &Scenario) -> Result<Played> {
             v.unwrap_or(Visit {
                 arrived: p.at,
                 hour: (p.at / 60.0) as usize % WEEK_HOURS,
-                outcome: Outcome::Refused,
+                outcome: Outcome::TooLate,
             })
         })
         .collect();
@@ -446,9 +449,16 @@ async fn visitor(
         },
         appointment: None,
     };
-    let Ok(mut v) = engine.arrive(&desk, arrival).await else {
-        record(Outcome::Refused);
-        return;
+    let mut v = match engine.arrive(&desk, arrival).await {
+        Ok(v) => v,
+        Err(clbchat_core::Error::QueueFull { .. }) => {
+            record(Outcome::QueueFull);
+            return;
+        }
+        Err(_) => {
+            record(Outcome::TooLate);
+            return;
+        }
     };
     let arrived = Instant::now();
     // Patience longer than the play: endless.

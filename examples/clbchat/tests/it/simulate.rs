@@ -63,7 +63,7 @@ fn the_example_files_give_a_plan_in_markdown_csv_and_html() {
         .unwrap()
         .split(',')
         .collect();
-    assert_eq!(wed16[12], "2", "{csv}");
+    assert_eq!(wed16[13], "2", "{csv}");
     let html = std::fs::read_to_string(out.join("simulation.html")).unwrap();
     assert!(
         html.contains("<svg") && html.contains("role=\"img\""),
@@ -134,4 +134,85 @@ fn a_mistake_in_a_file_is_named_and_nothing_is_played() {
     );
     assert_eq!(code, 78, "{stderr}");
     assert!(stderr.contains("missing.toml"), "{stderr}");
+}
+
+#[test]
+fn a_target_gives_a_schedule_to_plan_with_and_says_when_it_cannot_be_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan");
+    let run = |target: &str, max: &str| {
+        run_binary(
+            dir.path(),
+            &[
+                "simulate",
+                "--params",
+                &example("params.toml"),
+                "--schedule",
+                &example("schedule.csv"),
+                "--weeks",
+                "1",
+                "--target",
+                target,
+                "--max-counsellors",
+                max,
+                "--output",
+                &out.display().to_string(),
+            ],
+            &[],
+            "",
+        )
+    };
+    let (code, stdout, stderr) = run("p90-wait=3m,abandon=10%", "12");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let staffing = std::fs::read_to_string(out.join("staffing.md")).unwrap();
+    assert!(
+        staffing.starts_with("# Aanbevolen bezetting (p90-wait=3m,abandon=10%)"),
+        "{staffing}"
+    );
+    assert!(staffing.contains("| wo 14-15 u |"), "{staffing}");
+    // The recommended schedule is a schedule: it plays as one.
+    let schedule = out.join("recommended-schedule.csv");
+    let text = std::fs::read_to_string(&schedule).unwrap();
+    assert!(
+        text.starts_with("day,hour,counsellors,medical,capacity\n"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        20,
+        "a row per hour with visitors: {text}"
+    );
+    let (code, _, stderr) = run_binary(
+        dir.path(),
+        &[
+            "simulate",
+            "--params",
+            &example("params.toml"),
+            "--schedule",
+            &schedule.display().to_string(),
+            "--weeks",
+            "1",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    // Nobody waits and nobody leaves, with at most two counsellors: not possible.
+    let (code, stdout, stderr) = run("p90-wait=0s,abandon=0%", "2");
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("not met: mon 17:00-18:00 even with 2 counsellors"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the target is not met in every hour; the best found is written"));
+    let staffing = std::fs::read_to_string(out.join("staffing.md")).unwrap();
+    assert!(staffing.contains("niet gehaald"), "{staffing}");
+
+    let (code, _, stderr) = run("p90=2m", "12");
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("`p90` is not a target (p90-wait, abandon)"),
+        "{stderr}"
+    );
 }
