@@ -521,10 +521,13 @@ async fn a_whole_evening_at_the_national_desk() {
         .any(|f| f.kind == FlagKind::SuspectedFakeCall));
     assert_eq!(history.chats_in_window, 1);
 
-    // Closing time: the late client was still waiting at 21:00 and was told so.
+    // Closing time: the late client (20:52) is told at once that the desk closes before a
+    // chat could start (the closing margin is 10 minutes), rather than let in to wait until
+    // 21:00. (Before the evening's last shift kept taking chats, nobody could take one after
+    // 20:30, the wait had no estimate, and the client was let in to be sent home at 21:00.)
     let late = by_nick("late");
-    assert_eq!(late.end_reason, Some(EndReason::ClosedAtClosingTime));
-    assert_eq!(late.ended_at, Some(at(21, 0)));
+    assert_eq!(late.end_reason, Some(EndReason::RefusedBeforeClosing));
+    assert_eq!(late.ended_at, Some(at(20, 52)));
 
     // Never two counsellors at once in one chat: Joined/Left alternate per conversation.
     for id in metas.keys() {
@@ -558,7 +561,10 @@ async fn a_whole_evening_at_the_national_desk() {
         .await
         .unwrap();
     assert_eq!(summary.served as usize, served);
-    assert!(summary.closed_at_closing_time >= 1);
+    assert_eq!(
+        summary.closed_at_closing_time, 0,
+        "nobody was let in only to wait until closing"
+    );
     for t in tasks {
         t.abort();
     }

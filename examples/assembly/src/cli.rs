@@ -81,13 +81,21 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The parameter file (TOML): arrivals per hour of the week, chat lengths, patience,
-    /// weeks, seed.
+    /// weeks, seed. With --from-history, only its weeks, seed and wrap-up count.
+    #[arg(long, required_unless_present = "from_history")]
+    pub params: Option<PathBuf>,
+    /// Take the arrivals, chat lengths, patience and health questions from the desk's own
+    /// history (the configured database, the last --history-weeks).
     #[arg(long)]
-    pub params: PathBuf,
+    pub from_history: bool,
+    /// With --from-history: how many weeks back.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=104))]
+    pub history_weeks: u32,
     /// The staffing per hour of the week (CSV: day,hour,counsellors,medical,capacity; or
-    /// TOML with [[hours]] tables).
-    #[arg(long)]
-    pub schedule: PathBuf,
+    /// TOML with [[hours]] tables). May be left out with --target: the search starts from
+    /// theory's answer.
+    #[arg(long, required_unless_present = "target")]
+    pub schedule: Option<PathBuf>,
     /// Weeks to play (instead of the parameter file's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub weeks: Option<u32>,
@@ -185,36 +193,85 @@ fn parse_lang(s: &str) -> std::result::Result<crate::report::Lang, String> {
     crate::report::Lang::parse(s).ok_or_else(|| format!("`{s}` is not a language; write nl or en"))
 }
 
-/// Runs `simulate`: reads the files, plays (or searches the staffing), writes; returns
-/// what to print and whether the target, if one was given, is met in every hour.
-pub fn simulate(args: &SimulateArgs) -> Result<(String, bool)> {
+/// Runs `simulate`: reads the files (and the history), plays (or searches the staffing),
+/// writes; returns what to print and whether the target, if one was given, is met in every
+/// hour.
+pub fn simulate(settings: &Settings, args: &SimulateArgs) -> Result<(String, bool)> {
     use crate::simulate::{model, report, run, staffing};
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| Error::io(path, e));
-    let params_name = args.params.display().to_string();
-    let schedule_name = args.schedule.display().to_string();
-    let mut params = model::ParameterFile::parse(&read(&args.params)?, &params_name)?;
-    if let Some(w) = args.weeks {
-        params.weeks = w;
-    }
-    if let Some(s) = args.seed {
-        params.seed = s;
-    }
-    let text = read(&args.schedule)?;
-    let schedule = if args
-        .schedule
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-    {
-        model::Schedule::from_toml(&text, &schedule_name)?
-    } else {
-        model::Schedule::from_csv(&text, &schedule_name)?
-    };
     let target = args
         .target
         .as_deref()
         .map(staffing::Target::parse)
         .transpose()?;
-    let scenario = params.scenario(schedule)?;
+    let mut scenario = match &args.params {
+        Some(path) => {
+            let name = path.display().to_string();
+            let mut params = model::ParameterFile::parse(&read(path)?, &name)?;
+            if let Some(w) = args.weeks {
+                params.weeks = w;
+            }
+            if let Some(s) = args.seed {
+                params.seed = s;
+            }
+            params.unchecked_scenario()?
+        }
+        None => model::Scenario {
+            arrivals: vec![0.0; model::WEEK_HOURS],
+            lengths: model::Lengths::Exponential { mean_minutes: 18.5 },
+            patience: model::Patience::Endless,
+            health_share: 0.0,
+            chat_limit_minutes: Some(45.0),
+            wrap_up_minutes: 0.0,
+            schedule: model::Schedule::constant(model::Slot::default()),
+            weeks: args.weeks.unwrap_or(4),
+            seed: args.seed.unwrap_or(1),
+        },
+    };
+    if args.from_history {
+        let desk = crate::app::desk_config(settings)?;
+        let until = chrono::Utc::now();
+        let since = until - chrono::Duration::weeks(i64::from(args.history_weeks));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Refused(format!("cannot start a runtime: {e}")))?;
+        let history = runtime.block_on(async {
+            let store = crate::app::open_store(settings).await?;
+            let h = crate::simulate::history::from_store(
+                &store,
+                &desk.id,
+                &desk.calendar,
+                since,
+                until,
+            )
+            .await;
+            store.close().await;
+            h
+        })?;
+        scenario.arrivals = history.arrivals;
+        scenario.lengths = history.lengths;
+        scenario.patience = history.patience;
+        scenario.health_share = history.health_share;
+        scenario.chat_limit_minutes = Some(desk.limits.chat_limit.as_secs_f64() / 60.0);
+    }
+    scenario.schedule = match &args.schedule {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = read(path)?;
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+            {
+                model::Schedule::from_toml(&text, &name)?
+            } else {
+                model::Schedule::from_csv(&text, &name)?
+            }
+        }
+        // Only with a target: one counsellor where visitors come; the search does the rest.
+        None => model::Schedule::where_visitors_come(&scenario.arrivals),
+    };
+    scenario.check()?;
     let started = std::time::Instant::now();
     let (figures, advice, visitors) = match &target {
         None => {

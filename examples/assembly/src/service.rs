@@ -105,7 +105,7 @@ pub fn main(service: &Service) -> ExitCode {
     }
     if let Some(Command::Simulate(args)) = &cli.command {
         // On a paused clock of its own (see clbchat_assembly::simulate).
-        return match crate::cli::simulate(args) {
+        return match crate::cli::simulate(&settings, args) {
             Ok((out, met)) => {
                 print!("{out}");
                 if met {

@@ -3,6 +3,7 @@
 //!
 //! - [`erlang`]: Erlang C and Erlang A, the call-centre formulas the simulation is set
 //!   beside.
+//! - [`history`]: a desk's own history (its store) as a simulation's visitors.
 //! - [`model`]: what a simulation is given, read from a parameter file and a schedule.
 //! - [`run`]: the play through the real engine on tokio's paused clock.
 //! - [`reference`]: the exact first-come-first-served queue the engine is checked against.
@@ -10,6 +11,7 @@
 //! - [`staffing`]: the smallest staffing per hour that meets a target, beside theory's.
 
 pub mod erlang;
+pub mod history;
 pub mod model;
 pub mod reference;
 pub mod report;

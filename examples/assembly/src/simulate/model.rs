@@ -320,6 +320,22 @@ impl Schedule {
         out
     }
 
+    /// One counsellor (medical) in every hour with visitors, nobody elsewhere: where a
+    /// staffing search starts when no schedule is given.
+    pub fn where_visitors_come(arrivals: &[f64]) -> Schedule {
+        Schedule {
+            hours: (0..WEEK_HOURS)
+                .map(|h| {
+                    (arrivals.get(h).copied().unwrap_or(0.0) > 0.0).then_some(Slot {
+                        counsellors: 1,
+                        medical: 1,
+                        capacity: 1,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// Who works in hour `h` (nobody without a row).
     pub fn slot(&self, h: usize) -> Slot {
         self.hours[h % WEEK_HOURS].unwrap_or_default()
@@ -505,6 +521,24 @@ impl ParameterFile {
     pub fn parse(text: &str, where_: &str) -> Result<ParameterFile> {
         toml::from_str(text)
             .map_err(|e| Error::Scenario(format!("{where_}: {}", e.to_string().trim())))
+    }
+
+    /// The scenario without a schedule yet (an empty one), not checked: for the command
+    /// line, which may take the visitors from a history and the schedule from another file.
+    pub fn unchecked_scenario(&self) -> Result<Scenario> {
+        Ok(Scenario {
+            arrivals: self.arrivals.week()?,
+            lengths: self.lengths.clone(),
+            patience: self.patience.clone(),
+            health_share: self.health_share,
+            chat_limit_minutes: (self.chat_minutes > 0.0).then_some(self.chat_minutes),
+            wrap_up_minutes: self.wrap_up_minutes,
+            schedule: Schedule {
+                hours: vec![None; WEEK_HOURS],
+            },
+            weeks: self.weeks,
+            seed: self.seed,
+        })
     }
 
     /// The scenario with `schedule`, checked.
