@@ -8,6 +8,7 @@
 mod blended;
 mod chatbox;
 mod evening;
+mod planning;
 mod review;
 mod support;
 

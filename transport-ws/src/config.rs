@@ -85,6 +85,8 @@ pub struct WsConfig {
     pub accept_missing_origin: bool,
     /// Writes reports in the formats coordinators ask for; `None`: only the figures.
     pub reports: Option<std::sync::Arc<dyn crate::reports::ReportRenderer>>,
+    /// Plans staffing for coordinators (`plan_staffing`); `None`: refused.
+    pub planner: Option<std::sync::Arc<dyn crate::planning::Planner>>,
 }
 
 impl WsConfig {
@@ -107,6 +109,7 @@ impl WsConfig {
             origins,
             accept_missing_origin: false,
             reports: None,
+            planner: None,
         }
     }
 

@@ -78,6 +78,7 @@ struct Conn {
 
     stats: Arc<WsStats>,
     reports: Option<Arc<dyn ReportRenderer>>,
+    planner: Option<Arc<dyn crate::planning::Planner>>,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -111,6 +112,7 @@ where
 
         stats,
         reports: config.reports.clone(),
+        planner: config.planner.clone(),
     };
     conn.stats.opened();
     let start_deadline = Instant::now() + config.start_timeout;
@@ -583,6 +585,22 @@ impl Conn {
             ClientFrame::EraseOnRequest { conversation } => {
                 self.staff()?.erase_on_request(conversation).await?;
                 ok
+            }
+            ClientFrame::PlanStaffing { desk, target, lang } => {
+                let desk = self.staff()?.desk_config(&desk)?;
+                let Some(planner) = &self.planner else {
+                    return Err(CoreError::Invalid(
+                        "this server plans no staffing; run `clbchat simulate` instead".into(),
+                    ));
+                };
+                let plan = planner
+                    .plan(self.engine.store().clone(), desk, target, lang)
+                    .await
+                    .map_err(CoreError::Invalid)?;
+                Ok(Some(ServerFrame::StaffingPlan {
+                    req,
+                    plan: Box::new(plan),
+                }))
             }
             ClientFrame::SetCalendar { desk, calendar } => {
                 self.staff()?.set_calendar(&desk, calendar).await?;

@@ -14,6 +14,7 @@
 //! - [`http`]: mounting the socket inside a hyper or axum server, beside the pages.
 //! - [`client`]: a Rust client, and [`client::VisitorClient`], which reconnects and resumes
 //!   by itself (used by tests, the load generator and partner links).
+//! - [`planning`]: the port through which the server assembly plans staffing.
 //! - [`reports`]: the port through which the server assembly writes reports.
 //! - [`stats`]: counters for metrics (connections, frames, error frames by code).
 //! - [`error`]: the crate's one error enum.
@@ -23,6 +24,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod http;
+pub mod planning;
 pub mod protocol;
 pub mod reports;
 pub mod server;

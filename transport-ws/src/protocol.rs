@@ -339,6 +339,19 @@ pub enum ClientFrame {
         /// The chat the visitor asked from.
         conversation: ConversationId,
     },
+    /// Coordinator: the fewest counsellors per hour of the week that meet `target` (e.g.
+    /// `p90-wait=2m,abandon=5%`; the server's default without it), simulated from the
+    /// desk's own history, as a plan for the page and a schedule to download.
+    PlanStaffing {
+        /// The desk.
+        desk: DeskId,
+        /// The target.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// The plan's language (`nl`, `en`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+    },
     /// Coordinator: replace a desk's calendar.
     SetCalendar {
         /// The desk.
@@ -505,6 +518,7 @@ impl ClientFrame {
         "write_feedback",
         "feedback",
         "erase_on_request",
+        "plan_staffing",
         "read_audit",
         "intervision_export",
         "set_calendar",
@@ -564,6 +578,7 @@ impl ClientFrame {
             ClientFrame::WriteFeedback { .. } => "write_feedback",
             ClientFrame::Feedback { .. } => "feedback",
             ClientFrame::EraseOnRequest { .. } => "erase_on_request",
+            ClientFrame::PlanStaffing { .. } => "plan_staffing",
             ClientFrame::SetCalendar { .. } => "set_calendar",
             ClientFrame::Calendar { .. } => "calendar",
             ClientFrame::OpenEvent { .. } => "open_event",
@@ -738,6 +753,15 @@ pub enum ServerFrame {
         /// The feedback.
         feedback: Vec<Feedback>,
     },
+    /// A staffing plan: the page's view of it and the schedule to download.
+    StaffingPlan {
+        /// The request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<u64>,
+        /// The plan.
+        #[serde(flatten)]
+        plan: Box<crate::planning::StaffingPlan>,
+    },
     /// A report: its figures, and the document when a format was asked.
     Report {
         /// The request answered.
@@ -824,6 +848,7 @@ impl ServerFrame {
             | ServerFrame::IntervisionExport { req, .. }
             | ServerFrame::MyChats { req, .. }
             | ServerFrame::Feedback { req, .. }
+            | ServerFrame::StaffingPlan { req, .. }
             | ServerFrame::Appointment { req, .. }
             | ServerFrame::Appointments { req, .. }
             | ServerFrame::AppointmentLink { req, .. }

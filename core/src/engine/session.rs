@@ -782,6 +782,13 @@ impl StaffHandle {
         Ok(data)
     }
 
+    /// A desk's whole configuration as it is in force now (calendar, limits), for a
+    /// coordinator planning its staffing.
+    pub fn desk_config(&self, desk: &DeskId) -> Result<crate::config::DeskConfig> {
+        self.require_coordinator(desk)?;
+        Ok(self.shared.desk(desk)?.config())
+    }
+
     /// A desk's calendar as it is in force now.
     pub fn calendar(&self, desk: &DeskId) -> Result<Calendar> {
         self.require_coordinator(desk)?;

@@ -31,6 +31,8 @@
     // a chat whose counsellor asked for feedback).
     feedback: [],
     reading: null,
+    // The last staffing plan (`staffing_plan`), for its schedule's download.
+    plan: null,
     // The coordinator's desks on this server ({id, name}), see loadMyDesks.
     myDesks: [],
     editingCentre: null,
@@ -1213,6 +1215,59 @@
     }
   }
 
+  // ---- planning: the fewest counsellors per hour that meet a target ------------------------
+
+  async function makePlan(ev) {
+    ev.preventDefault();
+    const err = $('plan-error');
+    I.clear(err);
+    const wait = Number($('plan-wait').value);
+    const left = Number($('plan-left').value);
+    if (!($('plan-wait').value !== '' && wait >= 0 && wait <= 60)) {
+      $('plan-wait').focus();
+      return I.set(err, 'k.plan_bad_wait');
+    }
+    if (!($('plan-left').value !== '' && left >= 0 && left <= 100)) {
+      $('plan-left').focus();
+      return I.set(err, 'k.plan_bad_left');
+    }
+    const btn = $('plan-make');
+    btn.disabled = true;
+    $('plan-csv').hidden = true;
+    I.set($('plan-status'), 'k.plan_busy');
+    try {
+      const answer = await session.request({
+        type: 'plan_staffing',
+        desk: S.desk,
+        target: 'p90-wait=' + wait + 'm,abandon=' + left + '%',
+        lang: I.lang(),
+      });
+      S.plan = answer;
+      $('plan-view').innerHTML = answer.html;
+      if ((answer.unmet || []).length) I.set($('plan-status'), 'k.plan_unmet', { hours: answer.unmet.join(', ') });
+      else I.set($('plan-status'), 'k.plan_done');
+      $('plan-csv').hidden = false;
+    } catch (e) {
+      I.clear($('plan-status'));
+      St.errorInto(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+    return undefined;
+  }
+
+  function downloadPlan() {
+    if (!S.plan) return;
+    const name = 'rooster-' + S.desk + '.csv';
+    const url = URL.createObjectURL(new Blob([S.plan.schedule_csv], { type: 'text/csv;charset=utf-8' }));
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    I.set($('plan-status'), 'k.audit_downloaded', { file: name });
+  }
+
   // ---- the read audit: who read which chat, when and why ---------------------------------
 
   function purposeText(e) {
@@ -1692,6 +1747,8 @@
       $('scan-log').textContent = '';
     });
     lastMonth('scan-from', 'scan-to');
+    $('plan-form').addEventListener('submit', makePlan);
+    $('plan-csv').addEventListener('click', downloadPlan);
     $('audit-form').addEventListener('submit', showAudit);
     $('audit-csv').addEventListener('click', downloadAudit);
     lastMonth('audit-from', 'audit-to');

@@ -412,6 +412,7 @@ impl App {
         ws_config.reports = Some(Arc::new(crate::report::ServerRenderer {
             engine: engine.clone(),
         }));
+        ws_config.planner = Some(Arc::new(crate::simulate::planner::ServerPlanner));
         if let Some(change) = parts.transport {
             change(&mut ws_config);
         }

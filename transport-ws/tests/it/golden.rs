@@ -400,6 +400,11 @@ fn client_frames() -> Vec<ClientFrame> {
         F::EraseOnRequest {
             conversation: conv(),
         },
+        F::PlanStaffing {
+            desk: desk(),
+            target: Some("p90-wait=2m,abandon=5%".into()),
+            lang: Some("nl".into()),
+        },
         F::DrawScan {
             desk: desk(),
             counsellor: Some(StaffId::new("sara.peeters")),
@@ -855,6 +860,15 @@ fn server_frames() -> Vec<ServerFrame> {
             req: Some(32),
             feedback: vec![feedback()],
         },
+        ServerFrame::StaffingPlan {
+            req: Some(33),
+            plan: Box::new(clbchat_transport_ws::planning::StaffingPlan {
+                target: "p90-wait=2m,abandon=5%".into(),
+                html: "<article class=\"report\" lang=\"nl\">…</article>".into(),
+                schedule_csv: "day,hour,counsellors,medical,capacity\nwed,14,3,1,1\n".into(),
+                unmet: vec![],
+            }),
+        },
         ServerFrame::Scan {
             req: Some(29),
             picks: vec![clbchat_core::review::ScanPick {
@@ -1092,6 +1106,7 @@ fn client_file(frame: &ClientFrame) -> String {
         F::WriteFeedback { .. } => "write_feedback",
         F::Feedback { .. } => "feedback",
         F::EraseOnRequest { .. } => "erase_on_request",
+        F::PlanStaffing { .. } => "plan_staffing",
         F::SetCalendar { .. } => "set_calendar",
         F::Calendar { .. } => "calendar",
         F::OpenEvent { .. } => "open_event",
@@ -1148,6 +1163,7 @@ fn server_file(frame: &ServerFrame) -> String {
         F::ReadAudit { .. } => "read_audit",
         F::MyChats { .. } => "my_chats",
         F::Feedback { .. } => "feedback",
+        F::StaffingPlan { .. } => "staffing_plan",
         F::Appointment { .. } => "appointment",
         F::Appointments { .. } => "appointments",
         F::AppointmentLink { .. } => "appointment_link",

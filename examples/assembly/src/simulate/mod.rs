@@ -6,6 +6,7 @@
 //! - [`history`]: a desk's own history (its store) as a simulation's visitors.
 //! - [`model`]: what a simulation is given, read from a parameter file and a schedule.
 //! - [`run`]: the play through the real engine on tokio's paused clock.
+//! - [`planner`]: the coordinator page's planning view (`plan_staffing`).
 //! - [`reference`]: the exact first-come-first-served queue the engine is checked against.
 //! - [`report`]: a play's figures per hour of the week, as markdown, CSV or HTML.
 //! - [`staffing`]: the smallest staffing per hour that meets a target, beside theory's.
@@ -13,6 +14,7 @@
 pub mod erlang;
 pub mod history;
 pub mod model;
+pub mod planner;
 pub mod reference;
 pub mod report;
 pub mod run;

@@ -423,6 +423,35 @@ fn reasons(s: &Scenario, h: usize) -> Vec<Reason> {
     out
 }
 
+/// The answer's table: its header and one row per staffed hour (the hour, the
+/// simulation's answer, Erlang C's, Erlang A's, why they differ).
+pub fn markdown_rows(a: &Advice, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
+    let nl = lang == Lang::Nl;
+    let head = vec![
+        lang.pick("uur", "hour").to_owned(),
+        lang.pick("simulatie", "simulation").to_owned(),
+        "Erlang C".to_owned(),
+        "Erlang A".to_owned(),
+        lang.pick("waarom anders", "why different").to_owned(),
+    ];
+    let n = |x: Option<u32>| x.map_or_else(|| "–".to_owned(), |x| x.to_string());
+    let rows = a
+        .hours
+        .iter()
+        .map(|h| {
+            let why: Vec<&str> = h.why.iter().map(|r| r.describe(nl)).collect();
+            vec![
+                hour_label(lang, h.hour),
+                format!("{}{}", h.simulated, if h.met { "" } else { " (!)" }),
+                n(h.erlang_c),
+                n(h.erlang_a),
+                why.join("; "),
+            ]
+        })
+        .collect();
+    (head, rows)
+}
+
 /// The answer as markdown: the table, then the hours that miss the target.
 pub fn markdown(a: &Advice, lang: Lang) -> String {
     use std::fmt::Write as _;
@@ -447,26 +476,15 @@ pub fn markdown(a: &Advice, lang: Lang) -> String {
             "The fewest counsellors per hour that meet the target in the simulation, with Erlang C's and Erlang A's answers beside it."
         }
     );
+    let (head, rows) = markdown_rows(a, lang);
     let _ = writeln!(
         out,
-        "| {} | {} | Erlang C | Erlang A | {} |\n|---|---|---|---|---|",
-        if nl { "uur" } else { "hour" },
-        if nl { "simulatie" } else { "simulation" },
-        if nl { "waarom anders" } else { "why different" }
+        "| {} |\n|{}",
+        head.join(" | "),
+        "---|".repeat(head.len())
     );
-    let n = |x: Option<u32>| x.map_or_else(|| "–".to_owned(), |x| x.to_string());
-    for h in &a.hours {
-        let why: Vec<&str> = h.why.iter().map(|r| r.describe(nl)).collect();
-        let _ = writeln!(
-            out,
-            "| {} | {}{} | {} | {} | {} |",
-            hour_label(lang, h.hour),
-            h.simulated,
-            if h.met { "" } else { " (!)" },
-            n(h.erlang_c),
-            n(h.erlang_a),
-            why.join("; ")
-        );
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
     }
     let unmet = a.unmet();
     if !unmet.is_empty() {

@@ -190,6 +190,7 @@ async fn staff_of_one_centre_are_refused_every_staff_frame_at_another_centre() {
         "write_feedback",
         "feedback",
         "erase_on_request",
+        "plan_staffing",
         "save_account",
     ] {
         for who in ["bart", "hans"] {
