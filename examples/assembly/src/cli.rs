@@ -226,6 +226,7 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs) -> Result<(String, boo
             schedule: model::Schedule::constant(model::Slot::default()),
             weeks: args.weeks.unwrap_or(4),
             seed: args.seed.unwrap_or(1),
+            desk: None,
         },
     };
     if args.from_history {
@@ -255,6 +256,8 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs) -> Result<(String, boo
         scenario.health_share = history.health_share;
         scenario.chat_limit_minutes = Some(desk.limits.chat_limit.as_secs_f64() / 60.0);
     }
+    // The server's own desk: its limits, closing margin and rules.
+    scenario.desk = Some(crate::app::desk_config(settings)?);
     scenario.schedule = match &args.schedule {
         Some(path) => {
             let name = path.display().to_string();

@@ -364,6 +364,10 @@ pub struct Scenario {
     pub weeks: u32,
     /// The random seed: the same seed plays the same weeks.
     pub seed: u64,
+    /// The desk whose rules the play follows (its limits, closing margin, queue length,
+    /// shift-end margin, registration rule); its calendar and chat limit are the
+    /// scenario's. `None`: the national desk's defaults.
+    pub desk: Option<clbchat_core::config::DeskConfig>,
 }
 
 impl Scenario {
@@ -538,6 +542,7 @@ impl ParameterFile {
             },
             weeks: self.weeks,
             seed: self.seed,
+            desk: None,
         })
     }
 
@@ -553,6 +558,7 @@ impl ParameterFile {
             schedule,
             weeks: self.weeks,
             seed: self.seed,
+            desk: None,
         };
         scenario.check()?;
         Ok(scenario)

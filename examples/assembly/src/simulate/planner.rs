@@ -64,6 +64,7 @@ impl Planner for ServerPlanner {
             wrap_up_minutes: 0.0,
             weeks: PLAN_WEEKS,
             seed: 1,
+            desk: Some(desk.clone()),
         };
         let advice =
             tokio::task::spawn_blocking(move || search(&scenario, &target, MAX_COUNSELLORS))

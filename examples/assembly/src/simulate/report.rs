@@ -569,6 +569,7 @@ mod tests {
             schedule,
             weeks: 1,
             seed: 1,
+            desk: None,
         };
         let at = wed17 as f64 * 60.0;
         let visit = |minute: f64, outcome| Visit {

@@ -117,13 +117,21 @@ pub struct Plan {
 /// Plays `scenario` on a runtime of its own (current-thread, paused clock). Call it from a
 /// plain thread (the command line, a blocking task), not from inside a runtime.
 pub fn play(scenario: &Scenario) -> Result<Played> {
+    play_on(scenario, Arc::new(MemoryStore::new()))
+}
+
+/// [`play`] on `store` (the in-memory store by default): the same play on the server's
+/// own kind of store, to show the store changes no wait. A store with timers of its own (a
+/// SQL store's pool) must run on another runtime, reached through something like
+/// [`crate::demo_data::Unhurried`]: the play's clock is paused.
+pub fn play_on(scenario: &Scenario, store: Arc<dyn clbchat_core::store::Store>) -> Result<Played> {
     scenario.check()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .map_err(|e| Error::Refused(format!("cannot start the simulation's runtime: {e}")))?;
-    runtime.block_on(play_paused(scenario))
+    runtime.block_on(play_paused(scenario, store))
 }
 
 fn start() -> DateTime<Utc> {
@@ -309,17 +317,24 @@ impl Authenticator for Seats {
     }
 }
 
-async fn play_paused(s: &Scenario) -> Result<Played> {
+async fn play_paused(s: &Scenario, store: Arc<dyn clbchat_core::store::Store>) -> Result<Played> {
     let begin = start();
     let origin = Instant::now();
     let at = |minute: f64| origin + Duration::from_secs_f64(minute.max(0.0) * 60.0);
     let seats = Arc::new(Seats::default());
-    let engine = Engine::builder(Arc::new(MemoryStore::new()))
+    let engine = Engine::builder(store)
         .clock(Arc::new(TokioClock::starting_at(begin)))
         .authenticator(seats.clone())
         .build();
-    let desk_id = DeskId::new(DESK);
-    let mut desk = DeskConfig::national(DESK, calendar(&s.schedule));
+    // The server's desk when given (its rules), with the schedule's calendar.
+    let mut desk = match &s.desk {
+        Some(d) => DeskConfig {
+            calendar: calendar(&s.schedule),
+            ..d.clone()
+        },
+        None => DeskConfig::national(DESK, calendar(&s.schedule)),
+    };
+    let desk_id = desk.id.clone();
     match s.chat_limit_minutes {
         Some(limit) => desk.limits.chat_limit = Duration::from_secs_f64(limit * 60.0),
         None => {

@@ -565,6 +565,7 @@ mod tests {
             schedule: Schedule { hours },
             weeks,
             seed: 3,
+            desk: None,
         }
     }
 

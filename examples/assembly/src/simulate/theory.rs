@@ -43,6 +43,7 @@ fn week(places: u32, rho: f64, patience: Option<f64>, seed: u64) -> Scenario {
         }),
         weeks: 1,
         seed,
+        desk: None,
     }
 }
 

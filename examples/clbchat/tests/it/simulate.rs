@@ -303,3 +303,86 @@ async fn the_history_in_the_database_gives_the_visitors() {
     let md = std::fs::read_to_string(out.join("simulation.md")).unwrap();
     assert!(md.contains("| wo 15-16 u |"), "{md}");
 }
+
+/// The simulator and the server agree: the same seeded visitors played on the server's own
+/// desk (its rules, from its settings) and its own store (SQLite, durable, in a file) get
+/// exactly the waits and outcomes they get on the in-memory store the simulator uses.
+#[test]
+fn the_same_visitors_get_the_same_waits_on_the_servers_desk_and_store() {
+    use clbchat_assembly::demo_data::{StoreRuntime, Unhurried};
+    use clbchat_assembly::simulate::model::{ParameterFile, Schedule};
+    use clbchat_assembly::simulate::run::{play, play_on, Outcome};
+    use clbchat_core::store::{ConversationFilter, Store};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_in(dir.path());
+    let params = ParameterFile::parse(
+        &std::fs::read_to_string(example("params.toml")).unwrap(),
+        "params.toml",
+    )
+    .unwrap();
+    let schedule = Schedule::from_csv(
+        &std::fs::read_to_string(example("schedule.csv")).unwrap(),
+        "schedule.csv",
+    )
+    .unwrap();
+    let mut scenario = params.scenario(schedule).unwrap();
+    scenario.weeks = 1;
+    scenario.desk = Some(clbchat_assembly::app::desk_config(&settings).unwrap());
+
+    let simulated = play(&scenario).unwrap();
+
+    let store_runtime = StoreRuntime::start().unwrap();
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let opening = settings.clone();
+    let store = Arc::new(
+        caller
+            .block_on(
+                store_runtime.run(async move { clbchat_assembly::app::open_store(&opening).await }),
+            )
+            .unwrap()
+            .unwrap(),
+    );
+    let on_server = play_on(
+        &scenario,
+        Arc::new(Unhurried::new(store.clone(), &store_runtime)),
+    )
+    .unwrap();
+    assert!(simulated.visits.len() > 150, "{}", simulated.visits.len());
+    assert!(
+        simulated
+            .visits
+            .iter()
+            .any(|v| matches!(v.outcome, Outcome::Served { wait, .. } if wait > 1.0)),
+        "some visitors waited"
+    );
+    assert_eq!(
+        on_server.visits, simulated.visits,
+        "every visitor's outcome and wait"
+    );
+    let kept = store.clone();
+    let stored = caller
+        .block_on(store_runtime.run(async move {
+            let n = kept
+                .conversations(&ConversationFilter::default())
+                .await
+                .map(|c| c.len());
+            kept.close().await;
+            n
+        }))
+        .unwrap()
+        .unwrap();
+    let came = on_server
+        .visits
+        .iter()
+        .filter(|v| !matches!(v.outcome, Outcome::TooLate | Outcome::QueueFull))
+        .count();
+    assert!(
+        stored >= came,
+        "the server's database holds the chats: {stored} < {came}"
+    );
+}
