@@ -2,54 +2,12 @@
 //! the fewest counsellors per hour that meet the coordinator's target, with the
 //! simulation's chart and the schedule to download; tried at a laptop and on a phone.
 
-use chrono::{Datelike, TimeZone, Utc};
 use clbchat_core::account::StaffRole;
-use clbchat_core::event::{ClientProfile, Discipline, EndReason};
-use clbchat_core::ids::{ConversationId, DeskId};
-use clbchat_core::store::{ConversationMeta, ConversationState};
+use clbchat_core::event::Discipline;
+use clbchat_core::ids::DeskId;
 
 use crate::support::*;
 use crate::{DESKTOP, PHONE};
-
-/// Eight Wednesdays of history at 15:00 (Brussels time): seven visitors an hour, six
-/// chats of twenty minutes and one who left after three.
-async fn history(server: &Server) {
-    let now = Utc::now().with_timezone(&chrono_tz::Europe::Brussels);
-    let back = i64::from((now.weekday().num_days_from_monday() + 7 - 2) % 7 + 7);
-    for week in 0..8i64 {
-        let day = (now - chrono::Duration::days(back + 7 * week)).date_naive();
-        let hour = chrono_tz::Europe::Brussels
-            .from_local_datetime(&day.and_hms_opt(15, 0, 0).unwrap())
-            .unwrap()
-            .with_timezone(&Utc);
-        for i in 0..7i64 {
-            let arrived = hour + chrono::Duration::minutes(8 * i);
-            let left = i == 6;
-            server
-                .shared
-                .store
-                .put_conversation(&ConversationMeta {
-                    id: ConversationId::random(),
-                    desk: DeskId::new(DESK),
-                    pseudonym: None,
-                    profile: ClientProfile::default(),
-                    state: ConversationState::Ended,
-                    counsellor: None,
-                    arrived_at: arrived,
-                    started_at: (!left).then(|| arrived + chrono::Duration::minutes(1)),
-                    ended_at: Some(arrived + chrono::Duration::minutes(if left { 3 } else { 21 })),
-                    end_reason: Some(if left {
-                        EndReason::AbandonedInQueue
-                    } else {
-                        EndReason::ClientLeft
-                    }),
-                    resume_token_hash: "h".into(),
-                })
-                .await
-                .unwrap();
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_plans_next_weeks_staffing_from_the_history() {
@@ -79,7 +37,12 @@ async fn a_coordinator_plans_next_weeks_staffing_from_the_history() {
     kris.text_contains("plan-error", "percentage van 0 tot 100")
         .await;
 
-    history(&server).await;
+    clbchat_assembly::testing::wednesday_history(
+        server.shared.store.as_ref(),
+        &DeskId::new(DESK),
+        8,
+    )
+    .await;
     kris.type_into("plan-wait", "3").await;
     kris.type_into("plan-left", "20").await;
     kris.click("plan-make").await;

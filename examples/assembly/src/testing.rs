@@ -250,3 +250,53 @@ pub fn staff_account(
         },
     }
 }
+
+/// A desk's history for the staffing simulation's tests: `weeks` Wednesdays at 15:00
+/// Brussels time, counting back from last week's (each week's own 15:00: summer time may
+/// end in between), each with seven visitors eight minutes apart: six chats of twenty
+/// minutes after a minute's wait, and one who left the queue after three.
+pub async fn wednesday_history(
+    store: &dyn clbchat_core::store::Store,
+    desk: &clbchat_core::ids::DeskId,
+    weeks: i64,
+) {
+    use chrono::{Datelike, TimeZone, Utc};
+    use clbchat_core::event::{ClientProfile, EndReason};
+    use clbchat_core::ids::ConversationId;
+    use clbchat_core::store::{ConversationMeta, ConversationState};
+
+    let brussels = chrono_tz::Europe::Brussels;
+    let now = Utc::now().with_timezone(&brussels);
+    let back = i64::from((now.weekday().num_days_from_monday() + 7 - 2) % 7 + 7);
+    for week in 0..weeks {
+        let day = (now - chrono::Duration::days(back + 7 * week)).date_naive();
+        let hour = brussels
+            .from_local_datetime(&day.and_hms_opt(15, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&Utc);
+        for i in 0..7i64 {
+            let arrived = hour + chrono::Duration::minutes(8 * i);
+            let left = i == 6;
+            store
+                .put_conversation(&ConversationMeta {
+                    id: ConversationId::random(),
+                    desk: desk.clone(),
+                    pseudonym: None,
+                    profile: ClientProfile::default(),
+                    state: ConversationState::Ended,
+                    counsellor: None,
+                    arrived_at: arrived,
+                    started_at: (!left).then(|| arrived + chrono::Duration::minutes(1)),
+                    ended_at: Some(arrived + chrono::Duration::minutes(if left { 3 } else { 21 })),
+                    end_reason: Some(if left {
+                        EndReason::AbandonedInQueue
+                    } else {
+                        EndReason::ClientLeft
+                    }),
+                    resume_token_hash: "h".into(),
+                })
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -221,9 +221,7 @@ fn a_target_gives_a_schedule_to_plan_with_and_says_when_it_cannot_be_met() {
 /// the arrivals, the lengths and the patience; an empty database says it has none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_in_the_database_gives_the_visitors() {
-    use clbchat_core::event::{ClientProfile, EndReason};
-    use clbchat_core::ids::{ConversationId, DeskId};
-    use clbchat_core::store::{ConversationMeta, ConversationState, Store};
+    use clbchat_core::ids::DeskId;
     use clbchat_store_sql::{SqlOptions, SqlStore};
 
     let dir = tempfile::tempdir().unwrap();
@@ -243,45 +241,7 @@ async fn the_history_in_the_database_gives_the_visitors() {
     // Eight weeks of a Wednesday 15:00 hour: six chats of 20 minutes, one who left.
     let url = format!("sqlite://{}", d.join("data/clbchat.db").display());
     let store = SqlStore::connect(&url, SqlOptions::new()).await.unwrap();
-    // Wednesday 15:00 Brussels time, `weeks` back from last week's (each week's own 15:00:
-    // summer time ends in between).
-    let wednesday_15 = |weeks: i64| {
-        use chrono::{Datelike, TimeZone};
-        let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Brussels);
-        let back = i64::from((now.weekday().num_days_from_monday() + 7 - 2) % 7 + 7);
-        let day = (now - chrono::Duration::days(back + 7 * weeks)).date_naive();
-        chrono_tz::Europe::Brussels
-            .from_local_datetime(&day.and_hms_opt(15, 0, 0).unwrap())
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-    };
-    for week in 0..8 {
-        let hour = wednesday_15(week);
-        for i in 0..7i64 {
-            let arrived = hour + chrono::Duration::minutes(8 * i);
-            let left = i == 6;
-            store
-                .put_conversation(&ConversationMeta {
-                    id: ConversationId::random(),
-                    desk: DeskId::new("clbchat"),
-                    pseudonym: None,
-                    profile: ClientProfile::default(),
-                    state: ConversationState::Ended,
-                    counsellor: None,
-                    arrived_at: arrived,
-                    started_at: (!left).then(|| arrived + chrono::Duration::minutes(1)),
-                    ended_at: Some(arrived + chrono::Duration::minutes(if left { 3 } else { 21 })),
-                    end_reason: Some(if left {
-                        EndReason::AbandonedInQueue
-                    } else {
-                        EndReason::ClientLeft
-                    }),
-                    resume_token_hash: "h".into(),
-                })
-                .await
-                .unwrap();
-        }
-    }
+    clbchat_assembly::testing::wednesday_history(&store, &DeskId::new("clbchat"), 8).await;
     store.close().await;
     let out = d.join("plan");
     let (code, stdout, stderr) = simulate(&[
