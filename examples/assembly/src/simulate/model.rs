@@ -84,6 +84,24 @@ impl Lengths {
         }
     }
 
+    /// The share of chats longer than `limit` minutes (what a limit cuts).
+    pub fn share_over(&self, limit: f64) -> f64 {
+        match self {
+            Lengths::Exponential { mean_minutes } => (-limit / mean_minutes).exp(),
+            Lengths::Lognormal {
+                mean_minutes,
+                sd_minutes,
+            } => {
+                let s2 = (1.0 + (sd_minutes / mean_minutes).powi(2)).ln();
+                let mu = mean_minutes.ln() - s2 / 2.0;
+                0.5 * statrs::function::erf::erfc((limit.ln() - mu) / (2.0 * s2).sqrt())
+            }
+            Lengths::Sampled { minutes } => {
+                minutes.iter().filter(|l| **l > limit).count() as f64 / minutes.len().max(1) as f64
+            }
+        }
+    }
+
     fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Scenario(format!("lengths: {m}")));
         match self {
@@ -659,6 +677,25 @@ wed,20,4,1,1
             .unwrap_err()
             .to_string();
         assert!(e.contains("p.toml") && e.contains("gamma"), "{e}");
+    }
+
+    #[test]
+    fn the_share_over_a_limit_is_the_distributions() {
+        let e = Lengths::Exponential { mean_minutes: 18.5 };
+        assert!((e.share_over(45.0) - (-45.0f64 / 18.5).exp()).abs() < 1e-12);
+        // A log-normal's median is exp(mu): half is over it.
+        let l = Lengths::Lognormal {
+            mean_minutes: 18.5,
+            sd_minutes: 13.0,
+        };
+        let s2 = (1.0f64 + (13.0f64 / 18.5).powi(2)).ln();
+        let median = (18.5f64.ln() - s2 / 2.0).exp();
+        assert!((l.share_over(median) - 0.5).abs() < 1e-9);
+        assert!(l.share_over(45.0) > 0.03 && l.share_over(45.0) < 0.1);
+        let d = Lengths::Sampled {
+            minutes: vec![10.0, 20.0, 50.0, 60.0],
+        };
+        assert_eq!(d.share_over(45.0), 0.5);
     }
 
     #[test]

@@ -91,9 +91,10 @@ impl Target {
         if h.offered == 0 {
             return true;
         }
+        // Nobody queued in the hour: nobody waited.
         let wait = self
             .p90_wait
-            .is_none_or(|t| h.p90_wait.is_some_and(|w| w <= t + 1e-9) || h.p90_wait.is_none());
+            .is_none_or(|t| h.p90_wait.is_none_or(|w| w <= t + 1e-9));
         let served = self
             .not_served
             .is_none_or(|a| h.not_served_share().is_some_and(|s| s <= a + 1e-9));
@@ -389,24 +390,7 @@ fn reasons(s: &Scenario, h: usize) -> Vec<Reason> {
         out.push(Reason::ClosingOrShiftEnd);
     }
     if let Some(limit) = s.chat_limit_minutes {
-        let over = match &s.lengths {
-            Lengths::Exponential { mean_minutes } => (-limit / mean_minutes).exp(),
-            Lengths::Lognormal { .. } => {
-                // The share over the limit, counted on draws.
-                let lengths: Vec<f64> = super::run::visitors_of(&Scenario {
-                    weeks: 1,
-                    arrivals: vec![60.0; WEEK_HOURS],
-                    ..s.clone()
-                })
-                .iter()
-                .map(|p| p.length)
-                .collect();
-                lengths.iter().filter(|l| **l > limit).count() as f64 / lengths.len().max(1) as f64
-            }
-            Lengths::Sampled { minutes } => {
-                minutes.iter().filter(|l| **l > limit).count() as f64 / minutes.len().max(1) as f64
-            }
-        };
+        let over = s.lengths.share_over(limit);
         if over > 0.01 {
             out.push(Reason::Limit);
         }
