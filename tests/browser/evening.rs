@@ -818,3 +818,59 @@ async fn waits_read_the_same_on_the_start_page_and_in_the_queue() {
     drop(busy);
     server.stop().await;
 }
+
+/// The evening's last shift: a counsellor whose shift ends when the desk closes is told, in
+/// her last half hour, that chats still come until the desk stops letting visitors in (the
+/// engine gives them: no next shift takes over), not that they stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_shift_of_the_evening_is_told_chats_still_come() {
+    if !tools_present("last shift") {
+        return;
+    }
+    // Open from an hour ago until 20 minutes from now (Brussels time, to the minute).
+    use chrono::Timelike;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Brussels);
+    let close = (now + chrono::Duration::minutes(20)).naive_local();
+    let close = close
+        .date()
+        .and_hms_opt(close.hour(), close.minute(), 0)
+        .unwrap();
+    let calendar =
+        clbchat_core::calendar::Calendar::events_only(vec![clbchat_core::calendar::EventWindow {
+            name: "Avond".into(),
+            welcome: None,
+            start: close - chrono::Duration::hours(1),
+            end: close,
+        }]);
+    let server = Server::start(move |s, dir| {
+        let file = dir.join("calendar.toml");
+        std::fs::write(&file, toml::to_string(&calendar).unwrap()).unwrap();
+        s.desk.calendar_file = Some(file);
+    })
+    .await;
+    server
+        .account("sara", StaffRole::Counsellor, Discipline::SocialWork)
+        .await;
+    let driver = Driver::start().await;
+    let sara = driver.browser("last-shift", PHONE.0, PHONE.1).await;
+    sara.log_in(&server, "/counsellor", "sara").await;
+    sara.shown("shift-end").await;
+    let at = close.format("%H:%M").to_string();
+    sara.js(&format!(
+        "const e = document.querySelector('[data-testid=\"shift-end\"]'); e.value = '{at}'; \
+         e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); return true;"
+    ))
+    .await;
+    sara.click("go-online").await;
+    sara.text_contains("shift-status", "als de chat sluit")
+        .await;
+    sara.text_contains("shift-status", "Je krijgt nog nieuwe chats")
+        .await;
+    // And the engine agrees: someone who came now would be served at once.
+    sara.text_contains("waiting-count", "meteen aan de beurt")
+        .await;
+    sara.assert_accessible("the last shift").await;
+    sara.screenshot("counsellor-last-shift").await;
+    sara.close().await;
+    server.stop().await;
+}

@@ -19,6 +19,8 @@
     desksReady: null, // resolves when `desks` is known
     online: false,
     shiftEnd: null,
+    // When the desk closes now (from `availability`), or null.
+    closesAt: null,
     workspace: null,
     offers: null,
     userId: null,
@@ -212,7 +214,11 @@
     const left = S.shiftEnd.getTime() - Date.now();
     const d = St.durationVars(left);
     const paused = !$('available-toggle').checked;
+    // The evening's last shift (it ends when the desk closes, or later) keeps getting chats
+    // until the desk stops letting visitors in: the engine applies no half-hour margin then.
+    const lastShift = S.closesAt && S.shiftEnd.getTime() >= S.closesAt.getTime();
     if (left <= 0) I.set(el, 'c.shift_over');
+    else if (left <= 30 * 60000 && lastShift) I.set(el, 'c.shift_last_of_evening', { at: St.hhmm(S.shiftEnd), h: d.h, m: d.m });
     else if (left <= 30 * 60000) I.set(el, 'c.shift_last_half_hour', { at: St.hhmm(S.shiftEnd), h: d.h, m: d.m });
     else I.set(el, paused ? 'c.shift_paused' : 'c.shift_ends', { at: St.hhmm(S.shiftEnd), h: d.h, m: d.m });
   }
@@ -254,6 +260,10 @@
       (answers) => {
         const el = $('waiting-count');
         const all = answers.map((answer) => answer.availability || {});
+        // When the desk closes (the first with a closing time): whether a shift is the
+        // evening's last (see updateShift).
+        const closing = all.find((a) => a.closes_at);
+        S.closesAt = closing ? new Date(closing.closes_at) : null;
         el.setAttribute('data-count', String(all.reduce((sum, a) => sum + (a.queue_length || 0), 0)));
         if (all.length === 1) {
           const [key, vars] = waitingLine(all[0]);
