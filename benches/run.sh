@@ -65,6 +65,8 @@ wait_listening() {
 }
 
 # start_clbchat NAME STORAGE_URL DURABILITY: a fresh clbchat server; sets SERVER_PID, PORT, LINK.
+# Each run's conversation keys (crypto-shredding, docs/storage.md) in its own folder: a
+# PostgreSQL database needs the key file named; for SQLite it is where the default would be.
 start_clbchat() {
   local dir="$WORK/$1"
   mkdir -p "$dir"
@@ -72,6 +74,7 @@ start_clbchat() {
   CLBCHAT_STORAGE__URL="$2" \
   CLBCHAT_STORAGE__DURABILITY="$3" \
   CLBCHAT_PSEUDONYMS__KEY_FILE="$dir/pseudonym-keys.toml" \
+  CLBCHAT_STORAGE__KEY_FILE="$dir/conversation-keys.db" \
   CLBCHAT_SERVER__MAX_CONNECTIONS=20000 \
   CLBCHAT_DESK__MAX_QUEUE=20000 \
   CLBCHAT_LOG__LEVEL=warn \
