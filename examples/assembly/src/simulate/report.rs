@@ -251,11 +251,17 @@ fn header(lang: Lang) -> Vec<&'static str> {
         lang.pick("weggestuurd", "turned away"),
         lang.pick("te laat", "too late"),
         lang.pick("gem. wachttijd (min)", "mean wait (min)"),
-        lang.pick("p90 wachttijd (min)", "p90 wait (min)"),
+        lang.pick("9 op 10 wachten hoogstens (min)", "p90 wait (min)"),
         lang.pick("bezetting", "utilisation"),
         lang.pick("uren zonder medisch", "hours without medical"),
-        lang.pick("Erlang C p90 (min)", "Erlang C p90 (min)"),
-        lang.pick("Erlang A p90 (min)", "Erlang A p90 (min)"),
+        lang.pick(
+            "Erlang C: 9 op 10 wachten hoogstens (min)",
+            "Erlang C p90 (min)",
+        ),
+        lang.pick(
+            "Erlang A: 9 op 10 wachten hoogstens (min)",
+            "Erlang A p90 (min)",
+        ),
         lang.pick("Erlang A vertrokken", "Erlang A left"),
     ]
 }
@@ -420,7 +426,7 @@ fn charts(f: &Figures, lang: Lang) -> Result<Vec<(String, String)>> {
     let waits = Chart {
         title: lang
             .pick(
-                "Wachttijd die 9 op 10 bezoekers niet halen, per uur (minuten)",
+                "Wachttijd die 9 op 10 bezoekers niet overschrijden, per uur (minuten)",
                 "Wait nine in ten stay under, per hour (minutes)",
             )
             .into(),
