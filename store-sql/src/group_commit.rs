@@ -3,19 +3,33 @@
 //! An acknowledgement waits for a durable commit, and a durable commit costs a flush to disk
 //! (SQLite with `synchronous=FULL`, PostgreSQL with `synchronous_commit=on`). One transaction
 //! per message would make that flush the limit of the whole helpline; instead every
-//! [`GroupCommit::append`] goes through a bounded channel to one writer task, which takes
-//! what is queued (up to `max_batch`), waits at most `max_delay` for more, writes them all in
-//! one transaction, commits, and only then answers each caller through its own oneshot.
+//! [`GroupCommit::append`] goes through a bounded channel to one writer, which takes what is
+//! queued (up to `max_batch`), writes it all in one transaction, commits, and only then
+//! answers each caller through its own oneshot.
 //!
-//! The sequence rule still holds per event inside a batch: the backend checks each event
-//! against the last stored seq of its conversation (and the events before it in the same
-//! batch), writes the ones that follow, and refuses the others with `Conflict` or `NotFound`
-//! without failing the rest. If the transaction itself fails, every event that was to be
-//! written gets the error (nothing of it was stored); a failure that may be one event's fault
-//! (not `Unavailable`) is retried one event per transaction, so a bad event cannot fail its
-//! neighbours.
+//! **When a batch is written.** As soon as the writer is free (`max_delay` zero, the
+//! default since issue 20): while one batch is being written and flushed, the appends that
+//! come in meanwhile queue, and they are the next batch. Under load the batches grow by
+//! themselves, and a lone append on a quiet desk is written at once instead of waiting out
+//! a timer. A `max_delay` above zero still waits that long after the first append of a
+//! batch for more (measured against zero in `benches/README.md`).
+//!
+//! **The sequence rule** still holds per event inside a batch: each event is checked against
+//! the last stored seq of its conversation (and the events before it in the same batch); the
+//! ones that follow are written, the others refused with `Conflict` or `NotFound` without
+//! failing the rest. The writer remembers the last seq it committed for each conversation
+//! ([`LastSeqs`]), so a batch reads from the database only the conversations it has not
+//! written yet (before, every batch looked up every one of its conversations: hundreds of
+//! index reads per transaction). The database's unique key on `(conversation, seq)` stays
+//! the final guard: if another process appended to the same log, the insert clashes, and the
+//! writer forgets what it remembered of that batch's conversations.
+//!
+//! If the transaction itself fails, every event that was to be written gets the error
+//! (nothing of it was stored); a failure that may be one event's fault (not `Unavailable`)
+//! is retried one event per transaction, so a bad event cannot fail its neighbours.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,10 +47,79 @@ pub(crate) type Verdict = std::result::Result<(), clbchat_core::Error>;
 /// A backend that writes a batch of log entries in one transaction.
 #[async_trait]
 pub(crate) trait BatchWriter: Send + Sync + 'static {
-    /// In one transaction: looks up the last stored seq of the batch's conversations, writes
-    /// the rows that [`judge`] accepts, and commits. Returns one verdict per row, in order;
-    /// `Err` if the transaction failed (then nothing was written).
-    async fn write_batch(&self, rows: &[EventRow]) -> Result<Vec<Verdict>>;
+    /// In one transaction: looks up the last stored seq of the batch's conversations that
+    /// `known` does not hold ([`LastSeqs::unknown`]), writes the rows that [`judge`] accepts
+    /// ([`LastSeqs::for_batch`]), and commits. Returns one verdict per row, in order; `Err`
+    /// if the transaction failed (then nothing was written).
+    async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>>;
+}
+
+/// Conversations the writer remembers at most; past it, it forgets them all and reads them
+/// again as they come (16 bytes and a number each: about 4 MiB).
+const LAST_SEQS_MAX: usize = 65_536;
+
+/// The last seq the writer committed, per conversation: what the database would answer,
+/// without asking it. Only the writer appends events, so it stays true; anything else that
+/// deletes events ([`GroupCommit::forget`]) or a clash on the key makes the writer forget.
+#[derive(Debug, Default)]
+pub(crate) struct LastSeqs {
+    last: HashMap<Uuid, i64>,
+}
+
+impl LastSeqs {
+    /// The batch's conversations whose last seq must be read from the database, each once.
+    pub(crate) fn unknown(&self, rows: &[EventRow]) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = rows
+            .iter()
+            .map(|r| r.conversation)
+            .filter(|id| !self.last.contains_key(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The last seq of every conversation of the batch that exists: what is remembered, and
+    /// what was `found` in the database for the others.
+    pub(crate) fn for_batch(
+        &self,
+        rows: &[EventRow],
+        found: HashMap<Uuid, i64>,
+    ) -> HashMap<Uuid, i64> {
+        let mut last = found;
+        for r in rows {
+            if let Some(&seq) = self.last.get(&r.conversation) {
+                last.insert(r.conversation, seq);
+            }
+        }
+        last
+    }
+
+    /// Remembers what a committed batch wrote; a conflict makes the writer read that
+    /// conversation again next time (someone else may have written it).
+    fn committed(&mut self, rows: &[EventRow], verdicts: &[Verdict]) {
+        if self.last.len() + rows.len() > LAST_SEQS_MAX {
+            self.last.clear();
+        }
+        for (row, verdict) in rows.iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => {
+                    self.last.insert(row.conversation, row.seq);
+                }
+                Err(e) if e.store_kind() == Some(StoreErrorKind::Conflict) => {
+                    self.last.remove(&row.conversation);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Forgets the conversations of a batch that failed.
+    fn failed(&mut self, rows: &[EventRow]) {
+        for row in rows {
+            self.last.remove(&row.conversation);
+        }
+    }
 }
 
 /// Decides per row, in order, whether it follows its conversation's log.
@@ -75,6 +158,9 @@ struct Request {
 /// The handle to the writer.
 pub(crate) struct GroupCommit {
     requests: mpsc::Sender<Request>,
+    /// Raised by [`GroupCommit::forget`]; the writer forgets its [`LastSeqs`] when it sees
+    /// it change.
+    forgets: Arc<AtomicU64>,
     stop: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
 }
 
@@ -103,7 +189,17 @@ impl GroupCommit {
         let (requests, rx) = mpsc::channel(max_batch.saturating_mul(4));
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
-        let work = run(writer, rx, stop_rx, max_batch, max_delay);
+        let forgets = Arc::new(AtomicU64::new(0));
+        let work = run(
+            writer,
+            rx,
+            stop_rx,
+            Policy {
+                max_batch,
+                max_delay,
+                forgets: forgets.clone(),
+            },
+        );
         if !own_thread {
             tokio::spawn(async move {
                 work.await;
@@ -111,6 +207,7 @@ impl GroupCommit {
             });
             return Self {
                 requests,
+                forgets,
                 stop: Mutex::new(Some((stop_tx, done_rx))),
             };
         }
@@ -132,8 +229,15 @@ impl GroupCommit {
         }
         Self {
             requests,
+            forgets,
             stop: Mutex::new(Some((stop_tx, done_rx))),
         }
+    }
+
+    /// Makes the writer forget the last seqs it remembers, before its next batch: for
+    /// whatever deletes events (a purge, an erasure).
+    pub(crate) fn forget(&self) {
+        self.forgets.fetch_add(1, Ordering::Release);
     }
 
     /// Appends one row; returns once it is committed, or refused, or failed.
@@ -160,13 +264,26 @@ impl GroupCommit {
     }
 }
 
+/// How the writer batches.
+struct Policy {
+    max_batch: usize,
+    max_delay: Duration,
+    forgets: Arc<AtomicU64>,
+}
+
 async fn run(
     writer: Arc<dyn BatchWriter>,
     mut rx: mpsc::Receiver<Request>,
     mut stop: oneshot::Receiver<()>,
-    max_batch: usize,
-    max_delay: Duration,
+    policy: Policy,
 ) {
+    let Policy {
+        max_batch,
+        max_delay,
+        forgets,
+    } = policy;
+    let mut known = LastSeqs::default();
+    let mut forgotten = forgets.load(Ordering::Acquire);
     let mut stopping = false;
     loop {
         let first = if stopping {
@@ -205,30 +322,47 @@ async fn run(
                 }
             }
         }
-        flush(writer.as_ref(), batch).await;
+        let now = forgets.load(Ordering::Acquire);
+        if now != forgotten {
+            forgotten = now;
+            known = LastSeqs::default();
+        }
+        flush(writer.as_ref(), batch, &mut known).await;
     }
 }
 
-async fn flush(writer: &dyn BatchWriter, batch: Vec<Request>) {
+async fn flush(writer: &dyn BatchWriter, batch: Vec<Request>, known: &mut LastSeqs) {
     let (rows, replies): (Vec<EventRow>, Vec<oneshot::Sender<Verdict>>) =
         batch.into_iter().map(|r| (r.row, r.reply)).unzip();
     tracing::trace!(events = rows.len(), "group commit");
-    let verdicts = match writer.write_batch(&rows).await {
-        Ok(v) => v,
+    let verdicts = match writer.write_batch(&rows, known).await {
+        Ok(v) => {
+            known.committed(&rows, &v);
+            v
+        }
         Err(e) if rows.len() == 1 || e.kind() == StoreErrorKind::Unavailable => {
+            known.failed(&rows);
             let e: clbchat_core::Error = e.into();
             tracing::warn!(error = %e, events = rows.len(), "an append batch failed");
             rows.iter().map(|_| Err(clone_error(&e))).collect()
         }
         Err(e) => {
-            // Perhaps one event's fault: give each its own transaction and its own answer.
+            // Perhaps one event's fault: give each its own transaction and its own answer,
+            // each read afresh from the database.
+            known.failed(&rows);
             tracing::warn!(error = %e, events = rows.len(), "an append batch failed; retrying one by one");
             let mut v = Vec::with_capacity(rows.len());
             for row in &rows {
                 let one = std::slice::from_ref(row);
-                v.push(match writer.write_batch(one).await {
-                    Ok(mut r) => r.pop().unwrap_or_else(|| Err(Error::Closed.into())),
-                    Err(e) => Err(e.into()),
+                v.push(match writer.write_batch(one, known).await {
+                    Ok(mut r) => {
+                        known.committed(one, &r);
+                        r.pop().unwrap_or_else(|| Err(Error::Closed.into()))
+                    }
+                    Err(e) => {
+                        known.failed(one);
+                        Err(e.into())
+                    }
                 });
             }
             v
@@ -280,7 +414,7 @@ mod tests {
 
     #[async_trait]
     impl BatchWriter for FakeWriter {
-        async fn write_batch(&self, rows: &[EventRow]) -> Result<Vec<Verdict>> {
+        async fn write_batch(&self, rows: &[EventRow], _known: &LastSeqs) -> Result<Vec<Verdict>> {
             self.batches.lock().expect("lock").push(rows.len());
             tokio::time::sleep(Duration::from_millis(5)).await;
             let fail = *self.fail_batches_with.lock().expect("lock");
@@ -313,6 +447,48 @@ mod tests {
             batches.len()
         );
         commits.close().await;
+    }
+
+    /// With no delay (the default) a lone append is written at once, and what comes in while
+    /// a batch is written is the next batch.
+    #[tokio::test(start_paused = true)]
+    async fn without_a_delay_the_writer_commits_as_soon_as_it_is_free() {
+        let writer = Arc::new(FakeWriter::default());
+        let commits = GroupCommit::start(writer.clone(), 16, Duration::ZERO, false);
+        let start = tokio::time::Instant::now();
+        commits
+            .append(row(Uuid::new_v4(), 1))
+            .await
+            .expect("a lone append");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(5),
+            "only the writer's own 5 ms, no waiting for company"
+        );
+
+        writer.batches.lock().expect("lock").clear();
+        let verdicts = append_many(&commits, 100).await;
+        assert!(verdicts.iter().all(Result::is_ok));
+        let batches = writer.batches.lock().expect("lock").clone();
+        assert_eq!(batches.iter().sum::<usize>(), 100);
+        assert!(
+            batches.iter().all(|&n| n <= 16) && batches.len() <= 8,
+            "100 appends at once: batches of what was queued, {batches:?}"
+        );
+
+        let with_delay = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2), false);
+        let start = tokio::time::Instant::now();
+        with_delay
+            .append(row(Uuid::new_v4(), 1))
+            .await
+            .expect("a lone append");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(7),
+            "2 ms of waiting, then 5"
+        );
+        commits.close().await;
+        with_delay.close().await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -27,8 +27,9 @@ pub const DEFAULT_DURABILITY: Durability = Durability::Full;
 /// Default [`SqlOptions::group_commit_max_batch`]: appends written in one transaction at most.
 pub const DEFAULT_GROUP_COMMIT_MAX_BATCH: usize = 256;
 /// Default [`SqlOptions::group_commit_max_delay`]: how long the writer waits for more appends
-/// after the first of a batch (2 ms).
-pub const DEFAULT_GROUP_COMMIT_MAX_DELAY: Duration = Duration::from_millis(2);
+/// after the first of a batch: none. The writer writes what is queued as soon as it is free,
+/// and what comes in while it writes is the next batch (see `group_commit.rs`).
+pub const DEFAULT_GROUP_COMMIT_MAX_DELAY: Duration = Duration::ZERO;
 /// Default [`SqlOptions::busy_timeout`] (SQLite): how long a statement waits for another
 /// process's lock on the file before it fails (5 s).
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,7 +101,7 @@ impl SqlOptions {
             durability: DEFAULT_DURABILITY,
             // 256 appends per transaction at most.
             group_commit_max_batch: DEFAULT_GROUP_COMMIT_MAX_BATCH,
-            // Wait up to 2 ms for more appends.
+            // Write what is queued as soon as the writer is free.
             group_commit_max_delay: DEFAULT_GROUP_COMMIT_MAX_DELAY,
             // SQLite waits 5 s for a lock.
             busy_timeout: DEFAULT_BUSY_TIMEOUT,

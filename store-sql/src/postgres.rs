@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Pool, Postgres, Transaction};
 
-use crate::group_commit::{judge, BatchWriter, Verdict};
+use crate::group_commit::{judge, BatchWriter, LastSeqs, Verdict};
 use crate::options::{Durability, SqlOptions};
 
 /// The embedded migrations of the PostgreSQL schema.
@@ -91,26 +91,28 @@ impl PgBackend {
 
 #[async_trait]
 impl BatchWriter for PgBackend {
-    async fn write_batch(&self, rows: &[EventRow]) -> Result<Vec<Verdict>> {
-        let mut conversations: Vec<Uuid> = rows.iter().map(|r| r.conversation).collect();
-        conversations.sort_unstable();
-        conversations.dedup();
+    async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>> {
+        let conversations = known.unknown(rows);
         let mut tx = begin_write(&self.write)
             .await
             .context("starting an append batch")?;
-        let found: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
-            "SELECT c.id, (SELECT max(e.seq) FROM events e WHERE e.conversation = c.id) \
+        let found: Vec<(Uuid, Option<i64>)> = if conversations.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT c.id, (SELECT max(e.seq) FROM events e WHERE e.conversation = c.id) \
              FROM conversations c WHERE c.id = ANY($1)",
-        )
-        .bind(&conversations)
-        .fetch_all(&mut *tx)
-        .await
-        .context("reading the last seq of the batch's conversations")?;
-        let last: HashMap<Uuid, i64> = found
+            )
+            .bind(&conversations)
+            .fetch_all(&mut *tx)
+            .await
+            .context("reading the last seq of the batch's conversations")?
+        };
+        let found: HashMap<Uuid, i64> = found
             .into_iter()
             .map(|(id, max)| (id, max.unwrap_or(0)))
             .collect();
-        let (verdicts, accepted) = judge(rows, last);
+        let (verdicts, accepted) = judge(rows, known.for_batch(rows, found));
         if !accepted.is_empty() {
             let pick = |f: &dyn Fn(&EventRow) -> i64| {
                 accepted.iter().map(|&i| f(&rows[i])).collect::<Vec<_>>()

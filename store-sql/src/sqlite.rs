@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Pool, Sqlite, Transaction};
 
-use crate::group_commit::{judge, BatchWriter, Verdict};
+use crate::group_commit::{judge, BatchWriter, LastSeqs, Verdict};
 use crate::options::{Durability, SqlOptions};
 
 /// The embedded migrations of the SQLite schema.
@@ -182,21 +182,19 @@ const INSERT_CHUNK: usize = 1_000;
 #[async_trait]
 impl BatchWriter for SqliteBackend {
     /// One batch in one transaction, in as few statements as SQLite allows: one `SELECT`
-    /// for the last sequence number of every conversation in the batch, then one multi-row
-    /// `INSERT` (per [`INSERT_CHUNK`] rows). Each statement is a round trip to sqlx's SQLite
-    /// worker thread, so this keeps a batch of 256 at a handful of hand-offs instead of one
-    /// or two per row (measured: the per-row version was the durable-SQLite bottleneck).
-    async fn write_batch(&self, rows: &[EventRow]) -> Result<Vec<Verdict>> {
+    /// for the last sequence number of the batch's conversations the writer does not know
+    /// yet (none, for chats already going), then one multi-row `INSERT` (per
+    /// [`INSERT_CHUNK`] rows). Each statement is a round trip to sqlx's SQLite worker
+    /// thread, so this keeps a batch of 256 at a handful of hand-offs instead of one or two
+    /// per row (measured: the per-row version was the durable-SQLite bottleneck). The rows
+    /// go to the end of the table (its rowid is the order of writing; see the migration
+    /// `20261205000003_events_in_write_order`), so a batch writes few pages.
+    async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>> {
         let mut tx = begin_write(&self.write)
             .await
             .context("starting an append batch")?;
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        let ids: Vec<uuid::Uuid> = rows
-            .iter()
-            .map(|r| r.conversation)
-            .filter(|id| seen.insert(*id))
-            .collect();
-        let mut last = HashMap::with_capacity(ids.len());
+        let ids = known.unknown(rows);
+        let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(INSERT_CHUNK) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
                 "SELECT c.id AS id, (SELECT max(seq) FROM events e WHERE e.conversation = c.id) \
@@ -207,18 +205,18 @@ impl BatchWriter for SqliteBackend {
                 list.push_bind(*id);
             }
             qb.push(")");
-            let found = qb
+            let rows = qb
                 .build()
                 .fetch_all(&mut *tx)
                 .await
                 .context("reading the last seq of the batch's conversations")?;
-            for r in &found {
+            for r in &rows {
                 let id: uuid::Uuid = r.try_get("id").context("reading column `id`")?;
                 let max: Option<i64> = r.try_get("last").context("reading column `last`")?;
-                last.insert(id, max.unwrap_or(0));
+                found.insert(id, max.unwrap_or(0));
             }
         }
-        let (verdicts, accepted) = judge(rows, last);
+        let (verdicts, accepted) = judge(rows, known.for_batch(rows, found));
         for chunk in accepted.chunks(INSERT_CHUNK) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) ",

@@ -323,6 +323,7 @@ impl Store for SqlStore {
         // for the next purge.
         self.inner.keys.destroy(&ids).await?;
         on_db!(self.delete_transcripts(&ids))?;
+        self.inner.appends.forget();
         Ok(ids.len() as u64)
     }
 
@@ -333,6 +334,7 @@ impl Store for SqlStore {
         // the rows go.
         self.inner.keys.destroy(&ids).await?;
         on_db!(self.erase(&ids, pseudonym, &request.record))?;
+        self.inner.appends.forget();
         Ok(ids.len() as u64)
     }
 
@@ -348,7 +350,9 @@ impl Store for SqlStore {
     async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
         let chats = on_db!(self.client_file_chats(last_ended_before))?;
         self.inner.keys.destroy(&chats).await?;
-        Ok(on_db!(self.purge_client_files(last_ended_before))?)
+        let purged = on_db!(self.purge_client_files(last_ended_before))?;
+        self.inner.appends.forget();
+        Ok(purged)
     }
 
     async fn save_registration(&self, registration: &Registration) -> Result<()> {

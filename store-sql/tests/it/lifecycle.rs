@@ -1,6 +1,7 @@
 //! Opening, reopening, migrating, closing; the faster durability mode.
 
 use chrono::{TimeZone, Utc};
+use clbchat_core::error::StoreErrorKind;
 use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent};
 use clbchat_core::ids::{ConversationId, DeskId};
 use clbchat_core::store::{ConversationMeta, ConversationState, Store};
@@ -174,5 +175,129 @@ async fn many_conversations_appending_at_once_all_get_their_answer() {
             10
         );
     }
+    store.close().await;
+}
+
+/// The writer remembers the last seq it committed per chat instead of reading it for every
+/// batch. A row written behind its back (another process on the same database) clashes on
+/// the `(conversation, seq)` key; the writer then reads that chat again, so the next event in
+/// order is taken.
+async fn a_row_written_behind_the_stores_back_is_caught_and_read_again(db: &TestDb) {
+    let store = db.open().await;
+    let m = meta();
+    store.put_conversation(&m).await.expect("put_conversation");
+    for seq in 1..=2 {
+        store.append(&event(m.id, seq)).await.expect("append");
+    }
+    let body = serde_json::to_string(&event(m.id, 3).body).expect("body");
+    let conversation = match db.sqlite_path() {
+        Some(_) => format!("X'{}'", m.id.0.simple()),
+        None => format!("'{}'::uuid", m.id.0),
+    };
+    db.execute(&format!(
+        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
+         VALUES ({conversation}, 3, 0, 'time_warning', false, '{body}')"
+    ))
+    .await;
+    let clash = store.append(&event(m.id, 3)).await;
+    assert_eq!(
+        clash.err().and_then(|e| e.store_kind()),
+        Some(StoreErrorKind::Conflict),
+        "seq 3 is taken"
+    );
+    store
+        .append(&event(m.id, 4))
+        .await
+        .expect("after the clash the writer knows seq 3 is stored, so 4 follows");
+    let seqs: Vec<u64> = store
+        .events_after(m.id, 0)
+        .await
+        .expect("events_after")
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_catches_a_row_written_behind_its_back() {
+    a_row_written_behind_the_stores_back_is_caught_and_read_again(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_catches_a_row_written_behind_its_back() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    a_row_written_behind_the_stores_back_is_caught_and_read_again(&db).await;
+}
+
+/// A database made before the log was stored in write order (issue 20) keeps every event:
+/// the migration moves them, each chat's in order, and the key still refuses a repeat.
+#[tokio::test]
+async fn an_sqlite_log_from_before_the_write_order_layout_is_kept() {
+    let db = TestDb::sqlite();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut older = sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .expect("reading the migrations");
+    let before: Vec<_> = older
+        .migrations
+        .iter()
+        .filter(|m| m.version < 20261205000003)
+        .cloned()
+        .collect();
+    assert!(
+        before.len() < older.migrations.len(),
+        "the write-order migration exists"
+    );
+    older.migrations = before.into();
+    {
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&db.url)
+            .expect("url")
+            .create_if_missing(true);
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .expect("connect");
+        older.run(&mut c).await.expect("the older schema");
+    }
+    let (a, b) = (meta(), meta());
+    let body = serde_json::to_string(&event(a.id, 1).body).expect("body");
+    for m in [&a, &b] {
+        db.execute(&format!(
+            "INSERT INTO conversations (id, desk, profile, state, arrived_at_ns, resume_token_hash) \
+             VALUES (X'{}', 'national', '{{}}', 'waiting', 0, 'h')",
+            m.id.0.simple()
+        ))
+        .await;
+    }
+    // Interleaved, as chats write: a1 b1 a2 b2 a3.
+    for (m, seq) in [(&a, 1), (&b, 1), (&a, 2), (&b, 2), (&a, 3)] {
+        db.execute(&format!(
+            "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
+             VALUES (X'{}', {seq}, {seq}, 'time_warning', 0, '{body}')",
+            m.id.0.simple()
+        ))
+        .await;
+    }
+
+    let store = db.open().await;
+    for (m, n) in [(&a, 3), (&b, 2)] {
+        let seqs: Vec<u64> = store
+            .events_after(m.id, 0)
+            .await
+            .expect("events_after")
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=n).collect::<Vec<u64>>(), "chat {}", m.id);
+    }
+    let again = store.append(&event(b.id, 2)).await;
+    assert_eq!(
+        again.err().and_then(|e| e.store_kind()),
+        Some(StoreErrorKind::Conflict)
+    );
+    store.append(&event(b.id, 3)).await.expect("the next one");
     store.close().await;
 }
