@@ -236,6 +236,9 @@ pub struct VisitorClient {
     resume_token: String,
     visitor_token: Option<String>,
     last_seq: u64,
+    /// Seqs of its own messages, acknowledged, that `last_seq` has not passed yet (a visitor
+    /// gets no `log` event of its own message: its `ack` holds the place).
+    own: std::collections::BTreeSet<u64>,
     next_id: u64,
     reconnect: Reconnect,
     /// How many times it resumed.
@@ -271,6 +274,7 @@ impl VisitorClient {
                 resume_token,
                 visitor_token,
                 last_seq: 0,
+                own: Default::default(),
                 next_id: 0,
                 reconnect: Reconnect::default(),
                 resumes: 0,
@@ -294,9 +298,19 @@ impl VisitorClient {
         self.visitor_token.as_deref()
     }
 
-    /// The last sequence number delivered.
+    /// The last sequence number delivered: of the events [`Self::next_event`] gave, and of
+    /// the visitor's own messages acknowledged right after them.
     pub fn last_seq(&self) -> u64 {
         self.last_seq
+    }
+
+    /// Moves `last_seq` over the visitor's own messages that follow it.
+    fn pass_own(&mut self) {
+        while self.own.remove(&(self.last_seq + 1)) {
+            self.last_seq += 1;
+        }
+        // Older ones were passed by a resume's replay.
+        self.own = self.own.split_off(&(self.last_seq + 1));
     }
 
     /// Drops the connection and resumes on a new one.
@@ -352,11 +366,17 @@ impl VisitorClient {
                     at,
                     ..
                 }) => {
+                    // Every event before it was queued before the ack (the server's order),
+                    // so `last_seq` may pass it once those are delivered.
+                    if seq > self.last_seq {
+                        self.own.insert(seq);
+                        self.pass_own();
+                    }
                     return Ok(Ack {
                         conversation,
                         seq,
                         at,
-                    })
+                    });
                 }
                 Ok(other) => return Err(Error::Unexpected(format!("{other:?}"))),
                 Err(Error::Closed(_)) => self.reconnect().await?,
@@ -376,8 +396,15 @@ impl VisitorClient {
         loop {
             match self.client.next_event().await {
                 Some(ServerEvent::Log(e)) if e.seq <= self.last_seq => continue,
+                // Its own message, replayed after a resume: already acknowledged.
+                Some(ServerEvent::Log(e)) if self.own.contains(&e.seq) => {
+                    self.last_seq = e.seq;
+                    self.pass_own();
+                    continue;
+                }
                 Some(ServerEvent::Log(e)) => {
                     self.last_seq = e.seq;
+                    self.pass_own();
                     return Ok(ServerEvent::Log(e));
                 }
                 Some(other) => return Ok(other),

@@ -803,6 +803,11 @@ const WRITE_BATCH: usize = 64;
 /// The one writer: feeds whatever is ready (answers and events), flushes once; pings on a
 /// timer; closes when told, when the engine disconnects the session, or when the peer
 /// does not take a write within `slow_timeout`.
+///
+/// **Order.** Before an answer it writes every event already queued: whatever the engine
+/// pushed before it answered comes first. So the `ack` of one's own message (which is not
+/// echoed as a `log` event) comes after every log event with a lower `seq`, and a client
+/// that takes its last seen `seq` from acks as well as events never skips one on resume.
 async fn writer<K>(
     mut sink: K,
     mut rx: mpsc::Receiver<Outgoing>,
@@ -843,6 +848,17 @@ async fn writer<K>(
                 }
                 continue;
             }
+            event = next_event(&mut events) => match event {
+                Some(event) => Some((ServerFrame::Event { event }, false)),
+                None => {
+                    // Closing goes through the closer, so the reader stops too.
+                    let ended = events.take();
+                    if let Some(close) = ended.as_ref().and_then(close_for) {
+                        let _ = closer.send(Some(close));
+                    }
+                    continue;
+                }
+            },
             item = rx.recv() => match item {
                 None => {
                     let _ = tokio::time::timeout(slow_timeout, sink.close()).await;
@@ -853,18 +869,7 @@ async fn writer<K>(
                     continue;
                 }
                 Some(Outgoing::Flush) => None,
-                Some(Outgoing::Frame(f)) => Some(f),
-            },
-            event = next_event(&mut events) => match event {
-                Some(event) => Some(ServerFrame::Event { event }),
-                None => {
-                    // Closing goes through the closer, so the reader stops too.
-                    let ended = events.take();
-                    if let Some(close) = ended.as_ref().and_then(close_for) {
-                        let _ = closer.send(Some(close));
-                    }
-                    continue;
-                }
+                Some(Outgoing::Frame(f)) => Some((f, true)),
             },
             _ = ping.tick() => {
                 match tokio::time::timeout(slow_timeout, sink.send(Message::Ping(Default::default()))).await {
@@ -883,20 +888,28 @@ async fn writer<K>(
             let mut next = first;
             let mut fed = 0usize;
             loop {
-                if let Some(f) = next.take() {
+                if let Some((f, answer)) = next.take() {
+                    if answer {
+                        // What the engine queued before this answer goes first.
+                        while let Some(event) = events.as_mut().and_then(Events::try_next) {
+                            sink.feed(Message::text(ServerFrame::Event { event }.encode()))
+                                .await?;
+                            fed += 1;
+                        }
+                    }
                     sink.feed(Message::text(f.encode())).await?;
                     fed += 1;
                 }
                 if fed >= WRITE_BATCH {
                     break;
                 }
-                match rx.try_recv() {
-                    Ok(Outgoing::Frame(f)) => next = Some(f),
-                    Ok(Outgoing::Flush) => {}
-                    Ok(Outgoing::Events(e)) => events = Some(e),
-                    Err(_) => match events.as_mut().and_then(Events::try_next) {
-                        Some(event) => next = Some(ServerFrame::Event { event }),
-                        None => break,
+                match events.as_mut().and_then(Events::try_next) {
+                    Some(event) => next = Some((ServerFrame::Event { event }, false)),
+                    None => match rx.try_recv() {
+                        Ok(Outgoing::Frame(f)) => next = Some((f, true)),
+                        Ok(Outgoing::Flush) => {}
+                        Ok(Outgoing::Events(e)) => events = Some(e),
+                        Err(_) => break,
                     },
                 }
             }

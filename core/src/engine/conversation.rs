@@ -647,6 +647,13 @@ impl Conversation {
     /// message that turns out to be among them already is not stored twice: its stored
     /// event is returned, so the sender gets the original acknowledgement.
     async fn append(&mut self, body: EventBody) -> Result<LoggedEvent> {
+        self.append_by(body, None).await
+    }
+
+    /// [`Self::append`] of what `author` sent: everyone who may see it gets it as a `log`
+    /// event except `author`, whose acknowledgement carries its place in the log (one frame
+    /// for the sender instead of an answer and an echo; see `docs/protocol.md`).
+    async fn append_by(&mut self, body: EventBody, author: Option<&Party>) -> Result<LoggedEvent> {
         for _ in 0..3 {
             let event = LoggedEvent {
                 conversation: self.id(),
@@ -657,7 +664,7 @@ impl Conversation {
             let e = match self.shared.store.append(&event).await {
                 Ok(()) => {
                     self.log.push(event.clone());
-                    self.deliver(&event);
+                    self.deliver_except(&event, author);
                     return Ok(event);
                 }
                 Err(e) => e,
@@ -715,7 +722,12 @@ impl Conversation {
     }
 
     fn deliver(&mut self, event: &LoggedEvent) {
-        if event.body.visible_to_client() {
+        self.deliver_except(event, None);
+    }
+
+    /// [`Self::deliver`] to everyone but `author`.
+    fn deliver_except(&mut self, event: &LoggedEvent, author: Option<&Party>) {
+        if event.body.visible_to_client() && author != Some(&Party::Client) {
             if let Some(c) = &self.client {
                 if c.push(ServerEvent::Log(event.clone())) != Pushed::Queued {
                     // Too slow or gone: the transport closes and the client resumes.
@@ -726,6 +738,9 @@ impl Conversation {
         let mut staff: BTreeSet<&StaffId> = self.observers.iter().collect();
         if let Some(c) = &self.counsellor {
             staff.insert(&c.id);
+        }
+        if let Some(Party::Staff(author)) = author {
+            staff.remove(author);
         }
         for s in staff {
             self.shared.push_staff(s, ServerEvent::Log(event.clone()));
@@ -878,12 +893,15 @@ impl Conversation {
             )));
         }
         let event = self
-            .append(EventBody::Message {
-                from,
-                author,
-                text,
-                client_msg_id: id.clone(),
-            })
+            .append_by(
+                EventBody::Message {
+                    from,
+                    author,
+                    text,
+                    client_msg_id: id.clone(),
+                },
+                Some(&who),
+            )
             .await?;
         let ack = Ack {
             conversation: self.id(),
