@@ -240,7 +240,7 @@ async fn answering_the_idle_prompt_keeps_the_chat_going() {
 #[tokio::test(start_paused = true)]
 async fn a_dropped_client_resumes_within_grace_and_gets_exactly_what_it_missed() {
     let world = World::at(brussels(2021, 10, 13, 15, 0)).await;
-    let (mut v, mut c) = running_chat(&world).await;
+    let (v, mut c) = running_chat(&world).await;
     let conv = v.conversation;
     let token = v.resume_token.clone();
     let ack = v
