@@ -58,7 +58,7 @@ use crate::router::{DefaultRouter, Router};
 use crate::statistics::{CoverageSample, COVERAGE_HEARTBEAT, COVERAGE_SAMPLE_VALID_FOR};
 use crate::store::{ConversationMeta, ConversationState, Store};
 
-use conversation::{ConvCmd, Conversation, Start, COMMAND_CAPACITY};
+use conversation::{ConvCmd, ConvTx, Conversation, Start, COMMAND_CAPACITY};
 use desk::{DeskState, Rules};
 use outbox::Outbox;
 pub use outbox::{Disconnect, Events, RESTARTING, TOO_SLOW};
@@ -219,7 +219,7 @@ impl Desk {
 
 #[derive(Clone)]
 pub(crate) struct ConvHandle {
-    pub(crate) tx: mpsc::Sender<ConvCmd>,
+    pub(crate) tx: ConvTx,
 }
 
 struct StaffConn {
@@ -842,7 +842,7 @@ impl Engine {
             .cloned()
             .collect();
         for c in convs {
-            let _ = c.tx.send(ConvCmd::Shutdown).await;
+            let _ = c.tx.send(Box::new(ConvCmd::Shutdown)).await;
         }
         let staff: Vec<Outbox> = self
             .shared
@@ -1168,7 +1168,7 @@ impl Shared {
             for a in assignments {
                 let delivered = match self.conv(a.conversation) {
                     Some(h) => {
-                        h.tx.send(ConvCmd::Assigned { staff: a.staff })
+                        h.tx.send(Box::new(ConvCmd::Assigned { staff: a.staff }))
                             .await
                             .is_ok()
                     }
@@ -1183,7 +1183,7 @@ impl Shared {
             }
             for p in positions {
                 if let Some(h) = self.conv(p.conversation) {
-                    let _ = h.tx.try_send(ConvCmd::Queue(p));
+                    let _ = h.tx.try_send(Box::new(ConvCmd::Queue(p)));
                 }
             }
             if !lost {
@@ -1379,7 +1379,7 @@ impl Shared {
             for conversation in chats {
                 match shared.conv(conversation) {
                     Some(h) => {
-                        let _ = h.tx.send(ConvCmd::Requeued).await;
+                        let _ = h.tx.send(Box::new(ConvCmd::Requeued)).await;
                     }
                     None => {
                         desk.lock_state().remove_waiting(conversation);
@@ -1464,7 +1464,7 @@ async fn desk_clock(shared: std::sync::Weak<Shared>, desk: Arc<Desk>) {
             let next_opening = cal.next_opening(now);
             for conv in waiting {
                 if let Some(h) = s.conv(conv) {
-                    let _ = h.tx.send(ConvCmd::Closing { next_opening }).await;
+                    let _ = h.tx.send(Box::new(ConvCmd::Closing { next_opening })).await;
                 }
             }
         } else {

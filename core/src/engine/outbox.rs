@@ -26,7 +26,10 @@ pub const TOO_SLOW: &str = "too slow to keep up; resume from your last sequence 
 /// The engine's end of a participant's queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    tx: mpsc::Sender<ServerEvent>,
+    /// Boxed: a tokio channel allocates its slots 32 at a time when it is made, so an
+    /// unboxed event (128 bytes) cost 4 KiB per participant before any event was sent; a box
+    /// costs 256 bytes (issue 20, memory per idle connection).
+    tx: mpsc::Sender<Box<ServerEvent>>,
     kick: Arc<watch::Sender<Option<Disconnect>>>,
 }
 
@@ -43,7 +46,7 @@ pub(crate) enum Pushed {
 impl Outbox {
     /// Queues an event without waiting.
     pub(crate) fn push(&self, event: ServerEvent) -> Pushed {
-        match self.tx.try_send(event) {
+        match self.tx.try_send(Box::new(event)) {
             Ok(()) => Pushed::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.kick();
@@ -61,10 +64,10 @@ impl Outbox {
     /// Tells the consumer why (a `disconnecting` event, if there is room) and disconnects
     /// it; the reason also travels with the disconnection itself.
     pub(crate) fn disconnect(&self, kind: DisconnectKind, reason: String) {
-        let _ = self.tx.try_send(ServerEvent::Disconnecting {
+        let _ = self.tx.try_send(Box::new(ServerEvent::Disconnecting {
             kind,
             reason: reason.clone(),
-        });
+        }));
         // The first reason wins: a later "too slow" does not hide a "replaced".
         self.kick.send_if_modified(|k| {
             if k.is_none() {
@@ -85,7 +88,7 @@ impl Outbox {
 /// The participant's end: the events the engine pushes, in order.
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::Receiver<ServerEvent>,
+    rx: mpsc::Receiver<Box<ServerEvent>>,
     kicked: watch::Receiver<Option<Disconnect>>,
     kick_alive: bool,
     replay: VecDeque<ServerEvent>,
@@ -104,7 +107,7 @@ impl Events {
             }
             tokio::select! {
                 biased;
-                ev = self.rx.recv() => return ev,
+                ev = self.rx.recv() => return ev.map(|e| *e),
                 changed = self.kicked.changed(), if self.kick_alive => {
                     if changed.is_err() {
                         self.kick_alive = false;
@@ -134,7 +137,7 @@ impl Events {
         if self.kicked.borrow().is_some() {
             return None;
         }
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(|e| *e)
     }
 
     pub(crate) fn prepend(&mut self, events: impl IntoIterator<Item = ServerEvent>) {

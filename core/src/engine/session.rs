@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::conversation::{ConvCmd, Party};
+use super::conversation::{ConvCmd, ConvTx, Party};
 use super::{board, Events, Shared};
 use crate::account::{Account, AccountChange, AccountView, StaffIdentity};
 use crate::auth::hash_password_async;
@@ -28,12 +28,12 @@ use crate::store::{ConversationFilter, ConversationState, ReadAuditFilter, Trans
 
 /// Sends a command with a reply channel and waits for the answer.
 pub(crate) async fn ask<T>(
-    tx: &mpsc::Sender<ConvCmd>,
+    tx: &ConvTx,
     id: ConversationId,
     make: impl FnOnce(oneshot::Sender<Result<T>>) -> ConvCmd,
 ) -> Result<T> {
     let (reply, answer) = oneshot::channel();
-    tx.send(make(reply))
+    tx.send(Box::new(make(reply)))
         .await
         .map_err(|_| Error::UnknownConversation(id))?;
     answer.await.map_err(|_| Error::UnknownConversation(id))?
@@ -59,7 +59,7 @@ pub struct VisitorSession {
 pub struct VisitorHandle {
     shared: Arc<Shared>,
     conversation: ConversationId,
-    tx: mpsc::Sender<ConvCmd>,
+    tx: ConvTx,
     resume_token: String,
 }
 
@@ -75,7 +75,7 @@ impl VisitorHandle {
     pub(crate) fn new(
         shared: Arc<Shared>,
         conversation: ConversationId,
-        tx: mpsc::Sender<ConvCmd>,
+        tx: ConvTx,
         resume_token: String,
     ) -> Self {
         Self {
@@ -107,7 +107,9 @@ impl VisitorHandle {
 
     /// The visitor is typing (shown to the counsellor, not logged).
     pub async fn typing(&self) {
-        let _ = self.tx.try_send(ConvCmd::Typing { who: Party::Client });
+        let _ = self
+            .tx
+            .try_send(Box::new(ConvCmd::Typing { who: Party::Client }));
     }
 
     /// Leaves the queue or the chat.
@@ -258,7 +260,7 @@ impl StaffHandle {
         self.identity.id.clone()
     }
 
-    fn conv(&self, id: ConversationId) -> Result<mpsc::Sender<ConvCmd>> {
+    fn conv(&self, id: ConversationId) -> Result<ConvTx> {
         self.shared
             .conv(id)
             .map(|h| h.tx)
