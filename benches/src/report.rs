@@ -409,7 +409,7 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         "server memory per idle connection",
         v,
         "KiB",
-        Some(("≤ 40 KiB", at_most(v, 40.0))),
+        Some(("≤ 32 KiB", at_most(v, 32.0))),
         idle_from.unwrap_or(CONVERSATIONS_10K).to_owned(),
     ));
     let relay_idle = by
