@@ -449,19 +449,24 @@ mod tests {
         commits.close().await;
     }
 
+    /// How long one append on its own takes to be answered (on the paused clock).
+    async fn time_of_a_lone_append(commits: &GroupCommit) -> Duration {
+        let start = tokio::time::Instant::now();
+        commits
+            .append(row(Uuid::new_v4(), 1))
+            .await
+            .expect("a lone append");
+        start.elapsed()
+    }
+
     /// With no delay (the default) a lone append is written at once, and what comes in while
     /// a batch is written is the next batch.
     #[tokio::test(start_paused = true)]
     async fn without_a_delay_the_writer_commits_as_soon_as_it_is_free() {
         let writer = Arc::new(FakeWriter::default());
         let commits = GroupCommit::start(writer.clone(), 16, Duration::ZERO, false);
-        let start = tokio::time::Instant::now();
-        commits
-            .append(row(Uuid::new_v4(), 1))
-            .await
-            .expect("a lone append");
         assert_eq!(
-            start.elapsed(),
+            time_of_a_lone_append(&commits).await,
             Duration::from_millis(5),
             "only the writer's own 5 ms, no waiting for company"
         );
@@ -477,13 +482,8 @@ mod tests {
         );
 
         let with_delay = GroupCommit::start(writer.clone(), 16, Duration::from_millis(2), false);
-        let start = tokio::time::Instant::now();
-        with_delay
-            .append(row(Uuid::new_v4(), 1))
-            .await
-            .expect("a lone append");
         assert_eq!(
-            start.elapsed(),
+            time_of_a_lone_append(&with_delay).await,
             Duration::from_millis(7),
             "2 ms of waiting, then 5"
         );

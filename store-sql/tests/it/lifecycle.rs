@@ -178,6 +178,17 @@ async fn many_conversations_appending_at_once_all_get_their_answer() {
     store.close().await;
 }
 
+/// The sequence numbers of a chat's stored events.
+async fn seqs(store: &SqlStore, id: ConversationId) -> Vec<u64> {
+    store
+        .events_after(id, 0)
+        .await
+        .expect("events_after")
+        .iter()
+        .map(|e| e.seq)
+        .collect()
+}
+
 /// The writer remembers the last seq it committed per chat instead of reading it for every
 /// batch. A row written behind its back (another process on the same database) clashes on
 /// the `(conversation, seq)` key; the writer then reads that chat again, so the next event in
@@ -209,14 +220,7 @@ async fn a_row_written_behind_the_stores_back_is_caught_and_read_again(db: &Test
         .append(&event(m.id, 4))
         .await
         .expect("after the clash the writer knows seq 3 is stored, so 4 follows");
-    let seqs: Vec<u64> = store
-        .events_after(m.id, 0)
-        .await
-        .expect("events_after")
-        .iter()
-        .map(|e| e.seq)
-        .collect();
-    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert_eq!(seqs(&store, m.id).await, vec![1, 2, 3, 4]);
     store.close().await;
 }
 
@@ -284,14 +288,12 @@ async fn an_sqlite_log_from_before_the_write_order_layout_is_kept() {
 
     let store = db.open().await;
     for (m, n) in [(&a, 3), (&b, 2)] {
-        let seqs: Vec<u64> = store
-            .events_after(m.id, 0)
-            .await
-            .expect("events_after")
-            .iter()
-            .map(|e| e.seq)
-            .collect();
-        assert_eq!(seqs, (1..=n).collect::<Vec<u64>>(), "chat {}", m.id);
+        assert_eq!(
+            seqs(&store, m.id).await,
+            (1..=n).collect::<Vec<u64>>(),
+            "chat {}",
+            m.id
+        );
     }
     let again = store.append(&event(b.id, 2)).await;
     assert_eq!(
