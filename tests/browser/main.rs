@@ -91,13 +91,21 @@ async fn a_visitor_and_a_counsellor_complete_a_whole_chat_with_rating_and_regist
     counsellor
         .text_contains("messages", "veel ruzie over mijn studiekeuze")
         .await;
-    // The visitor's own message is confirmed (stored), not left "sending".
-    let mine = visitor
-        .client
-        .find(Locator::Css("[data-testid=\"message\"][data-from=\"me\"]"))
-        .await
-        .unwrap();
-    assert!(mine.text().await.unwrap().contains("studiekeuze"));
+    // Each side's own message is confirmed (stored), not left "sending": by its ack alone,
+    // since no echo of it comes back (docs/protocol.md, `send`).
+    let sent = |text: &str| {
+        format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"message\"]'))\
+             .some(e => e.dataset.status === 'sent' && e.dataset.seq && \
+             e.textContent.includes('{text}'))"
+        )
+    };
+    visitor
+        .until_js(&sent("studiekeuze"), "showed its own message as sent")
+        .await;
+    counsellor
+        .until_js(&sent("ik ben Sara"), "showed her own message as sent")
+        .await;
     visitor.assert_accessible("visitor chat").await;
     visitor.screenshot("visitor-2-chat").await;
     counsellor.assert_accessible("counsellor chat").await;
