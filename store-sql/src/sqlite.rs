@@ -205,12 +205,12 @@ impl BatchWriter for SqliteBackend {
                 list.push_bind(*id);
             }
             qb.push(")");
-            let rows = qb
+            let stored = qb
                 .build()
                 .fetch_all(&mut *tx)
                 .await
                 .context("reading the last seq of the batch's conversations")?;
-            for r in &rows {
+            for r in &stored {
                 let id: uuid::Uuid = r.try_get("id").context("reading column `id`")?;
                 let max: Option<i64> = r.try_get("last").context("reading column `last`")?;
                 found.insert(id, max.unwrap_or(0));

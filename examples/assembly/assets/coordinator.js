@@ -993,12 +993,7 @@
     try {
       const answer = await session.request(frame);
       const doc = answer.document;
-      const url = URL.createObjectURL(new Blob([doc.content], { type: doc.content_type }));
-      const a = h('a', { href: url, download: doc.file_name, hidden: true });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      I.download(doc.file_name, new Blob([doc.content], { type: doc.content_type }));
       I.set($('report-status'), 'k.report_downloaded', { file: doc.file_name });
     } catch (err) {
       St.errorInto($('report-error'), err);
@@ -1201,12 +1196,7 @@
         .concat(x.lines.map((l) => '[+' + l.minute + ' min] ' + who(l.from) + ': ' + l.text))
         .join('\n');
       const name = 'intervisie-' + p.conversation.slice(0, 8) + '.txt';
-      const url = URL.createObjectURL(new Blob([text + '\n'], { type: 'text/plain;charset=utf-8' }));
-      const a = h('a', { href: url, download: name, hidden: true });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      I.download(name, new Blob([text + '\n'], { type: 'text/plain;charset=utf-8' }));
       I.set($('scan-status'), 'k.audit_downloaded', { file: name });
     } catch (e) {
       St.errorInto($('scan-status'), e);
@@ -1259,12 +1249,7 @@
   function downloadPlan() {
     if (!S.plan) return;
     const name = 'rooster-' + S.desk + '.csv';
-    const url = URL.createObjectURL(new Blob([S.plan.schedule_csv], { type: 'text/csv;charset=utf-8' }));
-    const a = h('a', { href: url, download: name, hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    I.download(name, new Blob([S.plan.schedule_csv], { type: 'text/csv;charset=utf-8' }));
     I.set($('plan-status'), 'k.audit_downloaded', { file: name });
   }
 
@@ -1349,12 +1334,7 @@
       S.audit.erasures.map((x) => [x.at, x.by, '', '', 'erased_on_request', ''].map(csvField).join(','))
     );
     const name = 'leesregister-' + S.audit.desk + '-' + S.audit.from + '-' + S.audit.to + '.csv';
-    const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' }));
-    const a = h('a', { href: url, download: name, hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    I.download(name, new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' }));
     I.set($('audit-status'), 'k.audit_downloaded', { file: name });
   }
 

@@ -1745,6 +1745,16 @@
     return el;
   }
 
+  // Hands `blob` to the browser as a file called `name` to save (no server round trip).
+  function download(name, blob) {
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
   // A unique id for label/for pairs in built forms.
   let uid = 0;
   function id(prefix) {
@@ -1775,6 +1785,7 @@
     errorText,
     format,
     h,
+    download,
     id,
     init,
     DICT,

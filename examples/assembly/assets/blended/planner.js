@@ -453,12 +453,7 @@
       '</title><style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5}time{color:#555}</style></head><body>\n<h1>' +
       esc(title) + '</h1>\n<p>' + esc(I.t('bp.traj_doc_note', { when: { dt: new Date().toISOString() }, who })) + '</p>\n' +
       parts.join('\n') + '\n</body></html>\n';
-    const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
-    const a = I.h('a', { href: url, download: 'gesprekken-' + t.name.replace(/[^\p{L}\p{N}]+/gu, '-') + '.html', hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    I.download('gesprekken-' + t.name.replace(/[^\p{L}\p{N}]+/gu, '-') + '.html', new Blob([html], { type: 'text/html' }));
   }
 
   // The calendar file to send with the link (made by the server, from the token).
@@ -471,12 +466,7 @@
         body: JSON.stringify({ token: S.token }),
       });
       if (!r.ok) throw new Error(String(r.status));
-      const url = URL.createObjectURL(await r.blob());
-      const a = I.h('a', { href: url, download: 'chat-met-je-clb.ics', hidden: true });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      I.download('chat-met-je-clb.ics', await r.blob());
     } catch (e) {
       I.set($('plan-error'), 'bp.ics_failed');
     }

@@ -71,6 +71,13 @@ pub enum Lengths {
     },
 }
 
+/// The mean and variance of the logarithm of a log-normal length with this mean and
+/// standard deviation (of the length itself, in minutes).
+pub(crate) fn lognormal_log_params(mean_minutes: f64, sd_minutes: f64) -> (f64, f64) {
+    let s2 = (1.0 + (sd_minutes / mean_minutes).powi(2)).ln();
+    (mean_minutes.ln() - s2 / 2.0, s2)
+}
+
 impl Lengths {
     /// The mean, minutes.
     pub fn mean(&self) -> f64 {
@@ -92,8 +99,7 @@ impl Lengths {
                 mean_minutes,
                 sd_minutes,
             } => {
-                let s2 = (1.0 + (sd_minutes / mean_minutes).powi(2)).ln();
-                let mu = mean_minutes.ln() - s2 / 2.0;
+                let (mu, s2) = lognormal_log_params(*mean_minutes, *sd_minutes);
                 0.5 * statrs::function::erf::erfc((limit.ln() - mu) / (2.0 * s2).sqrt())
             }
             Lengths::Sampled { minutes } => {
@@ -567,16 +573,8 @@ impl ParameterFile {
     /// The scenario with `schedule`, checked.
     pub fn scenario(&self, schedule: Schedule) -> Result<Scenario> {
         let scenario = Scenario {
-            arrivals: self.arrivals.week()?,
-            lengths: self.lengths.clone(),
-            patience: self.patience.clone(),
-            health_share: self.health_share,
-            chat_limit_minutes: (self.chat_minutes > 0.0).then_some(self.chat_minutes),
-            wrap_up_minutes: self.wrap_up_minutes,
             schedule,
-            weeks: self.weeks,
-            seed: self.seed,
-            desk: None,
+            ..self.unchecked_scenario()?
         };
         scenario.check()?;
         Ok(scenario)

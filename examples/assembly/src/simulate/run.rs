@@ -43,7 +43,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use super::model::{Lengths, Patience, Scenario, Schedule, Slot, WEEK_HOURS};
+use super::model::{lognormal_log_params, Lengths, Patience, Scenario, Schedule, Slot, WEEK_HOURS};
 use crate::error::{Error, Result};
 
 /// The desk of a play.
@@ -152,9 +152,7 @@ fn draw_length(rng: &mut StdRng, lengths: &Lengths) -> f64 {
             mean_minutes,
             sd_minutes,
         } => {
-            // The log's parameters from the mean and sd of the length itself.
-            let s2 = (1.0 + (sd_minutes / mean_minutes).powi(2)).ln();
-            let mu = mean_minutes.ln() - s2 / 2.0;
+            let (mu, s2) = lognormal_log_params(*mean_minutes, *sd_minutes);
             (mu + s2.sqrt() * standard_normal(rng)).exp()
         }
         Lengths::Sampled { minutes } => minutes[rng.gen_range(0..minutes.len())],
