@@ -1,6 +1,7 @@
 # benches/lib.sh: what benches/run.sh and benches/profile.sh share: a work folder, and
 # starting and stopping a fresh server of each kind on a free port of 127.0.0.1.
-# Sourced, not run; expects BIN (the release folder) to be set.
+# Sourced, not run; expects BIN (the release folder) to be set. CLBCHAT_BIN, if set, is the
+# clbchat server binary to start instead of $BIN/clbchat (e.g. a saved build, for an A/B).
 
 WORK="$(mktemp -d -t clbchat-bench.XXXXXX)"
 SERVER_PID=""
@@ -46,7 +47,7 @@ start_clbchat() {
   CLBCHAT_SERVER__MAX_CONNECTIONS=20000 \
   CLBCHAT_DESK__MAX_QUEUE=20000 \
   CLBCHAT_LOG__LEVEL=warn \
-    "$BIN/clbchat" serve >"$dir/out" 2>"$dir/out.err" &
+    "${CLBCHAT_BIN:-$BIN/clbchat}" serve >"$dir/out" 2>"$dir/out.err" &
   SERVER_PID=$!
   wait_listening "$dir/out"
   # The server writes the link file just after it prints that it listens.

@@ -11,13 +11,17 @@
 #                   frames left out), in percent of the server's CPU time;
 #   TAG-RUN.folded.gz  the stacks themselves (inferno-diff-folded compares two runs);
 #   TAG-RUN.load.md the load generator's report of the same run (throughput, latency).
+#   TAG-RUN.cpu.md  the server's CPU time per thread in the measured phase, read from /proc
+#                   (also with PERF=off, where it is free of the profiler's cost), per message.
 #
-# Usage: bash benches/profile.sh [RUN...]       RUN: relay memory sqlite-full sqlite-normal
+# Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack memory sqlite-full sqlite-normal
 #                                               postgres (default: memory sqlite-full)
 # Knobs (environment): TAG (now), VISITORS (4000), COUNSELLORS (100), WARMUP (5),
 #   DURATION (10), FREQ (199 samples/s per thread), PERF (on; off: the load's figures only,
 #   without the profiler's own cost, for a quick before-and-after), CLBCHAT_PROFILE_OUT
-#   (benches/results/profiles), CLBCHAT_BENCH_POSTGRES_URL as for run.sh.
+#   (benches/results/profiles), CLBCHAT_BENCH_POSTGRES_URL as for run.sh, CLBCHAT_BIN (a
+#   clbchat binary to profile instead of the fresh build: a saved copy of an earlier
+#   commit's, for a before-and-after on one machine in one sitting).
 # Needs perf (Debian's linux-perf) and inferno (`cargo install inferno`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,22 +71,66 @@ profile() {
     kill -0 "$load_pid" 2>/dev/null || { cat "$WORK/$run.load.err" >&2; exit 1; }
     sleep 0.1
   done
+  sleep "$(awk -v w="$WARMUP" 'BEGIN { print w + 0.05 }')"
+  thread_ticks "$SERVER_PID" >"$WORK/$run.ticks.before"
   if [ "$PERF" != on ]; then
+    sleep "$DURATION"
+    thread_ticks "$SERVER_PID" >"$WORK/$run.ticks.after"
     wait "$load_pid" || { cat "$WORK/$run.load.err" >&2; exit 1; }
     tail -n 1 "$OUT/$name.load.md" >&2
+    thread_cpu "$run" "$name" >"$OUT/$name.cpu.md"
+    cat "$OUT/$name.cpu.md" >&2
     return 0
   fi
-  sleep "$(awk -v w="$WARMUP" 'BEGIN { print w + 0.05 }')"
   perf record -q -F "$FREQ" --call-graph dwarf,16384 -p "$SERVER_PID" -o "$WORK/$run.perf" \
     -- sleep "$DURATION" 2>"$WORK/$run.perf.err" || { cat "$WORK/$run.perf.err" >&2; exit 1; }
+  thread_ticks "$SERVER_PID" >"$WORK/$run.ticks.after"
   wait "$load_pid" || { cat "$WORK/$run.load.err" >&2; exit 1; }
   tail -n 1 "$OUT/$name.load.md" >&2
+  thread_cpu "$run" "$name" >"$OUT/$name.cpu.md"
   perf script -i "$WORK/$run.perf" 2>/dev/null | inferno-collapse-perf --all >"$WORK/$run.folded"
   inferno-flamegraph --title "clbchat $run, $VISITORS conversations, closed loop ($TAG)" \
     --minwidth 0.1 <"$WORK/$run.folded" >"$OUT/$name.svg"
   tables "$run" "$name" <"$WORK/$run.folded" >"$OUT/$name.md"
   gzip -9 -c "$WORK/$run.folded" >"$OUT/$name.folded.gz"
   echo "   $OUT/$name.svg, $OUT/$name.md" >&2
+}
+
+# thread_ticks PID: one line per thread of PID, "name ticks": its CPU time so far (user and
+# system, in clock ticks), the name without a trailing number.
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*/stat; do
+    awk '{
+      i = index($0, "("); j = 0
+      for (k = length($0); k > i; k--) if (substr($0, k, 1) == ")") { j = k; break }
+      name = substr($0, i + 1, j - i - 1); sub(/-[0-9]+$/, "", name)
+      split(substr($0, j + 2), f, " ")
+      print name, f[12] + f[13]
+    }' "$t" 2>/dev/null || true
+  done
+}
+
+# thread_cpu RUN NAME: the server's CPU time per thread in the measured phase (from
+# /proc, without the profiler's cost when PERF=off), in all and per delivered message.
+thread_cpu() {
+  local rate
+  rate="$(tail -n 1 "$OUT/$2.load.md" | awk -F'|' '{ gsub(/ /, "", $7); print $7 }')"
+  awk -v hz="$(getconf CLK_TCK)" -v secs="$DURATION" -v rate="$rate" -v name="$2" '
+    FNR == 1 { file++ }
+    file == 1 { before[$1] += $2; next }
+    { after[$1] += $2 }
+    END {
+      printf "### Server CPU per thread, `%s` (%s msg/s, %s s measured)\n\n", name, rate, secs
+      print "| thread | CPU s | cores | µs per message |"
+      print "|---|---:|---:|---:|"
+      msgs = rate * secs
+      for (t in after) {
+        s = (after[t] - before[t]) / hz; total += s
+        if (s > 0) printf "| `%s` | %.2f | %.2f | %.1f |\n", t, s, s / secs, (msgs > 0 ? 1e6 * s / msgs : 0)
+      }
+      printf "| all | %.2f | %.2f | %.1f |\n", total, total / secs, (msgs > 0 ? 1e6 * total / msgs : 0)
+    }' "$WORK/$1.ticks.before" "$WORK/$1.ticks.after"
 }
 
 # tables RUN NAME < folded stacks (weights in nanoseconds of CPU, perf's cpu-clock): the
@@ -125,9 +173,9 @@ tables() {
 for run in "${RUNS[@]}"; do
   log "$run"
   case "$run" in
-    relay)
+    relay | relay-ack)
       start_relay
-      profile relay relay "ws://127.0.0.1:$PORT"
+      profile "$run" "$run" "ws://127.0.0.1:$PORT"
       ;;
     memory)
       start_clbchat memory memory: full
@@ -146,7 +194,7 @@ for run in "${RUNS[@]}"; do
       psql "$PG_ADMIN" -qc "drop database if exists $PG_DB with (force)" >/dev/null || true
       ;;
     *)
-      echo "unknown run '$run' (relay, memory, sqlite-full, sqlite-normal, postgres)" >&2
+      echo "unknown run '$run' (relay, relay-ack, memory, sqlite-full, sqlite-normal, postgres)" >&2
       exit 2
       ;;
   esac

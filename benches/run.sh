@@ -3,7 +3,9 @@
 #
 # Builds in release, then starts each target in turn on a free port, runs clbchat-load
 # against it with the same parameters, and stops it:
-#   1. the bare relay (clbchat-bare-relay: tokio-tungstenite alone), the ceiling;
+#   1. the bare relay (clbchat-bare-relay: tokio-tungstenite alone), the ceiling; with
+#      twice the conversations also acknowledging each message (relay-ack), the ceiling of
+#      any server that acknowledges;
 #   2. clbchat, full stack on the in-memory store (storage.url = "memory:");
 #   3. clbchat on SQLite, durable (durability = "full", the default);
 #   4. clbchat on SQLite, the faster mode (durability = "normal");
@@ -96,6 +98,11 @@ start_relay
 load relay-max-2x relay "ws://127.0.0.1:$PORT" --visitors "$((VISITORS * 2))" --counsellors "$COUNSELLORS" --mode max
 stop_server
 clbchat_run memory-max-2x memory: full --visitors "$((VISITORS * 2))" --counsellors "$COUNSELLORS" --mode max
+# The same relay acknowledging each message to its sender: one frame more each way, the
+# least any server that acknowledges does, so its ceiling.
+start_relay
+load relay-ack-max-2x relay-ack "ws://127.0.0.1:$PORT" --visitors "$((VISITORS * 2))" --counsellors "$COUNSELLORS" --mode max
+stop_server
 
 log "3. clbchat on SQLite, durable, closed loop"
 clbchat_run sqlite-full-max "sqlite://$WORK/full/clbchat.db" full $(max_args)
@@ -133,6 +140,9 @@ clbchat_run memory-half memory: full --visitors "$VISITORS" --counsellors "$COUN
 clbchat_run sqlite-full-half "sqlite://$WORK/full-half/clbchat.db" full --visitors "$VISITORS" --counsellors "$COUNSELLORS" --mode fixed --rate "$SQL_HALF"
 start_relay
 load relay-at-memory-half relay "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$MEM_HALF"
+stop_server
+start_relay
+load relay-ack-at-memory-half relay-ack "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$MEM_HALF"
 stop_server
 start_relay
 load relay-at-sqlite-full-half relay "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$SQL_HALF"

@@ -269,7 +269,7 @@ impl LoadConfig {
     pub fn connections(&self) -> usize {
         match self.target {
             Target::Clbchat => self.visitors + self.counsellors,
-            Target::Relay | Target::Socketio => 2 * self.visitors,
+            Target::Relay | Target::RelayAck | Target::Socketio => 2 * self.visitors,
         }
     }
 
@@ -474,7 +474,7 @@ fn summarise(
     close_reasons.dedup();
     close_reasons.truncate(10);
     let secs = (clock.measure_until - clock.measure_from).as_secs_f64();
-    let acked = (cfg.target == Target::Clbchat).then(|| sent.iter().map(|s| s.acked).sum());
+    let acked = wire::acknowledges(cfg.target).then(|| sent.iter().map(|s| s.acked).sum());
     let counts = Counts {
         sent: total_sent,
         sent_in_window: sent.iter().map(|s| s.sent_in_window).sum(),
@@ -501,7 +501,7 @@ fn summarise(
         visitors: cfg.visitors,
         counsellors: match cfg.target {
             Target::Clbchat => cfg.counsellors,
-            Target::Relay | Target::Socketio => cfg.visitors,
+            Target::Relay | Target::RelayAck | Target::Socketio => cfg.visitors,
         },
         connections: cfg.connections(),
         mode: mode.into(),
@@ -531,7 +531,7 @@ async fn open_receivers(shared: &Arc<Shared>) -> Result<Vec<Task<Received>>> {
     let cfg = &shared.cfg;
     match cfg.target {
         Target::Clbchat => open_counsellors(shared).await,
-        Target::Relay | Target::Socketio => {
+        Target::Relay | Target::RelayAck | Target::Socketio => {
             let gate = Arc::new(Semaphore::new(cfg.connect_concurrency));
             let mut opening = Vec::with_capacity(cfg.visitors);
             for n in 0..cfg.visitors {
@@ -782,7 +782,7 @@ async fn storm(shared: &Arc<Shared>) -> Result<Storm> {
             let what = format!("visitor {n}");
             let origin = match cfg.target {
                 Target::Clbchat => origin.as_deref(),
-                Target::Relay | Target::Socketio => None,
+                Target::Relay | Target::RelayAck | Target::Socketio => None,
             };
             let mut ws = wire::connect(&url, origin, wire::protocol(cfg.target)).await?;
             let elapsed = |s: Instant| u64::try_from(s.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -805,7 +805,7 @@ async fn storm(shared: &Arc<Shared>) -> Result<Storm> {
                     }
                 }
                 Target::Socketio => wire::socketio_handshake(&mut ws, &what).await?,
-                Target::Relay => {}
+                Target::Relay | Target::RelayAck => {}
             }
             ss.fetch_max(elapsed(start), Ordering::AcqRel);
             drop(permit);
@@ -978,7 +978,7 @@ async fn visitor(shared: Arc<Shared>, n: usize, mut ws: Ws) -> (Sent, Option<Ws>
     };
     let mut next_due = clock.go + phase;
     let stop_sending = clock.measure_until;
-    let wants_acks = target == Target::Clbchat;
+    let wants_acks = wire::acknowledges(target);
     loop {
         let now = Instant::now();
         let sending = now < stop_sending;
@@ -1073,6 +1073,13 @@ async fn visitor(shared: Arc<Shared>, n: usize, mut ws: Ws) -> (Sent, Option<Ws>
                             VisitorFrame::Error(_) => out.errors += 1,
                             VisitorFrame::Joined | VisitorFrame::Other => {}
                         },
+                        Target::RelayAck => {
+                            let acked = Marker::find(t, "")
+                                .is_some_and(|m| unacked.remove(&m.number).is_some());
+                            if acked {
+                                out.acked += 1;
+                            }
+                        }
                         Target::Socketio if t == "2" => {
                             let _ = ws.send(Message::text("3")).await;
                         }

@@ -7,16 +7,29 @@
 //! once when the reader has nothing more (the batching the clbchat writer does too).
 //! No JSON, no store, no engine: what is left is the cost of WebSocket framing and of the
 //! sockets, which is what the load generator compares the full stack against.
+//!
+//! **Acknowledging.** Sockets on `/pair-ack/<n>` are paired the same way, and each text
+//! frame is also answered to its sender with an acknowledgement: the frame's marker header
+//! (`#visitor:number:sent#`, see [`crate::marker`]), found without parsing anything else.
+//! That is the least any server that acknowledges what it took must do per message: one
+//! more frame to write, and for the client one more to read. The load generator's
+//! `relay-ack` target waits for it as it waits for clbchat's `ack`, so the two runs
+//! measure the ceiling of an acknowledging server on the machine, beside the bare one.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+
+/// The path prefix of pairs whose frames are acknowledged.
+pub const ACK_PATH: &str = "/pair-ack/";
 
 /// Read buffer per socket, as the clbchat server's default.
 pub const READ_BUFFER: usize = 8 * 1024;
@@ -70,6 +83,7 @@ async fn handle(stream: TcpStream, waiting: Waiting) {
         return;
     };
     let key = std::mem::take(&mut *path.lock().unwrap_or_else(|e| e.into_inner()));
+    let acknowledged = key.starts_with(ACK_PATH);
     let partner = {
         let mut w = waiting.lock().unwrap_or_else(|e| e.into_inner());
         match w.remove(&key) {
@@ -80,13 +94,84 @@ async fn handle(stream: TcpStream, waiting: Waiting) {
             }
         }
     };
-    if let Some((a, b)) = partner {
-        let (a_tx, a_rx) = a.split();
-        let (b_tx, b_rx) = b.split();
-        // Either direction ending (a close, an error) ends the pair.
-        tokio::select! {
-            _ = a_rx.forward(b_tx) => {}
-            _ = b_rx.forward(a_tx) => {}
+    let Some((a, b)) = partner else {
+        return;
+    };
+    let (a_tx, a_rx) = a.split();
+    let (b_tx, b_rx) = b.split();
+    if acknowledged {
+        acknowledging(a_tx, a_rx, b_tx, b_rx).await;
+        return;
+    }
+    // Either direction ending (a close, an error) ends the pair.
+    tokio::select! {
+        _ = a_rx.forward(b_tx) => {}
+        _ = b_rx.forward(a_tx) => {}
+    }
+}
+
+type Tx = SplitSink<WebSocketStream<TcpStream>, Message>;
+type Rx = SplitStream<WebSocketStream<TcpStream>>;
+
+/// One task per pair: each text frame goes to the partner and its marker header back to
+/// the sender, each written as it comes (a closed-loop client has one frame in flight, so
+/// there is nothing to gather). Either side ending ends the pair.
+async fn acknowledging(mut a_tx: Tx, mut a_rx: Rx, mut b_tx: Tx, mut b_rx: Rx) {
+    loop {
+        let going = tokio::select! {
+            m = a_rx.next() => pass(m, &mut b_tx, &mut a_tx).await,
+            m = b_rx.next() => pass(m, &mut a_tx, &mut b_tx).await,
+        };
+        if !going {
+            return;
         }
+    }
+}
+
+/// Forwards a text frame to `to` and acknowledges it on `back`; other frames (pings are
+/// answered by tungstenite itself) are dropped. False when the pair is over.
+async fn pass(
+    m: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    to: &mut Tx,
+    back: &mut Tx,
+) -> bool {
+    let text = match m {
+        Some(Ok(Message::Text(t))) => t,
+        Some(Ok(Message::Close(_)) | Err(_)) | None => return false,
+        Some(Ok(_)) => return true,
+    };
+    let ack = marker_header(text.as_str()).map(Message::text);
+    if to.send(Message::Text(text)).await.is_err() {
+        return false;
+    }
+    match ack {
+        Some(ack) => back.send(ack).await.is_ok(),
+        None => true,
+    }
+}
+
+/// The marker header at the start of a frame, `#…#`, if it has one.
+fn marker_header(text: &str) -> Option<String> {
+    let end = text.strip_prefix('#')?.find('#')? + 2;
+    text.get(..end).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marker_header;
+    use crate::marker::Marker;
+
+    #[test]
+    fn the_acknowledgement_is_the_marker_the_load_generator_reads_back() {
+        let m = Marker {
+            visitor: 4,
+            number: 9,
+            sent_ns: 77,
+        };
+        let ack = marker_header(&m.text(64)).expect("a header");
+        assert_eq!(ack, "#4:9:77#");
+        assert_eq!(Marker::find(&ack, ""), Some(m));
+        assert_eq!(marker_header("no marker"), None);
+        assert_eq!(marker_header("#unterminated"), None);
     }
 }

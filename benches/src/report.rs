@@ -316,6 +316,11 @@ pub mod labels {
     pub const RELAY_MAX_2X: &str = "relay-max-2x";
     /// The full stack in memory with the same twice the conversations.
     pub const MEMORY_MAX_2X: &str = "memory-max-2x";
+    /// The acknowledging relay (`relay-ack`), closed loop, twice the conversations: the
+    /// ceiling of any server that acknowledges each message, on this machine.
+    pub const RELAY_ACK_MAX_2X: &str = "relay-ack-max-2x";
+    /// The acknowledging relay at the same rate as [`MEMORY_HALF`].
+    pub const RELAY_ACK_AT_MEMORY_HALF: &str = "relay-ack-at-memory-half";
 }
 
 /// Ratios and targets from runs labelled as in [`labels`]; runs that are missing give
@@ -358,6 +363,20 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         Some(("≥ 0.85", at_least(v, 0.85))),
         format!("{MEMORY_MAX_2X} / {RELAY_MAX_2X}"),
     ));
+    ratios.push(line(
+        "the ceiling of that goal: acknowledging relay / bare relay, twice the conversations",
+        ratio(RELAY_ACK_MAX_2X, RELAY_MAX_2X),
+        "ratio",
+        None,
+        format!("{RELAY_ACK_MAX_2X} / {RELAY_MAX_2X}"),
+    ));
+    ratios.push(line(
+        "how near the ceiling: full stack in memory / acknowledging relay, twice the conversations",
+        ratio(MEMORY_MAX_2X, RELAY_ACK_MAX_2X),
+        "ratio",
+        None,
+        format!("{MEMORY_MAX_2X} / {RELAY_ACK_MAX_2X}"),
+    ));
     let v = ratio(SQLITE_FULL_MAX, MEMORY_MAX);
     ratios.push(line(
         "throughput: SQLite durable / in memory",
@@ -387,6 +406,13 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         "ms",
         Some(("≤ 1 ms", at_most(v, 1.0))),
         format!("{MEMORY_HALF} − {RELAY_AT_MEMORY_HALF}"),
+    ));
+    ratios.push(line(
+        "the same for the acknowledging relay (what one more frame each way adds)",
+        added(RELAY_ACK_AT_MEMORY_HALF, RELAY_AT_MEMORY_HALF),
+        "ms",
+        None,
+        format!("{RELAY_ACK_AT_MEMORY_HALF} − {RELAY_AT_MEMORY_HALF}"),
     ));
     let v = added(SQLITE_FULL_HALF, RELAY_AT_SQLITE_FULL_HALF);
     ratios.push(line(

@@ -7,6 +7,8 @@
 //!   counsellors log in, go online and receive `log` events.
 //! - `relay`: the bare relay: `/pair/<n>` pairs visitor *n* with counsellor *n*; a message
 //!   is the marker text itself.
+//! - `relay-ack`: the same relay on `/pair-ack/<n>`, which also answers each message to its
+//!   sender with the message's marker header, the least an acknowledging server must do.
 //! - `socketio`: Engine.IO 4 / socket.io 5 over a plain WebSocket
 //!   (`/socket.io/?EIO=4&transport=websocket&pair=<n>`): the server opens with `0{…}`, the
 //!   client connects to the main namespace with `40` and gets `40{…}`; events are
@@ -36,6 +38,8 @@ pub enum Target {
     Clbchat,
     /// `clbchat-bare-relay`: pairs sockets and forwards raw frames.
     Relay,
+    /// `clbchat-bare-relay` on `/pair-ack/<n>`: forwards and acknowledges each frame.
+    RelayAck,
     /// The Node.js socket.io relay in `benches/socketio-relay`.
     Socketio,
 }
@@ -78,6 +82,7 @@ pub fn socket_url(target: Target, base: &str, n: usize) -> String {
     match target {
         Target::Clbchat => base.to_owned(),
         Target::Relay => format!("{base}/pair/{n}"),
+        Target::RelayAck => format!("{base}{}{n}", crate::relay::ACK_PATH),
         Target::Socketio => {
             format!("{base}/socket.io/?EIO=4&transport=websocket&pair={n}")
         }
@@ -88,7 +93,7 @@ pub fn socket_url(target: Target, base: &str, n: usize) -> String {
 pub fn protocol(target: Target) -> Option<&'static str> {
     match target {
         Target::Clbchat => Some(SUBPROTOCOL),
-        Target::Relay | Target::Socketio => None,
+        Target::Relay | Target::RelayAck | Target::Socketio => None,
     }
 }
 
@@ -100,7 +105,7 @@ pub fn message_frame(target: Target, number: u64, text: &str) -> String {
         Target::Clbchat => {
             format!(r#"{{"type":"send","req":{number},"id":"m{number}","text":"{text}"}}"#)
         }
-        Target::Relay => text.to_owned(),
+        Target::Relay | Target::RelayAck => text.to_owned(),
         Target::Socketio => format!(r#"42["msg","{text}"]"#),
     }
 }
@@ -109,7 +114,7 @@ pub fn message_frame(target: Target, number: u64, text: &str) -> String {
 pub fn marker_prefix(target: Target) -> &'static str {
     match target {
         Target::Clbchat => r#""text":""#,
-        Target::Relay => "",
+        Target::Relay | Target::RelayAck => "",
         Target::Socketio => r#"42["msg",""#,
     }
 }
@@ -118,6 +123,11 @@ pub fn marker_prefix(target: Target) -> &'static str {
 /// `message` from the client), which is what carries a marker.
 pub fn is_client_message(frame: &str) -> bool {
     frame.contains(r#""event":"log""#) && frame.contains(r#""from":"client""#)
+}
+
+/// Whether the target answers each message with an acknowledgement the visitor waits for.
+pub fn acknowledges(target: Target) -> bool {
+    matches!(target, Target::Clbchat | Target::RelayAck)
 }
 
 /// What a frame on a visitor's clbchat socket says about its messages.

@@ -38,8 +38,8 @@ fn config(target: Target, url: String, mode: Mode) -> LoadConfig {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_message_crosses_the_bare_relay_once() {
+/// A closed-loop run against the relay in this process: every message arrives once.
+async fn every_message_crosses_the_relay_once(target: Target) -> clbchat_benches::report::Counts {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
@@ -48,11 +48,7 @@ async fn every_message_crosses_the_bare_relay_once() {
     let relay = tokio::spawn(clbchat_benches::relay::serve(listener, async {
         let _ = stopped.await;
     }));
-    let cfg = config(
-        Target::Relay,
-        format!("ws://{addr}"),
-        Mode::Max { window: 2 },
-    );
+    let cfg = config(target, format!("ws://{addr}"), Mode::Max { window: 2 });
     let report = load::run(cfg).await.expect("a load run");
     assert!(report.nothing_lost, "{report:#?}");
     assert_eq!(report.counts.delivered, report.counts.sent);
@@ -60,6 +56,19 @@ async fn every_message_crosses_the_bare_relay_once() {
     assert!(report.latency.count > 0);
     let _ = stop.send(());
     relay.await.expect("the relay stops");
+    report.counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_crosses_the_bare_relay_once() {
+    let counts = every_message_crosses_the_relay_once(Target::Relay).await;
+    assert_eq!(counts.acked, None, "the bare relay acknowledges nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_crosses_the_acknowledging_relay_once_and_is_acknowledged() {
+    let counts = every_message_crosses_the_relay_once(Target::RelayAck).await;
+    assert_eq!(counts.acked, Some(counts.sent));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -188,7 +188,11 @@ impl BatchWriter for SqliteBackend {
     /// thread, so this keeps a batch of 256 at a handful of hand-offs instead of one or two
     /// per row (measured: the per-row version was the durable-SQLite bottleneck). The rows
     /// go to the end of the table (its rowid is the order of writing; see the migration
-    /// `20261205000003_events_in_write_order`), so a batch writes few pages.
+    /// `20261205000003_events_in_write_order`), so a batch writes few pages. The `INSERT`
+    /// says `OR FAIL` and the key to the conversation is checked at `COMMIT` (migration
+    /// `20261205000004`): no statement of the batch can need undoing on its own, so SQLite
+    /// keeps no statement journal (a temporary copy of every page the statement changes);
+    /// a failed batch is rolled back whole, as before.
     async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>> {
         let mut tx = begin_write(&self.write)
             .await
@@ -219,7 +223,7 @@ impl BatchWriter for SqliteBackend {
         let (verdicts, accepted) = judge(rows, known.for_batch(rows, found));
         for chunk in accepted.chunks(INSERT_CHUNK) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) ",
+                "INSERT OR FAIL INTO events (conversation, seq, at_ns, kind, has_text, body) ",
             );
             qb.push_values(chunk, |mut b, &i| {
                 let row = &rows[i];

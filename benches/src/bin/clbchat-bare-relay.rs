@@ -1,6 +1,7 @@
 //! `clbchat-bare-relay`: the ceiling the load generator compares clbchat against: pairs
 //! WebSockets by path (`/pair/N` with `/pair/N`) and forwards raw frames both ways, with
-//! tokio-tungstenite alone. Run with
+//! tokio-tungstenite alone; on `/pair-ack/N` it also acknowledges each frame to its sender
+//! (see `clbchat_benches::relay`). Run with
 //! `cargo run --release -p clbchat-benches --bin clbchat-bare-relay -- --listen 127.0.0.1:0`.
 
 use anyhow::Context as _;

@@ -237,6 +237,62 @@ async fn postgres_catches_a_row_written_behind_its_back() {
     a_row_written_behind_the_stores_back_is_caught_and_read_again(&db).await;
 }
 
+/// A chat removed behind the store's back while the writer still remembers it: the key to
+/// the conversation refuses its next event (on SQLite at `COMMIT`, where the key is checked
+/// since issue 20), the batch is retried one by one, the other chats' events are stored,
+/// and the writer goes on: a failed `COMMIT` leaves no transaction open behind it.
+async fn a_chat_removed_behind_the_stores_back_fails_alone(db: &TestDb) {
+    let store = db.open().await;
+    let chats: Vec<ConversationMeta> = (0..3).map(|_| meta()).collect();
+    for m in &chats {
+        store.put_conversation(m).await.expect("put_conversation");
+        store.append(&event(m.id, 1)).await.expect("append");
+    }
+    let gone = &chats[0];
+    let id = match db.sqlite_path() {
+        Some(_) => format!("X'{}'", gone.id.0.simple()),
+        None => format!("'{}'::uuid", gone.id.0),
+    };
+    db.execute(&format!(
+        "DELETE FROM events WHERE conversation = {id}; DELETE FROM conversations WHERE id = {id}"
+    ))
+    .await;
+    let next: Vec<LoggedEvent> = chats.iter().map(|m| event(m.id, 2)).collect();
+    let (a, b, c) = tokio::join!(
+        store.append(&next[0]),
+        store.append(&next[1]),
+        store.append(&next[2]),
+    );
+    assert_eq!(
+        a.err().and_then(|e| e.store_kind()),
+        Some(StoreErrorKind::NotFound),
+        "the removed chat's event is refused"
+    );
+    b.expect("another chat's event in the same batch is stored");
+    c.expect("another chat's event in the same batch is stored");
+    for m in &chats[1..] {
+        store
+            .append(&event(m.id, 3))
+            .await
+            .expect("the writer goes on");
+        assert_eq!(seqs(&store, m.id).await, vec![1, 2, 3]);
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_only_the_event_of_a_removed_chat() {
+    a_chat_removed_behind_the_stores_back_fails_alone(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_only_the_event_of_a_removed_chat() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    a_chat_removed_behind_the_stores_back_fails_alone(&db).await;
+}
+
 /// A database made before the log was stored in write order (issue 20) keeps every event:
 /// the migration moves them, each chat's in order, and the key still refuses a repeat.
 #[tokio::test]
