@@ -60,7 +60,9 @@ start_clbchat() {
 }
 
 start_relay() {
-  "$BIN/clbchat-bare-relay" --listen 127.0.0.1:0 >"$WORK/relay.out" 2>"$WORK/relay.out.err" &
+  rm -f "$WORK/relay-journal.db"*
+  "$BIN/clbchat-bare-relay" --listen 127.0.0.1:0 --journal "$WORK/relay-journal.db" \
+    >"$WORK/relay.out" 2>"$WORK/relay.out.err" &
   SERVER_PID=$!
   wait_listening "$WORK/relay.out"
 }

@@ -14,8 +14,8 @@
 #   TAG-RUN.cpu.md  the server's CPU time per thread in the measured phase, read from /proc
 #                   (also with PERF=off, where it is free of the profiler's cost), per message.
 #
-# Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack memory sqlite-full sqlite-normal
-#                                               postgres (default: memory sqlite-full)
+# Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack relay-durable memory sqlite-full
+#                                               sqlite-normal postgres (default: memory sqlite-full)
 # Knobs (environment): TAG (now), VISITORS (4000), COUNSELLORS (100), WARMUP (5),
 #   DURATION (10), FREQ (199 samples/s per thread), PERF (on; off: the load's figures only,
 #   without the profiler's own cost, for a quick before-and-after), CLBCHAT_PROFILE_OUT
@@ -96,40 +96,45 @@ profile() {
   echo "   $OUT/$name.svg, $OUT/$name.md" >&2
 }
 
-# thread_ticks PID: one line per thread of PID, "name ticks": its CPU time so far (user and
-# system, in clock ticks), the name without a trailing number.
+# thread_ticks PID: one line per thread of PID, "tid name ticks" (its CPU time so far, user
+# and system, in clock ticks; the name without a trailing number), then "process - ticks"
+# for the whole process, which still counts the threads that have ended.
 thread_ticks() {
   local t
-  for t in /proc/"$1"/task/*/stat; do
-    awk '{
+  for t in /proc/"$1"/task/*/stat /proc/"$1"/stat; do
+    awk -v whole="$([ "$t" = "/proc/$1/stat" ] && echo 1)" '{
       i = index($0, "("); j = 0
       for (k = length($0); k > i; k--) if (substr($0, k, 1) == ")") { j = k; break }
       name = substr($0, i + 1, j - i - 1); sub(/-[0-9]+$/, "", name)
       split(substr($0, j + 2), f, " ")
-      print name, f[12] + f[13]
+      if (whole) print "process", "-", f[12] + f[13]; else print $1, name, f[12] + f[13]
     }' "$t" 2>/dev/null || true
   done
 }
 
-# thread_cpu RUN NAME: the server's CPU time per thread in the measured phase (from
-# /proc, without the profiler's cost when PERF=off), in all and per delivered message.
+# thread_cpu RUN NAME: the server's CPU time in the measured phase (from /proc, without
+# the profiler's cost when PERF=off), per thread name and in all, per delivered message. A
+# thread that ended in the phase (the runtime's blocking threads end when idle for 10 s)
+# is in the whole but not in its name's line.
 thread_cpu() {
   local rate
   rate="$(tail -n 1 "$OUT/$2.load.md" | awk -F'|' '{ gsub(/ /, "", $7); print $7 }')"
   awk -v hz="$(getconf CLK_TCK)" -v secs="$DURATION" -v rate="$rate" -v name="$2" '
     FNR == 1 { file++ }
-    file == 1 { before[$1] += $2; next }
-    { after[$1] += $2 }
+    file == 1 { before[$1] = $3; next }
+    $1 == "process" { whole = ($3 - before["process"]) / hz; next }
+    { ticks[$2] += $3 - ($1 in before ? before[$1] : 0) }
     END {
       printf "### Server CPU per thread, `%s` (%s msg/s, %s s measured)\n\n", name, rate, secs
       print "| thread | CPU s | cores | µs per message |"
       print "|---|---:|---:|---:|"
       msgs = rate * secs
-      for (t in after) {
-        s = (after[t] - before[t]) / hz; total += s
+      for (t in ticks) {
+        s = ticks[t] / hz; live += s
         if (s > 0) printf "| `%s` | %.2f | %.2f | %.1f |\n", t, s, s / secs, (msgs > 0 ? 1e6 * s / msgs : 0)
       }
-      printf "| all | %.2f | %.2f | %.1f |\n", total, total / secs, (msgs > 0 ? 1e6 * total / msgs : 0)
+      if (whole > live + 0.005) printf "| threads that ended | %.2f | %.2f | %.1f |\n", whole - live, (whole - live) / secs, (msgs > 0 ? 1e6 * (whole - live) / msgs : 0)
+      printf "| all | %.2f | %.2f | %.1f |\n", whole, whole / secs, (msgs > 0 ? 1e6 * whole / msgs : 0)
     }' "$WORK/$1.ticks.before" "$WORK/$1.ticks.after"
 }
 
@@ -173,7 +178,7 @@ tables() {
 for run in "${RUNS[@]}"; do
   log "$run"
   case "$run" in
-    relay | relay-ack)
+    relay | relay-ack | relay-durable)
       start_relay
       profile "$run" "$run" "ws://127.0.0.1:$PORT"
       ;;
@@ -194,7 +199,7 @@ for run in "${RUNS[@]}"; do
       psql "$PG_ADMIN" -qc "drop database if exists $PG_DB with (force)" >/dev/null || true
       ;;
     *)
-      echo "unknown run '$run' (relay, relay-ack, memory, sqlite-full, sqlite-normal, postgres)" >&2
+      echo "unknown run '$run' (relay, relay-ack, relay-durable, memory, sqlite-full, sqlite-normal, postgres)" >&2
       exit 2
       ;;
   esac

@@ -3,9 +3,10 @@
 #
 # Builds in release, then starts each target in turn on a free port, runs clbchat-load
 # against it with the same parameters, and stops it:
-#   1. the bare relay (clbchat-bare-relay: tokio-tungstenite alone), the ceiling; with
-#      twice the conversations also acknowledging each message (relay-ack), the ceiling of
-#      any server that acknowledges;
+#   1. the bare relay (clbchat-bare-relay: tokio-tungstenite alone), the ceiling; also
+#      acknowledging each message (relay-ack), the ceiling of any server that acknowledges,
+#      and writing each message to an SQLite journal with synchronous=FULL before it
+#      acknowledges it (relay-durable), the ceiling of a durable one;
 #   2. clbchat, full stack on the in-memory store (storage.url = "memory:");
 #   3. clbchat on SQLite, durable (durability = "full", the default);
 #   4. clbchat on SQLite, the faster mode (durability = "normal");
@@ -87,6 +88,12 @@ log "1. bare relay, closed loop"
 start_relay
 load relay-max relay "ws://127.0.0.1:$PORT" $(max_args)
 stop_server
+start_relay
+load relay-ack-max relay-ack "ws://127.0.0.1:$PORT" $(max_args)
+stop_server
+start_relay
+load relay-durable-max relay-durable "ws://127.0.0.1:$PORT" $(max_args)
+stop_server
 
 log "2. clbchat, full stack in memory, closed loop"
 clbchat_run memory-max memory: full $(max_args)
@@ -146,6 +153,9 @@ load relay-ack-at-memory-half relay-ack "ws://127.0.0.1:$PORT" --visitors "$VISI
 stop_server
 start_relay
 load relay-at-sqlite-full-half relay "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$SQL_HALF"
+stop_server
+start_relay
+load relay-durable-at-sqlite-full-half relay-durable "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$SQL_HALF"
 stop_server
 
 log "8. $CONVERSATIONS_10K concurrent conversations on durable SQLite"

@@ -30,6 +30,7 @@ pub mod burst;
 pub mod error;
 pub mod fixtures;
 pub mod hostile;
+pub mod journal;
 pub mod load;
 pub mod marker;
 pub mod procfs;

@@ -269,7 +269,9 @@ impl LoadConfig {
     pub fn connections(&self) -> usize {
         match self.target {
             Target::Clbchat => self.visitors + self.counsellors,
-            Target::Relay | Target::RelayAck | Target::Socketio => 2 * self.visitors,
+            Target::Relay | Target::RelayAck | Target::RelayDurable | Target::Socketio => {
+                2 * self.visitors
+            }
         }
     }
 
@@ -501,7 +503,9 @@ fn summarise(
         visitors: cfg.visitors,
         counsellors: match cfg.target {
             Target::Clbchat => cfg.counsellors,
-            Target::Relay | Target::RelayAck | Target::Socketio => cfg.visitors,
+            Target::Relay | Target::RelayAck | Target::RelayDurable | Target::Socketio => {
+                cfg.visitors
+            }
         },
         connections: cfg.connections(),
         mode: mode.into(),
@@ -531,7 +535,7 @@ async fn open_receivers(shared: &Arc<Shared>) -> Result<Vec<Task<Received>>> {
     let cfg = &shared.cfg;
     match cfg.target {
         Target::Clbchat => open_counsellors(shared).await,
-        Target::Relay | Target::RelayAck | Target::Socketio => {
+        Target::Relay | Target::RelayAck | Target::RelayDurable | Target::Socketio => {
             let gate = Arc::new(Semaphore::new(cfg.connect_concurrency));
             let mut opening = Vec::with_capacity(cfg.visitors);
             for n in 0..cfg.visitors {
@@ -782,7 +786,7 @@ async fn storm(shared: &Arc<Shared>) -> Result<Storm> {
             let what = format!("visitor {n}");
             let origin = match cfg.target {
                 Target::Clbchat => origin.as_deref(),
-                Target::Relay | Target::RelayAck | Target::Socketio => None,
+                Target::Relay | Target::RelayAck | Target::RelayDurable | Target::Socketio => None,
             };
             let mut ws = wire::connect(&url, origin, wire::protocol(cfg.target)).await?;
             let elapsed = |s: Instant| u64::try_from(s.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -805,7 +809,7 @@ async fn storm(shared: &Arc<Shared>) -> Result<Storm> {
                     }
                 }
                 Target::Socketio => wire::socketio_handshake(&mut ws, &what).await?,
-                Target::Relay | Target::RelayAck => {}
+                Target::Relay | Target::RelayAck | Target::RelayDurable => {}
             }
             ss.fetch_max(elapsed(start), Ordering::AcqRel);
             drop(permit);
@@ -1073,7 +1077,7 @@ async fn visitor(shared: Arc<Shared>, n: usize, mut ws: Ws) -> (Sent, Option<Ws>
                             VisitorFrame::Error(_) => out.errors += 1,
                             VisitorFrame::Joined | VisitorFrame::Other => {}
                         },
-                        Target::RelayAck => {
+                        Target::RelayAck | Target::RelayDurable => {
                             let acked = Marker::find(t, "")
                                 .is_some_and(|m| unacked.remove(&m.number).is_some());
                             if acked {

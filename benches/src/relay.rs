@@ -15,6 +15,10 @@
 //! more frame to write, and for the client one more to read. The load generator's
 //! `relay-ack` target waits for it as it waits for clbchat's `ack`, so the two runs
 //! measure the ceiling of an acknowledging server on the machine, beside the bare one.
+//!
+//! **Durable.** On `/pair-durable/<n>` each text frame is first written to the relay's
+//! SQLite journal ([`crate::journal`], `--journal FILE`) and forwarded and acknowledged once
+//! it is on disk: the least a durable acknowledgement costs with SQLite (`relay-durable`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,8 +32,12 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::journal::Journal;
+
 /// The path prefix of pairs whose frames are acknowledged.
 pub const ACK_PATH: &str = "/pair-ack/";
+/// The path prefix of pairs whose frames are written to the journal, then acknowledged.
+pub const DURABLE_PATH: &str = "/pair-durable/";
 
 /// Read buffer per socket, as the clbchat server's default.
 pub const READ_BUFFER: usize = 8 * 1024;
@@ -46,8 +54,17 @@ pub fn websocket_config() -> WebSocketConfig {
 }
 
 /// Accepts and relays until `shutdown` completes. Accept errors are reported on stderr and
-/// the loop goes on.
+/// the loop goes on. Without a journal, durable pairs are closed at once.
 pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    serve_with_journal(listener, shutdown, None).await;
+}
+
+/// [`serve`], with the journal durable pairs write to.
+pub async fn serve_with_journal(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    journal: Option<Journal>,
+) {
     let waiting: Waiting = Arc::default();
     tokio::pin!(shutdown);
     loop {
@@ -55,7 +72,7 @@ pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()>) {
             () = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(handle(stream, waiting.clone()));
+                    tokio::spawn(handle(stream, waiting.clone(), journal.clone()));
                 }
                 Err(e) => {
                     eprintln!("clbchat-bare-relay: accept failed: {e}");
@@ -68,7 +85,7 @@ pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()>) {
 
 // The callback's error type is tungstenite's `ErrorResponse`, fixed by its trait.
 #[allow(clippy::result_large_err)]
-async fn handle(stream: TcpStream, waiting: Waiting) {
+async fn handle(stream: TcpStream, waiting: Waiting, journal: Option<Journal>) {
     let _ = stream.set_nodelay(true);
     let path: Arc<Mutex<String>> = Arc::default();
     let seen = path.clone();
@@ -84,6 +101,7 @@ async fn handle(stream: TcpStream, waiting: Waiting) {
     };
     let key = std::mem::take(&mut *path.lock().unwrap_or_else(|e| e.into_inner()));
     let acknowledged = key.starts_with(ACK_PATH);
+    let durable = key.starts_with(DURABLE_PATH);
     let partner = {
         let mut w = waiting.lock().unwrap_or_else(|e| e.into_inner());
         match w.remove(&key) {
@@ -99,8 +117,13 @@ async fn handle(stream: TcpStream, waiting: Waiting) {
     };
     let (a_tx, a_rx) = a.split();
     let (b_tx, b_rx) = b.split();
-    if acknowledged {
-        acknowledging(a_tx, a_rx, b_tx, b_rx).await;
+    if acknowledged || durable {
+        let journal = match (durable, journal) {
+            (false, _) => None,
+            (true, Some(j)) => Some(j),
+            (true, None) => return,
+        };
+        acknowledging(a_tx, a_rx, b_tx, b_rx, journal.as_ref()).await;
         return;
     }
     // Either direction ending (a close, an error) ends the pair.
@@ -113,14 +136,21 @@ async fn handle(stream: TcpStream, waiting: Waiting) {
 type Tx = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Rx = SplitStream<WebSocketStream<TcpStream>>;
 
-/// One task per pair: each text frame goes to the partner and its marker header back to
-/// the sender, each written as it comes (a closed-loop client has one frame in flight, so
-/// there is nothing to gather). Either side ending ends the pair.
-async fn acknowledging(mut a_tx: Tx, mut a_rx: Rx, mut b_tx: Tx, mut b_rx: Rx) {
+/// One task per pair: each text frame (written to the journal first, if there is one) goes
+/// to the partner and its marker header back to the sender, each written as it comes (a
+/// closed-loop client has one frame in flight, so there is nothing to gather). Either side
+/// ending, or the journal failing, ends the pair.
+async fn acknowledging(
+    mut a_tx: Tx,
+    mut a_rx: Rx,
+    mut b_tx: Tx,
+    mut b_rx: Rx,
+    journal: Option<&Journal>,
+) {
     loop {
         let going = tokio::select! {
-            m = a_rx.next() => pass(m, &mut b_tx, &mut a_tx).await,
-            m = b_rx.next() => pass(m, &mut a_tx, &mut b_tx).await,
+            m = a_rx.next() => pass(m, &mut b_tx, &mut a_tx, journal).await,
+            m = b_rx.next() => pass(m, &mut a_tx, &mut b_tx, journal).await,
         };
         if !going {
             return;
@@ -128,18 +158,25 @@ async fn acknowledging(mut a_tx: Tx, mut a_rx: Rx, mut b_tx: Tx, mut b_rx: Rx) {
     }
 }
 
-/// Forwards a text frame to `to` and acknowledges it on `back`; other frames (pings are
-/// answered by tungstenite itself) are dropped. False when the pair is over.
+/// Forwards a text frame to `to` and acknowledges it on `back`, once the journal has it if
+/// there is one; other frames (pings are answered by tungstenite itself) are dropped. False
+/// when the pair is over.
 async fn pass(
     m: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     to: &mut Tx,
     back: &mut Tx,
+    journal: Option<&Journal>,
 ) -> bool {
     let text = match m {
         Some(Ok(Message::Text(t))) => t,
         Some(Ok(Message::Close(_)) | Err(_)) | None => return false,
         Some(Ok(_)) => return true,
     };
+    if let Some(j) = journal {
+        if !j.append(text.as_str().to_owned()).await {
+            return false;
+        }
+    }
     let ack = marker_header(text.as_str()).map(Message::text);
     if to.send(Message::Text(text)).await.is_err() {
         return false;

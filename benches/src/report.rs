@@ -321,6 +321,14 @@ pub mod labels {
     pub const RELAY_ACK_MAX_2X: &str = "relay-ack-max-2x";
     /// The acknowledging relay at the same rate as [`MEMORY_HALF`].
     pub const RELAY_ACK_AT_MEMORY_HALF: &str = "relay-ack-at-memory-half";
+    /// The acknowledging relay, closed loop, the same conversations as [`MEMORY_MAX`].
+    pub const RELAY_ACK_MAX: &str = "relay-ack-max";
+    /// The durable relay (`relay-durable`: each message in an SQLite journal with
+    /// `synchronous=FULL` before it is acknowledged), closed loop: with [`RELAY_ACK_MAX`],
+    /// the ceiling of "durable / in memory" with SQLite on this machine.
+    pub const RELAY_DURABLE_MAX: &str = "relay-durable-max";
+    /// The durable relay at the same rate as [`SQLITE_FULL_HALF`].
+    pub const RELAY_DURABLE_AT_SQLITE_FULL_HALF: &str = "relay-durable-at-sqlite-full-half";
 }
 
 /// Ratios and targets from runs labelled as in [`labels`]; runs that are missing give
@@ -386,6 +394,20 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         format!("{SQLITE_FULL_MAX} / {MEMORY_MAX}"),
     ));
     ratios.push(line(
+        "the ceiling of that goal: durable relay (an SQLite journal, synchronous=FULL) / acknowledging relay",
+        ratio(RELAY_DURABLE_MAX, RELAY_ACK_MAX),
+        "ratio",
+        None,
+        format!("{RELAY_DURABLE_MAX} / {RELAY_ACK_MAX}"),
+    ));
+    ratios.push(line(
+        "how near the ceiling: SQLite durable / durable relay",
+        ratio(SQLITE_FULL_MAX, RELAY_DURABLE_MAX),
+        "ratio",
+        None,
+        format!("{SQLITE_FULL_MAX} / {RELAY_DURABLE_MAX}"),
+    ));
+    ratios.push(line(
         "throughput: SQLite normal (faster mode) / in memory",
         ratio(SQLITE_NORMAL_MAX, MEMORY_MAX),
         "ratio",
@@ -421,6 +443,13 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         "ms",
         Some(("≤ 5 ms", at_most(v, 5.0))),
         format!("{SQLITE_FULL_HALF} − {RELAY_AT_SQLITE_FULL_HALF}"),
+    ));
+    ratios.push(line(
+        "the same for the durable relay (the journal's own added latency)",
+        added(RELAY_DURABLE_AT_SQLITE_FULL_HALF, RELAY_AT_SQLITE_FULL_HALF),
+        "ms",
+        None,
+        format!("{RELAY_DURABLE_AT_SQLITE_FULL_HALF} − {RELAY_AT_SQLITE_FULL_HALF}"),
     ));
     // The most connections give the steadiest figure.
     let idle_from = [CONVERSATIONS_10K, MEMORY_MAX].into_iter().find(|l| {

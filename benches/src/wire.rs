@@ -9,6 +9,8 @@
 //!   is the marker text itself.
 //! - `relay-ack`: the same relay on `/pair-ack/<n>`, which also answers each message to its
 //!   sender with the message's marker header, the least an acknowledging server must do.
+//! - `relay-durable`: the same on `/pair-durable/<n>`, which writes each message to the
+//!   relay's SQLite journal before it forwards and acknowledges it.
 //! - `socketio`: Engine.IO 4 / socket.io 5 over a plain WebSocket
 //!   (`/socket.io/?EIO=4&transport=websocket&pair=<n>`): the server opens with `0{…}`, the
 //!   client connects to the main namespace with `40` and gets `40{…}`; events are
@@ -40,6 +42,9 @@ pub enum Target {
     Relay,
     /// `clbchat-bare-relay` on `/pair-ack/<n>`: forwards and acknowledges each frame.
     RelayAck,
+    /// `clbchat-bare-relay --journal FILE` on `/pair-durable/<n>`: writes each frame to
+    /// its journal durably, then forwards and acknowledges it.
+    RelayDurable,
     /// The Node.js socket.io relay in `benches/socketio-relay`.
     Socketio,
 }
@@ -83,6 +88,7 @@ pub fn socket_url(target: Target, base: &str, n: usize) -> String {
         Target::Clbchat => base.to_owned(),
         Target::Relay => format!("{base}/pair/{n}"),
         Target::RelayAck => format!("{base}{}{n}", crate::relay::ACK_PATH),
+        Target::RelayDurable => format!("{base}{}{n}", crate::relay::DURABLE_PATH),
         Target::Socketio => {
             format!("{base}/socket.io/?EIO=4&transport=websocket&pair={n}")
         }
@@ -93,7 +99,7 @@ pub fn socket_url(target: Target, base: &str, n: usize) -> String {
 pub fn protocol(target: Target) -> Option<&'static str> {
     match target {
         Target::Clbchat => Some(SUBPROTOCOL),
-        Target::Relay | Target::RelayAck | Target::Socketio => None,
+        Target::Relay | Target::RelayAck | Target::RelayDurable | Target::Socketio => None,
     }
 }
 
@@ -105,7 +111,7 @@ pub fn message_frame(target: Target, number: u64, text: &str) -> String {
         Target::Clbchat => {
             format!(r#"{{"type":"send","req":{number},"id":"m{number}","text":"{text}"}}"#)
         }
-        Target::Relay | Target::RelayAck => text.to_owned(),
+        Target::Relay | Target::RelayAck | Target::RelayDurable => text.to_owned(),
         Target::Socketio => format!(r#"42["msg","{text}"]"#),
     }
 }
@@ -114,7 +120,7 @@ pub fn message_frame(target: Target, number: u64, text: &str) -> String {
 pub fn marker_prefix(target: Target) -> &'static str {
     match target {
         Target::Clbchat => r#""text":""#,
-        Target::Relay | Target::RelayAck => "",
+        Target::Relay | Target::RelayAck | Target::RelayDurable => "",
         Target::Socketio => r#"42["msg",""#,
     }
 }
@@ -127,7 +133,10 @@ pub fn is_client_message(frame: &str) -> bool {
 
 /// Whether the target answers each message with an acknowledgement the visitor waits for.
 pub fn acknowledges(target: Target) -> bool {
-    matches!(target, Target::Clbchat | Target::RelayAck)
+    matches!(
+        target,
+        Target::Clbchat | Target::RelayAck | Target::RelayDurable
+    )
 }
 
 /// What a frame on a visitor's clbchat socket says about its messages.

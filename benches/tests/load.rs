@@ -45,9 +45,27 @@ async fn every_message_crosses_the_relay_once(target: Target) -> clbchat_benches
         .expect("a port");
     let addr = listener.local_addr().expect("its address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(clbchat_benches::relay::serve(listener, async {
-        let _ = stopped.await;
-    }));
+    let dir = std::env::temp_dir().join(format!(
+        "clbchat-load-relay-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let journal = match target {
+        Target::RelayDurable => {
+            std::fs::create_dir_all(&dir).expect("a folder");
+            let journal = clbchat_benches::journal::Journal::open(&dir.join("journal.db"))
+                .await
+                .expect("the journal opens");
+            Some(journal)
+        }
+        _ => None,
+    };
+    let relay = tokio::spawn(clbchat_benches::relay::serve_with_journal(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        journal,
+    ));
     let cfg = config(target, format!("ws://{addr}"), Mode::Max { window: 2 });
     let report = load::run(cfg).await.expect("a load run");
     assert!(report.nothing_lost, "{report:#?}");
@@ -56,6 +74,7 @@ async fn every_message_crosses_the_relay_once(target: Target) -> clbchat_benches
     assert!(report.latency.count > 0);
     let _ = stop.send(());
     relay.await.expect("the relay stops");
+    let _ = std::fs::remove_dir_all(&dir);
     report.counts
 }
 
@@ -101,4 +120,10 @@ async fn every_message_reaches_a_counsellor_of_a_real_server_once_and_is_acknowl
     assert_eq!(report.counts.rate_limited, 0);
     running.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_crosses_the_durable_relay_once_and_is_acknowledged() {
+    let counts = every_message_crosses_the_relay_once(Target::RelayDurable).await;
+    assert_eq!(counts.acked, Some(counts.sent));
 }

@@ -1,7 +1,8 @@
 //! `clbchat-bare-relay`: the ceiling the load generator compares clbchat against: pairs
 //! WebSockets by path (`/pair/N` with `/pair/N`) and forwards raw frames both ways, with
-//! tokio-tungstenite alone; on `/pair-ack/N` it also acknowledges each frame to its sender
-//! (see `clbchat_benches::relay`). Run with
+//! tokio-tungstenite alone; on `/pair-ack/N` it also acknowledges each frame to its sender,
+//! and on `/pair-durable/N` it writes each frame to its SQLite journal (`--journal FILE`)
+//! before (see `clbchat_benches::relay`). Run with
 //! `cargo run --release -p clbchat-benches --bin clbchat-bare-relay -- --listen 127.0.0.1:0`.
 
 use anyhow::Context as _;
@@ -17,6 +18,11 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9001")]
     listen: std::net::SocketAddr,
+    /// The SQLite file that pairs on `/pair-durable/N` write each frame to (durably) before
+    /// it is forwarded and acknowledged; created if missing. Without it those pairs are
+    /// closed.
+    #[arg(long)]
+    journal: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,7 +37,15 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("binding {}", cli.listen))?;
         let addr = listener.local_addr().context("the bound address")?;
         println!("clbchat-bare-relay listens on ws://{addr}");
-        clbchat_benches::relay::serve(listener, stop_signal()).await;
+        let journal = match &cli.journal {
+            Some(path) => Some(
+                clbchat_benches::journal::Journal::open(path)
+                    .await
+                    .with_context(|| format!("opening the journal {}", path.display()))?,
+            ),
+            None => None,
+        };
+        clbchat_benches::relay::serve_with_journal(listener, stop_signal(), journal).await;
         Ok(())
     })
 }
