@@ -169,6 +169,8 @@
       $('go-online').disabled = false;
     }
     updateShift();
+    // The waiting line depends on who takes chats: say it now, not at the next round.
+    pollOnce();
   }
 
   async function goOffline() {
@@ -186,6 +188,7 @@
       $('go-offline').disabled = false;
     }
     updateShift();
+    pollOnce();
   }
 
   async function toggleAvailable() {
@@ -202,6 +205,7 @@
       toggle.disabled = !S.online;
     }
     updateShift();
+    pollOnce();
   }
 
   function updateShift() {
