@@ -55,6 +55,15 @@ pub enum Error {
         #[source]
         source: clbchat_transport_ws::Error,
     },
+    /// The relay's SQLite journal could not be opened or prepared.
+    #[error("{what}: {source}")]
+    Journal {
+        /// Doing what.
+        what: String,
+        /// sqlx's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Something did not happen in time.
     #[error("{what}: nothing after {after:?}")]
     Timeout {

@@ -38,8 +38,12 @@ impl Journal {
     /// own, as clbchat's group commit does for SQLite.
     pub async fn open(path: &Path) -> Result<Journal> {
         let url = format!("sqlite://{}", path.display());
+        let journal = |what: &str| {
+            let what = format!("{what} the journal `{url}`");
+            move |source| Error::Journal { what, source }
+        };
         let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|e| Error::Usage(format!("the journal `{url}`: {e}")))?
+            .map_err(journal("reading the address of"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
@@ -47,13 +51,13 @@ impl Journal {
             .max_connections(1)
             .connect_with(options)
             .await
-            .map_err(|e| Error::Usage(format!("opening the journal `{url}`: {e}")))?;
+            .map_err(journal("opening"))?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, frame TEXT NOT NULL)",
         )
         .execute(&pool)
         .await
-        .map_err(|e| Error::Usage(format!("creating the journal's table: {e}")))?;
+        .map_err(journal("creating the table of"))?;
         let (queue, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("relay-journal".into())
@@ -66,7 +70,7 @@ impl Journal {
                     Err(e) => eprintln!("clbchat-bare-relay: the journal cannot start: {e}"),
                 }
             })
-            .map_err(|e| Error::Usage(format!("starting the journal's writer: {e}")))?;
+            .map_err(|e| Error::io("starting the journal's writer thread", e))?;
         Ok(Journal { queue })
     }
 
