@@ -17,7 +17,8 @@
 # Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack relay-durable memory sqlite-full
 #                                               sqlite-normal postgres (default: memory sqlite-full)
 # Knobs (environment): TAG (now), VISITORS (4000), COUNSELLORS (100), WARMUP (5),
-#   DURATION (10), FREQ (199 samples/s per thread), PERF (on; off: the load's figures only,
+#   DURATION (10), RATE (none: closed loop; see below), FREQ (199 samples/s per thread),
+#   PERF (on; off: the load's figures only,
 #   without the profiler's own cost, for a quick before-and-after), CLBCHAT_PROFILE_OUT
 #   (benches/results/profiles), CLBCHAT_BENCH_POSTGRES_URL as for run.sh, CLBCHAT_BIN (a
 #   clbchat binary to profile instead of the fresh build: a saved copy of an earlier
@@ -36,6 +37,11 @@ WARMUP="${WARMUP:-5}"
 DURATION="${DURATION:-10}"
 FREQ="${FREQ:-199}"
 PERF="${PERF:-on}"
+# RATE (messages per second per conversation): an open loop at that rate instead of the
+# closed loop, so that two targets are compared at the same throughput (a target that
+# carries fewer messages spreads its fixed costs, the runtime's wake-ups and polls, over
+# fewer of them, and looks dearer per message than it is).
+if [ -n "${RATE:-}" ]; then MODE_ARGS=(--mode fixed --rate "$RATE"); else MODE_ARGS=(--mode max); fi
 PG_ADMIN="${CLBCHAT_BENCH_POSTGRES_URL:-${CLBCHAT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}}"
 # shellcheck source=benches/lib.sh
 . benches/lib.sh
@@ -63,7 +69,7 @@ profile() {
   shift 3
   "$BIN/clbchat-load" --label "$name" --target "$target" --url "$url" \
     --server-pid "$SERVER_PID" --warmup "$WARMUP" --duration "$DURATION" \
-    --visitors "$VISITORS" --counsellors "$COUNSELLORS" --mode max \
+    --visitors "$VISITORS" --counsellors "$COUNSELLORS" "${MODE_ARGS[@]}" \
     --markdown "$OUT/$name.load.md" "$@" >/dev/null 2>"$WORK/$run.load.err" &
   local load_pid=$!
   # The load generator says when traffic starts; measuring begins 50 ms + WARMUP after.

@@ -118,22 +118,31 @@ pub(crate) struct EventRow {
 impl EventRow {
     /// The row for an event.
     pub(crate) fn encode(event: &LoggedEvent) -> Result<Self> {
-        let value = serde_json::to_value(&event.body)
+        // Straight to text: going through a `serde_json::Value` first built a map of the
+        // body on the heap and then printed it (1.8 µs of each durable message in the
+        // profile `statement-journal-sqlite-full`).
+        let body = serde_json::to_string(&event.body)
             .map_err(|e| Error::Data(format!("event {}: cannot be written: {e}", event.seq)))?;
-        let kind = value
-            .get("type")
-            .and_then(|k| k.as_str())
-            .unwrap_or("unknown")
-            .to_owned();
         Ok(Self {
             conversation: event.conversation.0,
             seq: seq(event.seq)?,
             at_ns: ns(event.at, "event time")?,
-            kind,
+            kind: kind_of(&body)?.to_owned(),
             has_text: event.body.has_text(),
-            body: value.to_string(),
+            body,
         })
     }
+}
+
+/// The `type` of an event body's JSON. The body is an internally tagged enum, and serde
+/// writes the tag first: `{"type":"message",...}`. Anything else is refused rather than
+/// stored under a wrong kind.
+fn kind_of(body: &str) -> Result<&str> {
+    body.strip_prefix("{\"type\":\"")
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(kind, _)| kind)
+        .filter(|kind| !kind.is_empty() && !kind.contains('\\'))
+        .ok_or_else(|| Error::Data(format!("an event body without its type first: {body:.40}")))
 }
 
 /// One row of the `events` table as stored: its body perhaps sealed (see `crate::seal`).
@@ -217,5 +226,21 @@ mod tests {
         };
         let back = stored.decode(&row.body).expect("decode");
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn the_kind_is_the_type_written_first() {
+        assert_eq!(
+            kind_of(r#"{"type":"message","text":"hoi"}"#).expect("kind"),
+            "message"
+        );
+        for wrong in [
+            r#"{"text":"hoi","type":"message"}"#,
+            r#"{"type":""}"#,
+            "[]",
+            "",
+        ] {
+            assert!(kind_of(wrong).is_err(), "{wrong}");
+        }
     }
 }
