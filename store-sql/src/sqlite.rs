@@ -40,6 +40,22 @@ async fn begin_read(pool: &Pool<Sqlite>) -> sqlx::Result<Transaction<'static, Sq
     pool.begin().await
 }
 
+/// The tables that hold the log: the indexed log and its tail (see `crate::queries` and
+/// [`SqliteBackend`]'s write-up of the tail).
+const EVENT_TABLES: [&str; 2] = ["events", "events_tail"];
+
+/// SQL that is true when chat `chat` (a column) has entries in the log that also meet
+/// `and` (conditions on `e.`, each starting with ` AND`): the index by chat for `events`,
+/// and the tail read once for the whole query. A correlated `EXISTS` on the view
+/// `event_log` would scan the unindexed tail again for every chat that has nothing in
+/// `events` (every purged chat, in a purge).
+fn log_has(chat: &str, and: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM events e WHERE e.conversation = {chat}{and}) \
+         OR {chat} IN (SELECT e.conversation FROM events_tail e WHERE 1 = 1{and}))"
+    )
+}
+
 crate::queries::shared_queries!(SqliteBackend, Sqlite);
 
 /// How SQLite reads JSON (see `report.rs`).
