@@ -232,3 +232,49 @@ fn accounts_and_migrations_from_the_command_line() {
     assert_eq!(code, 1);
     assert!(err.contains("no account `nobody`"), "{err}");
 }
+
+/// Two servers pointed at one SQLite file by mistake: the second stops at once and says
+/// why (the first holds the log's lock file), instead of taking chats it cannot keep; a
+/// command beside the running server (adding an account) still works.
+#[test]
+fn a_second_server_on_the_same_database_stops_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut first = Binary::start(&program(), d, 0, &[]);
+
+    let second = std::process::Command::new(program().path)
+        .current_dir(d)
+        .arg("serve")
+        .env("CLBCHAT_SERVER__LISTEN", "127.0.0.1:0")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the second server starts");
+    // It must stop by itself; a minute is far more than opening a database takes.
+    let pid = second.id();
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(second.wait_with_output());
+    });
+    let Ok(out) = exited.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+        panic!("the second server on the same database kept running");
+    };
+    let out = out.expect("waiting for the second server");
+    let (status, err) = (out.status, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status.code(), Some(78), "a configuration error:\n{err}");
+    assert!(
+        err.contains("storage.url")
+            && err.contains("clbchat.db-lock")
+            && err.contains("give each service its own database file"),
+        "{err}"
+    );
+
+    add_ann(d);
+    let (exit, _) = first.terminate();
+    assert_eq!(exit, Some(0), "the first server was not disturbed");
+}
