@@ -70,19 +70,6 @@ pub(crate) enum Error {
     /// The write conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
-    /// Another process appends to this SQLite database's log (it holds the lock file); this
-    /// store can read it but not append to it.
-    #[error(
-        "storage: the chat log in `{database}` is written by another clbchat process (it \
-         holds `{lock}`), so this one cannot add to it; give each service its own database \
-         file, or stop the other process first"
-    )]
-    LogWrittenElsewhere {
-        /// The database file.
-        database: String,
-        /// The lock file the other process holds.
-        lock: String,
-    },
     /// The store was closed ([`crate::SqlStore::close`]) or its writer stopped.
     #[error("storage: the store is closed; nothing more can be written")]
     Closed,
@@ -108,9 +95,7 @@ impl Error {
             },
             Error::NotFound(_) => StoreErrorKind::NotFound,
             Error::Conflict(_) => StoreErrorKind::Conflict,
-            Error::Closed | Error::File { .. } | Error::LogWrittenElsewhere { .. } => {
-                StoreErrorKind::Unavailable
-            }
+            Error::Closed | Error::File { .. } => StoreErrorKind::Unavailable,
         }
     }
 }

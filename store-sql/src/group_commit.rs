@@ -52,18 +52,7 @@ pub(crate) trait BatchWriter: Send + Sync + 'static {
     /// ([`LastSeqs::for_batch`]), and commits. Returns one verdict per row, in order; `Err`
     /// if the transaction failed (then nothing was written).
     async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>>;
-
-    /// Work of the backend's own between batches (SQLite: moving a slice of the log's tail
-    /// into the indexed log): after every batch (`idle` false), and when nothing was
-    /// appended for [`QUIET`] (`idle` true). Returns whether such work is still waiting;
-    /// while it is, the writer comes back after every quiet moment. None by default.
-    async fn between_batches(&self, _idle: bool) -> bool {
-        false
-    }
 }
-
-/// How long the writer waits without appends before it does the backend's waiting work.
-pub(crate) const QUIET: Duration = Duration::from_millis(50);
 
 /// Conversations the writer remembers at most; past it, it forgets them all and reads them
 /// again as they come (16 bytes and a number each: about 4 MiB).
@@ -296,25 +285,9 @@ async fn run(
     let mut known = LastSeqs::default();
     let mut forgotten = forgets.load(Ordering::Acquire);
     let mut stopping = false;
-    // Whether the backend has work waiting for a quiet moment.
-    let mut waiting = false;
     loop {
         let first = if stopping {
             rx.recv().await
-        } else if waiting {
-            tokio::select! {
-                biased;
-                r = rx.recv() => r,
-                _ = &mut stop => {
-                    rx.close();
-                    stopping = true;
-                    continue;
-                }
-                _ = tokio::time::sleep(QUIET) => {
-                    waiting = writer.between_batches(true).await;
-                    continue;
-                }
-            }
         } else {
             tokio::select! {
                 biased;
@@ -355,7 +328,6 @@ async fn run(
             known = LastSeqs::default();
         }
         flush(writer.as_ref(), batch, &mut known).await;
-        waiting = writer.between_batches(false).await;
     }
 }
 

@@ -32,15 +32,6 @@ async fn begin_read(pool: &Pool<Postgres>) -> sqlx::Result<Transaction<'static, 
         .await
 }
 
-/// The tables that hold the log: one (see `crate::queries`).
-const EVENT_TABLES: [&str; 1] = ["events"];
-
-/// SQL that is true when chat `chat` (a column) has entries in the log that also meet
-/// `and` (conditions on `e.`, each starting with ` AND`).
-fn log_has(chat: &str, and: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM events e WHERE e.conversation = {chat}{and})")
-}
-
 crate::queries::shared_queries!(PgBackend, Postgres);
 
 /// How PostgreSQL reads JSON (the columns are JSON text; see `report.rs`).

@@ -6,15 +6,7 @@
 //! database, so instead of a generic function with a wall of trait bounds, the
 //! [`shared_queries!`] macro expands the same code in each backend module for its database
 //! type. The expanding module provides a backend struct with `read` and `write` pools, and
-//! `begin_read` / `begin_write` functions that open a transaction the way that backend needs,
-//! `EVENT_TABLES`, the tables that hold the log, and `log_has`, the condition that a chat
-//! has entries in it.
-//!
-//! **The log is read through the view `event_log`** and deleted from every table in
-//! `EVENT_TABLES`. On PostgreSQL both are just `events`. On SQLite the newest entries wait
-//! in `events_tail`, in the order written and without the index by chat, before they join
-//! `events` in slices sorted by chat (see `sqlite.rs`, issue 20); the view is the union of
-//! the two, so a read sees every committed entry wherever it is.
+//! `begin_read` / `begin_write` functions that open a transaction the way that backend needs.
 
 /// Columns of `conversations`, in the order [`shared_queries!`]'s decoder reads them.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, desk, pseudonym, profile, state, counsellor, \
@@ -337,8 +329,12 @@ macro_rules! shared_queries {
                     qb.push(" AND counsellor = ").push_bind(s.0.as_str());
                 }
                 if f.with_transcript {
-                    qb.push(" AND ")
-                        .push(log_has("conversations.id", " AND e.has_text = true"));
+                    qb.push(
+                        " AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = conversations.id \
+                         AND e.has_text = ",
+                    )
+                    .push_bind(true)
+                    .push(")");
                 }
                 qb.push(" ORDER BY arrived_at_ns DESC, id ASC");
                 if let Some(limit) = f.limit {
@@ -352,7 +348,7 @@ macro_rules! shared_queries {
                 // Beyond i64::MAX nothing can follow.
                 let Ok(after) = i64::try_from(after) else { return Ok(Vec::new()) };
                 let rows = sqlx::query(
-                    "SELECT conversation, seq, at_ns, body FROM event_log \
+                    "SELECT conversation, seq, at_ns, body FROM events \
                      WHERE conversation = $1 AND seq > $2 ORDER BY seq",
                 )
                 .bind(id.0)
@@ -386,7 +382,7 @@ macro_rules! shared_queries {
                 .await
                 .context("writing the audit row of a transcript read")?;
                 let rows = sqlx::query(
-                    "SELECT conversation, seq, at_ns, body FROM event_log \
+                    "SELECT conversation, seq, at_ns, body FROM events \
                      WHERE conversation = $1 ORDER BY seq",
                 )
                 .bind(read.conversation.0)
@@ -449,12 +445,11 @@ macro_rules! shared_queries {
             /// with rows left, not a blended chat's (those follow their client file).
             pub(crate) async fn purgeable_transcripts(&self, ended_before: DateTime<Utc>) -> Result<Vec<Uuid>> {
                 let before = codec::ns(ended_before, "purge cut-off")?;
-                let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+                let ids: Vec<Uuid> = sqlx::query_scalar(
                     "SELECT c.id FROM conversations c WHERE c.ended_at_ns < $1 \
-                     AND {} \
+                     AND EXISTS (SELECT 1 FROM events e WHERE e.conversation = c.id) \
                      AND c.id NOT IN (SELECT conversation FROM appointment_chats)",
-                    log_has("c.id", ""),
-                ))
+                )
                 .bind(before)
                 .fetch_all(&self.read)
                 .await
@@ -496,13 +491,11 @@ macro_rules! shared_queries {
                                 .context("purging a nickname")?;
                         }
                     }
-                    for table in EVENT_TABLES {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE conversation = $1"))
-                            .bind(*id)
-                            .execute(&mut *tx)
-                            .await
-                            .context("purging transcripts")?;
-                    }
+                    sqlx::query("DELETE FROM events WHERE conversation = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .context("purging transcripts")?;
                     sqlx::query("UPDATE ratings SET comment = NULL WHERE conversation = $1")
                         .bind(*id)
                         .execute(&mut *tx)
@@ -556,8 +549,6 @@ macro_rules! shared_queries {
             }
 
             /// Up to `limit` rows with text stored plain (written before sealing existed).
-            /// Only `events`: this runs while the store opens, after SQLite's tail has joined
-            /// the log, and whatever goes into the tail is sealed already.
             pub(crate) async fn plain_text_events(&self, limit: i64) -> Result<Vec<codec::StoredEvent>> {
                 let rows = sqlx::query(
                     "SELECT conversation, seq, at_ns, body FROM events \
@@ -626,13 +617,11 @@ macro_rules! shared_queries {
                 .fetch_one(&mut *tx)
                 .await
                 .context("counting client files to purge")?;
-                for table in EVENT_TABLES {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE conversation IN ({chats})"))
-                        .bind(before)
-                        .execute(&mut *tx)
-                        .await
-                        .context("purging the transcripts of client files")?;
-                }
+                sqlx::query(&format!("DELETE FROM events WHERE conversation IN ({chats})"))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .context("purging the transcripts of client files")?;
                 sqlx::query(&format!("DELETE FROM feedback WHERE conversation IN ({chats})"))
                     .bind(before)
                     .execute(&mut *tx)
@@ -679,14 +668,8 @@ macro_rules! shared_queries {
                 let empty = codec::json(&ClientProfile::default(), "client profile")?;
                 let mut tx = begin_write(&self.write).await.context("starting an erasure")?;
                 for id in ids {
-                    for table in EVENT_TABLES {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE conversation = $1"))
-                            .bind(*id)
-                            .execute(&mut *tx)
-                            .await
-                            .context("erasing a chat")?;
-                    }
                     for sql in [
+                        "DELETE FROM events WHERE conversation = $1",
                         "DELETE FROM feedback WHERE conversation = $1",
                         "DELETE FROM flags WHERE conversation = $1",
                         "UPDATE ratings SET comment = NULL WHERE conversation = $1",

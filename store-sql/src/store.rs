@@ -172,18 +172,6 @@ impl SqlStore {
         Ok(on_db!(self.migrate())?)
     }
 
-    /// `Ok` when this store may append to the chat log. On SQLite one store per database
-    /// file does (it holds the lock file `<database>-lock` while open; see
-    /// `docs/storage.md`); a second one reads and writes everything else, and this says
-    /// why it cannot append, as an append would (`Unavailable`). A server checks this when
-    /// it starts, so that it does not serve chats it cannot keep.
-    pub fn check_appends(&self) -> Result<()> {
-        match &self.inner.db {
-            Db::Sqlite(b) => Ok(b.may_append()?),
-            Db::Postgres(_) => Ok(()),
-        }
-    }
-
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         match &self.inner.db {

@@ -315,15 +315,6 @@ impl App {
                 (Arc::new(MemoryStore::new()), None)
             } else {
                 let sql = Arc::new(open_store(&settings).await?);
-                // Another server on the same SQLite file: stop now, with why, rather than
-                // refuse every message.
-                sql.check_appends().map_err(|e| {
-                    let why = match e {
-                        clbchat_core::Error::StoreUnavailable(why) => why,
-                        other => other.to_string(),
-                    };
-                    Error::Config(format!("storage.url: {why}"))
-                })?;
                 (sql.clone(), Some(sql))
             };
         let (pseudonyms, created) = crate::keys::load_or_create(&settings.pseudonyms.key_file)?;

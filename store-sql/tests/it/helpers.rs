@@ -138,17 +138,6 @@ impl TestDb {
         done.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The number of rows of a SQLite table, read on a connection of its own.
-    pub(crate) async fn sqlite_rows(&self, table: &str) -> i64 {
-        let mut c = sqlx::SqliteConnection::connect(&self.url)
-            .await
-            .expect("connecting");
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&mut c)
-            .await
-            .unwrap_or_else(|e| panic!("counting {table}: {e}"))
-    }
-
     /// Opens the store with test-friendly options (small pools).
     pub(crate) async fn open(&self) -> SqlStore {
         self.open_with(options()).await

@@ -425,13 +425,13 @@ async fn produce_error(code: &str) -> (String, String) {
         }
         "store" => {
             // The database refuses the write (a trigger stands in for any refusal that is
-            // not "try again"). Appends go into the log's tail (see docs/storage.md).
+            // not "try again").
             let lab = Lab::start(|_, _| {}).await;
             let mut ann = lab.counsellor("ann").await;
             let (mut v, _, _) = lab.chat_with(&mut ann).await;
             let mut other = lab.database().await;
             sqlx::query(
-                "CREATE TRIGGER conformance_refuses BEFORE INSERT ON events_tail \
+                "CREATE TRIGGER conformance_refuses BEFORE INSERT ON events \
                  BEGIN SELECT RAISE(ABORT, 'refused for the conformance test'); END",
             )
             .execute(&mut other)
