@@ -18,15 +18,6 @@
 //! - [`cli`]: the command line (`serve`, `migrate`, `accounts`, `keys`, `config`).
 //! - [`error`]: the crate's one error enum.
 
-/// The servers' allocator: mimalloc, whose per-thread free lists suit a server that
-/// allocates a message on one thread and frees it on another (the store's writer). With
-/// glibc's `malloc`, durable SQLite carried 9% fewer messages per second and an idle chat
-/// held 28 KiB instead of 17 (`benches/README.md`, "The allocator"). Feature `mimalloc`,
-/// on by default.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod app;
 pub mod blended;
 pub mod bootstrap;
