@@ -18,11 +18,11 @@
 #                                               sqlite-normal postgres (default: memory sqlite-full)
 # Knobs (environment): TAG (now), VISITORS (4000), COUNSELLORS (100), WARMUP (5),
 #   DURATION (10), RATE (none: closed loop; see below), FREQ (199 samples/s per thread),
-#   PERF (on; off: the load's figures only,
-#   without the profiler's own cost, for a quick before-and-after), CLBCHAT_PROFILE_OUT
-#   (benches/results/profiles), CLBCHAT_BENCH_POSTGRES_URL as for run.sh, CLBCHAT_BIN (a
-#   clbchat binary to profile instead of the fresh build: a saved copy of an earlier
-#   commit's, for a before-and-after on one machine in one sitting).
+#   PERF (on; off: the load's figures only, without the profiler's own cost, for a quick
+#   before-and-after), CLBCHAT_PROFILE_OUT (benches/results/profiles),
+#   CLBCHAT_BENCH_POSTGRES_URL as for run.sh, CLBCHAT_BIN (a clbchat binary to profile
+#   instead of the fresh build: a saved copy of an earlier commit's, for a
+#   before-and-after on one machine in one sitting).
 # Needs perf (Debian's linux-perf) and inferno (`cargo install inferno`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
