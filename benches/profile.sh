@@ -12,7 +12,8 @@
 #   TAG-RUN.folded.gz  the stacks themselves (inferno-diff-folded compares two runs);
 #   TAG-RUN.load.md the load generator's report of the same run (throughput, latency).
 #   TAG-RUN.cpu.md  the server's CPU time per thread in the measured phase, read from /proc
-#                   (also with PERF=off, where it is free of the profiler's cost), per message.
+#                   (also with PERF=off, where it is free of the profiler's cost), per message,
+#                   and how long each thread waited for a core while ready to run.
 #
 # Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack relay-durable memory sqlite-full
 #                                               sqlite-normal postgres (default: memory sqlite-full)
@@ -22,7 +23,8 @@
 #   before-and-after), CLBCHAT_PROFILE_OUT (benches/results/profiles),
 #   CLBCHAT_BENCH_POSTGRES_URL as for run.sh, CLBCHAT_BIN (a clbchat binary to profile
 #   instead of the fresh build: a saved copy of an earlier commit's, for a
-#   before-and-after on one machine in one sitting).
+#   before-and-after on one machine in one sitting), DROP_EVENTS_INDEX (1: sqlite runs
+#   without the index on (conversation, seq), to measure what it costs; see below).
 # Needs perf (Debian's linux-perf) and inferno (`cargo install inferno`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,18 +104,20 @@ profile() {
   echo "   $OUT/$name.svg, $OUT/$name.md" >&2
 }
 
-# thread_ticks PID: one line per thread of PID, "tid name ticks" (its CPU time so far, user
-# and system, in clock ticks; the name without a trailing number), then "process - ticks"
+# thread_ticks PID: one line per thread of PID, "tid name ticks waited" (its CPU time so
+# far, user and system, in clock ticks; the name without a trailing number; the time it
+# spent ready to run but waiting for a core, in ns, from schedstat), then "process - ticks"
 # for the whole process, which still counts the threads that have ended.
 thread_ticks() {
   local t
   for t in /proc/"$1"/task/*/stat /proc/"$1"/stat; do
-    awk -v whole="$([ "$t" = "/proc/$1/stat" ] && echo 1)" '{
+    awk -v whole="$([ "$t" = "/proc/$1/stat" ] && echo 1)" \
+      -v waited="$(awk '{ print $2 }' "${t%/stat}/schedstat" 2>/dev/null || echo 0)" '{
       i = index($0, "("); j = 0
       for (k = length($0); k > i; k--) if (substr($0, k, 1) == ")") { j = k; break }
       name = substr($0, i + 1, j - i - 1); sub(/-[0-9]+$/, "", name)
       split(substr($0, j + 2), f, " ")
-      if (whole) print "process", "-", f[12] + f[13]; else print $1, name, f[12] + f[13]
+      if (whole) print "process", "-", f[12] + f[13]; else print $1, name, f[12] + f[13], waited + 0
     }' "$t" 2>/dev/null || true
   done
 }
@@ -127,20 +131,22 @@ thread_cpu() {
   rate="$(tail -n 1 "$OUT/$2.load.md" | awk -F'|' '{ gsub(/ /, "", $7); print $7 }')"
   awk -v hz="$(getconf CLK_TCK)" -v secs="$DURATION" -v rate="$rate" -v name="$2" '
     FNR == 1 { file++ }
-    file == 1 { before[$1] = $3; next }
+    file == 1 { before[$1] = $3; waited_before[$1] = $4; next }
     $1 == "process" { whole = ($3 - before["process"]) / hz; next }
-    { ticks[$2] += $3 - ($1 in before ? before[$1] : 0) }
+    { ticks[$2] += $3 - ($1 in before ? before[$1] : 0); waited[$2] += $4 - ($1 in waited_before ? waited_before[$1] : 0) }
     END {
       printf "### Server CPU per thread, `%s` (%s msg/s, %s s measured)\n\n", name, rate, secs
-      print "| thread | CPU s | cores | µs per message |"
-      print "|---|---:|---:|---:|"
+      print "Waiting: the time the thread was ready to run but had no core (schedstat)."
+      print ""
+      print "| thread | CPU s | cores | µs per message | waiting s |"
+      print "|---|---:|---:|---:|---:|"
       msgs = rate * secs
       for (t in ticks) {
         s = ticks[t] / hz; live += s
-        if (s > 0) printf "| `%s` | %.2f | %.2f | %.1f |\n", t, s, s / secs, (msgs > 0 ? 1e6 * s / msgs : 0)
+        if (s > 0) printf "| `%s` | %.2f | %.2f | %.1f | %.2f |\n", t, s, s / secs, (msgs > 0 ? 1e6 * s / msgs : 0), waited[t] / 1e9
       }
-      if (whole > live + 0.005) printf "| threads that ended | %.2f | %.2f | %.1f |\n", whole - live, (whole - live) / secs, (msgs > 0 ? 1e6 * (whole - live) / msgs : 0)
-      printf "| all | %.2f | %.2f | %.1f |\n", whole, whole / secs, (msgs > 0 ? 1e6 * whole / msgs : 0)
+      if (whole > live + 0.005) printf "| threads that ended | %.2f | %.2f | %.1f | – |\n", whole - live, (whole - live) / secs, (msgs > 0 ? 1e6 * (whole - live) / msgs : 0)
+      printf "| all | %.2f | %.2f | %.1f | – |\n", whole, whole / secs, (msgs > 0 ? 1e6 * whole / msgs : 0)
     }' "$WORK/$1.ticks.before" "$WORK/$1.ticks.after"
 }
 
@@ -181,6 +187,21 @@ tables() {
     }'
 }
 
+# drop_events_index DB: a measurement, never a way to run (DROP_EVENTS_INDEX=1). Drops the
+# index on events (conversation, seq) of the server's fresh database before the load
+# starts, so that a run shows what keeping that index costs the durable path. Without it
+# the writer still keeps the sequence rule (it remembers each chat's last number), but
+# every read by chat scans the whole log.
+drop_events_index() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+db.execute("DROP INDEX events_by_conversation")
+db.commit()
+PY
+  echo "   dropped the index events_by_conversation (DROP_EVENTS_INDEX=1)" >&2
+}
+
 for run in "${RUNS[@]}"; do
   log "$run"
   case "$run" in
@@ -194,6 +215,7 @@ for run in "${RUNS[@]}"; do
       ;;
     sqlite-full | sqlite-normal)
       start_clbchat "$run" "sqlite://$WORK/$run/clbchat.db" "${run#sqlite-}"
+      [ "${DROP_EVENTS_INDEX:-}" = 1 ] && drop_events_index "$WORK/$run/clbchat.db"
       profile "$run" clbchat "ws://127.0.0.1:$PORT/ws" --setup-link "$LINK"
       ;;
     postgres)

@@ -94,9 +94,13 @@ impl SqliteBackend {
             create_owner_only(base.get_filename())?;
         }
 
+        // No ping before each use (sqlx's default): a connection to a local file does not go
+        // stale the way a network one does, and the ping is a round trip to the
+        // connection's worker thread, which on the writer came before every append batch.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout);
         if in_memory {
             // One connection holds the whole database: it must never be closed.
@@ -130,6 +134,7 @@ impl SqliteBackend {
         let file = base.get_filename().to_path_buf();
         let read = SqlitePoolOptions::new()
             .max_connections(options.sqlite_readers.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(base.read_only(true))
             .await
@@ -181,23 +186,43 @@ const INSERT_CHUNK: usize = 1_000;
 
 #[async_trait]
 impl BatchWriter for SqliteBackend {
-    /// One batch in one transaction, in as few statements as SQLite allows: one `SELECT`
-    /// for the last sequence number of the batch's conversations the writer does not know
-    /// yet (none, for chats already going), then one multi-row `INSERT` (per
-    /// [`INSERT_CHUNK`] rows). Each statement is a round trip to sqlx's SQLite worker
-    /// thread, so this keeps a batch of 256 at a handful of hand-offs instead of one or two
-    /// per row (measured: the per-row version was the durable-SQLite bottleneck). The rows
-    /// go to the end of the table (its rowid is the order of writing; see the migration
-    /// `20261205000003_events_in_write_order`), so a batch writes few pages. The `INSERT`
-    /// says `OR FAIL` and the key to the conversation is checked at `COMMIT` (migration
-    /// `20261205000004`): no statement of the batch can need undoing on its own, so SQLite
-    /// keeps no statement journal (a temporary copy of every page the statement changes);
-    /// a failed batch is rolled back whole, as before.
+    /// One batch in one transaction, in as few round trips to sqlx's SQLite worker thread
+    /// as SQLite allows (each is a hand-off between two threads and back; see
+    /// `docs/storage.md`, "One round trip per batch", for what that did and did not change).
+    ///
+    /// - **Every conversation known** (the usual case: chats already going), at most
+    ///   [`INSERT_CHUNK`] rows: one multi-row `INSERT` on its own. Outside `BEGIN … COMMIT`
+    ///   a statement is its own transaction, all of it or nothing of it, committed (and
+    ///   flushed) when it ends; the key to the conversation, checked at commit, is then
+    ///   checked at the statement's end, and SQLite keeps no statement journal (it can undo
+    ///   with the transaction's own). One round trip.
+    /// - **Otherwise**: `BEGIN IMMEDIATE`, one `SELECT` for the last sequence number of the
+    ///   conversations the writer does not know yet, then one `INSERT OR FAIL` per
+    ///   [`INSERT_CHUNK`] rows, then `COMMIT`. The `INSERT` says `OR FAIL` and the key to
+    ///   the conversation is checked at `COMMIT` (migration `20261205000004`): no statement
+    ///   of the batch can need undoing on its own, so SQLite keeps no statement journal (a
+    ///   temporary copy of every page the statement changes); a failed batch is rolled back
+    ///   whole, as before.
+    ///
+    /// Either way the rows go to the end of the table (its rowid is the order of writing;
+    /// see the migration `20261205000003_events_in_write_order`), so a batch writes few
+    /// pages.
     async fn write_batch(&self, rows: &[EventRow], known: &LastSeqs) -> Result<Vec<Verdict>> {
+        let ids = known.unknown(rows);
+        if ids.is_empty() && rows.len() <= INSERT_CHUNK {
+            let (verdicts, accepted) = judge(rows, known.for_batch(rows, HashMap::new()));
+            if !accepted.is_empty() {
+                insert_events("INSERT INTO events", rows, &accepted)
+                    .build()
+                    .execute(&self.write)
+                    .await
+                    .context("appending events")?;
+            }
+            return Ok(verdicts);
+        }
         let mut tx = begin_write(&self.write)
             .await
             .context("starting an append batch")?;
-        let ids = known.unknown(rows);
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(INSERT_CHUNK) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
@@ -222,19 +247,8 @@ impl BatchWriter for SqliteBackend {
         }
         let (verdicts, accepted) = judge(rows, known.for_batch(rows, found));
         for chunk in accepted.chunks(INSERT_CHUNK) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT OR FAIL INTO events (conversation, seq, at_ns, kind, has_text, body) ",
-            );
-            qb.push_values(chunk, |mut b, &i| {
-                let row = &rows[i];
-                b.push_bind(row.conversation)
-                    .push_bind(row.seq)
-                    .push_bind(row.at_ns)
-                    .push_bind(row.kind.as_str())
-                    .push_bind(row.has_text)
-                    .push_bind(row.body.as_str());
-            });
-            qb.build()
+            insert_events("INSERT OR FAIL INTO events", rows, chunk)
+                .build()
                 .execute(&mut *tx)
                 .await
                 .context("appending events")?;
@@ -242,4 +256,25 @@ impl BatchWriter for SqliteBackend {
         tx.commit().await.context("committing an append batch")?;
         Ok(verdicts)
     }
+}
+
+/// The statement `insert` (`INSERT INTO events` or a variant of it) of the rows of `rows`
+/// at `chosen`, all in one.
+fn insert_events<'a>(
+    insert: &str,
+    rows: &'a [EventRow],
+    chosen: &[usize],
+) -> sqlx::QueryBuilder<'a, Sqlite> {
+    let mut qb = sqlx::QueryBuilder::<Sqlite>::new(insert);
+    qb.push(" (conversation, seq, at_ns, kind, has_text, body) ");
+    qb.push_values(chosen, |mut b, &i| {
+        let row = &rows[i];
+        b.push_bind(row.conversation)
+            .push_bind(row.seq)
+            .push_bind(row.at_ns)
+            .push_bind(row.kind.as_str())
+            .push_bind(row.has_text)
+            .push_bind(row.body.as_str());
+    });
+    qb
 }

@@ -293,6 +293,79 @@ async fn postgres_refuses_only_the_event_of_a_removed_chat() {
     a_chat_removed_behind_the_stores_back_fails_alone(&db).await;
 }
 
+/// A batch is all or nothing: when one of its rows clashes with a row written behind the
+/// store's back, none of the batch stays stored, and the one-by-one retry stores each of the
+/// others exactly once (a row kept from the failed batch would clash with its own retry and
+/// be refused although stored). The batch is made of two appends by a writer that waits
+/// for a full batch of two, so both rows share one statement.
+/// Appends event `seq` of `a` and of `b` at once: `a`'s first (join! polls in order).
+async fn both(
+    store: &SqlStore,
+    a: &ConversationMeta,
+    b: &ConversationMeta,
+    seq: u64,
+) -> (clbchat_core::Result<()>, clbchat_core::Result<()>) {
+    let (ea, eb) = (event(a.id, seq), event(b.id, seq));
+    tokio::join!(store.append(&ea), store.append(&eb))
+}
+
+async fn a_clash_keeps_nothing_of_its_batch(db: &TestDb) {
+    let mut o = options();
+    o.group_commit_max_batch = 2;
+    // Long enough never to end a batch in this test: each batch is filled by two appends.
+    o.group_commit_max_delay = std::time::Duration::from_secs(60);
+    let store = db.open_with(o).await;
+    let (a, b) = (meta(), meta());
+    for m in [&a, &b] {
+        store.put_conversation(m).await.expect("put_conversation");
+    }
+    let (first_a, first_b) = both(&store, &a, &b, 1).await;
+    first_a.expect("first event of a");
+    first_b.expect("first event of b");
+    let body = serde_json::to_string(&event(b.id, 2).body).expect("body");
+    let conversation = match db.sqlite_path() {
+        Some(_) => format!("X'{}'", b.id.0.simple()),
+        None => format!("'{}'::uuid", b.id.0),
+    };
+    db.execute(&format!(
+        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
+         VALUES ({conversation}, 2, 0, 'time_warning', false, '{body}')"
+    ))
+    .await;
+    // `a`'s row comes first in the batch (join! polls in order), then `b`'s clashes.
+    let (second_a, second_b) = both(&store, &a, &b, 2).await;
+    second_a.expect("a's event is stored, and answered as stored");
+    assert_eq!(
+        second_b.err().and_then(|e| e.store_kind()),
+        Some(StoreErrorKind::Conflict),
+        "b's seq 2 is taken"
+    );
+    assert_eq!(
+        seqs(&store, a.id).await,
+        vec![1, 2],
+        "a's event stored once"
+    );
+    let (third_a, third_b) = both(&store, &a, &b, 3).await;
+    third_a.expect("the writer goes on");
+    third_b.expect("the writer read b again after the clash");
+    assert_eq!(seqs(&store, a.id).await, vec![1, 2, 3]);
+    assert_eq!(seqs(&store, b.id).await, vec![1, 2, 3]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_keeps_nothing_of_a_batch_with_a_clash() {
+    a_clash_keeps_nothing_of_its_batch(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_keeps_nothing_of_a_batch_with_a_clash() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    a_clash_keeps_nothing_of_its_batch(&db).await;
+}
+
 /// A database made before the log was stored in write order (issue 20) keeps every event:
 /// the migration moves them, each chat's in order, and the key still refuses a repeat.
 #[tokio::test]
