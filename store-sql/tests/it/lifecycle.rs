@@ -189,6 +189,21 @@ async fn seqs(store: &SqlStore, id: ConversationId) -> Vec<u64> {
         .collect()
 }
 
+/// Stores event `seq` of chat `id` straight into the database, as another process on the
+/// same database would: the store's writer does not know of it.
+async fn write_behind_the_stores_back(db: &TestDb, id: ConversationId, seq: u64) {
+    let body = serde_json::to_string(&event(id, seq).body).expect("body");
+    let conversation = match db.sqlite_path() {
+        Some(_) => format!("X'{}'", id.0.simple()),
+        None => format!("'{}'::uuid", id.0),
+    };
+    db.execute(&format!(
+        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
+         VALUES ({conversation}, {seq}, 0, 'time_warning', false, '{body}')"
+    ))
+    .await;
+}
+
 /// The writer remembers the last seq it committed per chat instead of reading it for every
 /// batch. A row written behind its back (another process on the same database) clashes on
 /// the `(conversation, seq)` key; the writer then reads that chat again, so the next event in
@@ -200,16 +215,7 @@ async fn a_row_written_behind_the_stores_back_is_caught_and_read_again(db: &Test
     for seq in 1..=2 {
         store.append(&event(m.id, seq)).await.expect("append");
     }
-    let body = serde_json::to_string(&event(m.id, 3).body).expect("body");
-    let conversation = match db.sqlite_path() {
-        Some(_) => format!("X'{}'", m.id.0.simple()),
-        None => format!("'{}'::uuid", m.id.0),
-    };
-    db.execute(&format!(
-        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
-         VALUES ({conversation}, 3, 0, 'time_warning', false, '{body}')"
-    ))
-    .await;
+    write_behind_the_stores_back(db, m.id, 3).await;
     let clash = store.append(&event(m.id, 3)).await;
     assert_eq!(
         clash.err().and_then(|e| e.store_kind()),
@@ -322,16 +328,7 @@ async fn a_clash_keeps_nothing_of_its_batch(db: &TestDb) {
     let (first_a, first_b) = both(&store, &a, &b, 1).await;
     first_a.expect("first event of a");
     first_b.expect("first event of b");
-    let body = serde_json::to_string(&event(b.id, 2).body).expect("body");
-    let conversation = match db.sqlite_path() {
-        Some(_) => format!("X'{}'", b.id.0.simple()),
-        None => format!("'{}'::uuid", b.id.0),
-    };
-    db.execute(&format!(
-        "INSERT INTO events (conversation, seq, at_ns, kind, has_text, body) \
-         VALUES ({conversation}, 2, 0, 'time_warning', false, '{body}')"
-    ))
-    .await;
+    write_behind_the_stores_back(db, b.id, 2).await;
     // `a`'s row comes first in the batch (join! polls in order), then `b`'s clashes.
     let (second_a, second_b) = both(&store, &a, &b, 2).await;
     second_a.expect("a's event is stored, and answered as stored");
