@@ -102,7 +102,7 @@ while True:
     arrived = due
     db.execute("BEGIN")
     rows = rows_for(random.choice(chats) for _ in batch)
-    cur = db.executemany(INSERT, rows)
+    db.executemany(INSERT, rows)
     db.execute("COMMIT")
     if variant == "sliced":
         # Only this writer appends, so the rowids are the next ones in order.

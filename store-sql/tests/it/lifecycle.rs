@@ -299,11 +299,6 @@ async fn postgres_refuses_only_the_event_of_a_removed_chat() {
     a_chat_removed_behind_the_stores_back_fails_alone(&db).await;
 }
 
-/// A batch is all or nothing: when one of its rows clashes with a row written behind the
-/// store's back, none of the batch stays stored, and the one-by-one retry stores each of the
-/// others exactly once (a row kept from the failed batch would clash with its own retry and
-/// be refused although stored). The batch is made of two appends by a writer that waits
-/// for a full batch of two, so both rows share one statement.
 /// Appends event `seq` of `a` and of `b` at once: `a`'s first (join! polls in order).
 async fn both(
     store: &SqlStore,
@@ -315,6 +310,11 @@ async fn both(
     tokio::join!(store.append(&ea), store.append(&eb))
 }
 
+/// A batch is all or nothing: when one of its rows clashes with a row written behind the
+/// store's back, none of the batch stays stored, and the one-by-one retry stores each of the
+/// others exactly once (a row kept from the failed batch would clash with its own retry and
+/// be refused although stored). The batch is made of two appends by a writer that waits
+/// for a full batch of two, so both rows share one statement.
 async fn a_clash_keeps_nothing_of_its_batch(db: &TestDb) {
     let mut o = options();
     o.group_commit_max_batch = 2;
