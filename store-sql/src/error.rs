@@ -70,6 +70,9 @@ pub(crate) enum Error {
     /// The write conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// The appends could not be copied into the log in time (see `crate::appends`).
+    #[error("storage: {0}")]
+    Behind(String),
     /// The store was closed ([`crate::SqlStore::close`]) or its writer stopped.
     #[error("storage: the store is closed; nothing more can be written")]
     Closed,
@@ -95,7 +98,7 @@ impl Error {
             },
             Error::NotFound(_) => StoreErrorKind::NotFound,
             Error::Conflict(_) => StoreErrorKind::Conflict,
-            Error::Closed | Error::File { .. } => StoreErrorKind::Unavailable,
+            Error::Closed | Error::File { .. } | Error::Behind(_) => StoreErrorKind::Unavailable,
         }
     }
 }

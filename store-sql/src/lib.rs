@@ -48,6 +48,7 @@
 //! Migrations live in `migrations/sqlite` and `migrations/postgres`, embedded in the binary
 //! and applied by [`SqlStore::connect`].
 
+mod appends;
 mod codec;
 mod error;
 mod group_commit;
@@ -63,6 +64,7 @@ pub use options::{
     client_file_cutoff, retention_cutoff, Durability, SqlOptions, DEFAULT_ACQUIRE_TIMEOUT,
     DEFAULT_BUSY_TIMEOUT, DEFAULT_CLIENT_FILE_MONTHS, DEFAULT_DURABILITY,
     DEFAULT_GROUP_COMMIT_MAX_BATCH, DEFAULT_GROUP_COMMIT_MAX_DELAY, DEFAULT_POSTGRES_POOL_SIZE,
-    DEFAULT_RETENTION_DAYS, DEFAULT_SQLITE_READERS,
+    DEFAULT_RETENTION_DAYS, DEFAULT_SQLITE_APPENDS_FILE, DEFAULT_SQLITE_MOVE_INTERVAL,
+    DEFAULT_SQLITE_READERS,
 };
 pub use store::{Backend, SqlStore};

@@ -41,6 +41,12 @@ pub const DEFAULT_POSTGRES_POOL_SIZE: u32 = 10;
 /// Default [`SqlOptions::sqlite_readers`]: read-only connections to the SQLite file (writes
 /// always go through one writer connection).
 pub const DEFAULT_SQLITE_READERS: u32 = 4;
+/// Default [`SqlOptions::sqlite_appends_file`]: off (the appends go straight into the log's
+/// table, as they always have) until the file of their own is measured on the server.
+pub const DEFAULT_SQLITE_APPENDS_FILE: bool = false;
+/// Default [`SqlOptions::sqlite_move_interval`]: how often what came into the appends file is
+/// copied into the log (250 ms).
+pub const DEFAULT_SQLITE_MOVE_INTERVAL: Duration = Duration::from_millis(250);
 /// Default retention of transcripts, in days: long enough for quality review (chat scans,
 /// intervision), after which the operator's purge (`purge_transcripts(retention_cutoff(now,
 /// days))`) deletes the message text. Registrations, ratings and metadata stay.
@@ -86,6 +92,16 @@ pub struct SqlOptions {
     pub postgres_pool_size: u32,
     /// SQLite: read-only connections (default [`DEFAULT_SQLITE_READERS`]).
     pub sqlite_readers: u32,
+    /// SQLite (a file): append to a second SQLite file beside the database, without an index,
+    /// and copy what came into the log's table, sorted by chat, every
+    /// [`SqlOptions::sqlite_move_interval`] (see `crate::appends`; default
+    /// [`DEFAULT_SQLITE_APPENDS_FILE`]). An acknowledgement still waits for the appends
+    /// file's commit. Whatever its setting, an appends file left by an earlier run is
+    /// emptied into the log when the store opens.
+    pub sqlite_appends_file: bool,
+    /// SQLite with [`SqlOptions::sqlite_appends_file`]: how often what came is copied into
+    /// the log (default [`DEFAULT_SQLITE_MOVE_INTERVAL`]).
+    pub sqlite_move_interval: Duration,
     /// The key file: every conversation's key, kept apart from its text (see the crate's
     /// docs, "Crypto-shredding"). Default `None`: beside a SQLite file, the same name with
     /// `.keys` added (`clbchat.db.keys`); in memory for a database in memory. A PostgreSQL
@@ -111,6 +127,10 @@ impl SqlOptions {
             postgres_pool_size: DEFAULT_POSTGRES_POOL_SIZE,
             // 4 SQLite readers besides the one writer.
             sqlite_readers: DEFAULT_SQLITE_READERS,
+            // Appends go straight into the log's table.
+            sqlite_appends_file: DEFAULT_SQLITE_APPENDS_FILE,
+            // Copied into the log every 250 ms when they do not.
+            sqlite_move_interval: DEFAULT_SQLITE_MOVE_INTERVAL,
             // Beside a SQLite file; in memory for a database in memory.
             key_file: None,
         }

@@ -83,6 +83,20 @@ impl PgBackend {
         self.write.close().await;
     }
 
+    /// Nothing to wait for: appends go straight into the log's table.
+    pub(crate) async fn settle(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// None: appends go straight into the log's table.
+    pub(crate) async fn unmoved_events(
+        &self,
+        _id: uuid::Uuid,
+        _after: u64,
+    ) -> Result<Vec<crate::codec::StoredEvent>> {
+        Ok(Vec::new())
+    }
+
     /// Nothing to do: the server manages its own log.
     pub(crate) async fn checkpoint(&self) -> Result<()> {
         Ok(())

@@ -6,13 +6,16 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Pool, Sqlite, Transaction};
+use sqlx::{Pool, Sqlite, SqliteConnection, Transaction};
 
+use crate::appends::Appends;
+use crate::codec::StoredEvent;
 use crate::group_commit::{judge, BatchWriter, LastSeqs, Verdict};
 use crate::options::{Durability, SqlOptions};
 
@@ -27,6 +30,8 @@ pub(crate) struct SqliteBackend {
     write: SqlitePool,
     /// The database file (none in memory).
     file: Option<std::path::PathBuf>,
+    /// The appends file, when appends go there (see `crate::appends`).
+    appends: Option<Arc<Appends>>,
 }
 
 /// A write transaction that takes the file's write lock at once (`BEGIN IMMEDIATE`), so a
@@ -54,7 +59,7 @@ crate::report::report_queries!(SqliteBackend, sqlx::Sqlite);
 /// Creates a missing database file readable by its owner only: it holds every transcript.
 /// SQLite gives the WAL and shared-memory files it makes beside it the same mode. An
 /// existing file keeps the mode its owner gave it.
-fn create_owner_only(path: &std::path::Path) -> Result<()> {
+pub(crate) fn create_owner_only(path: &std::path::Path) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -114,6 +119,7 @@ impl SqliteBackend {
                 read: pool.clone(),
                 write: pool,
                 file: None,
+                appends: None,
             };
             backend.migrate().await?;
             return Ok(backend);
@@ -139,10 +145,48 @@ impl SqliteBackend {
             .connect_with(base.read_only(true))
             .await
             .context(&opening("readers"))?;
+        // Whatever the option says, what an earlier run left in an appends file is copied
+        // into the log before anything else reads it.
+        let appends = Appends::open(
+            &file,
+            write.clone(),
+            read.clone(),
+            options,
+            options.sqlite_appends_file,
+        )
+        .await?;
         Ok(Self {
             read,
             write,
             file: Some(file),
+            appends,
+        })
+    }
+
+    /// The appends file, when appends go there.
+    pub(crate) fn appends(&self) -> Option<&Arc<Appends>> {
+        self.appends.as_ref()
+    }
+
+    /// Returns once every acknowledged event is in the log's table (at once without an
+    /// appends file): for whatever reads or deletes `events` other than a read by chat.
+    pub(crate) async fn settle(&self) -> Result<()> {
+        match &self.appends {
+            Some(a) => a.settle().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The events of conversation `id` after `after` not yet copied from the appends file
+    /// into the log (see `crate::appends`); to be read before the log itself.
+    pub(crate) async fn unmoved_events(
+        &self,
+        id: uuid::Uuid,
+        after: u64,
+    ) -> Result<Vec<StoredEvent>> {
+        Ok(match (&self.appends, i64::try_from(after)) {
+            (Some(a), Ok(after)) => a.unmoved(id, after),
+            _ => Vec::new(),
         })
     }
 
@@ -162,8 +206,12 @@ impl SqliteBackend {
             })
     }
 
-    /// Closes both pools (after the group-commit writer has finished).
+    /// Closes both pools (after the group-commit writer has finished), copying what is left
+    /// in the appends file into the log first.
     pub(crate) async fn close(&self) {
+        if let Some(a) = &self.appends {
+            a.close().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }
@@ -182,7 +230,7 @@ impl SqliteBackend {
 
 /// Rows per multi-row `INSERT`: 6 parameters each stays far below SQLite's limit of 32,766
 /// parameters per statement, whatever `group_commit_max_batch` is set to.
-const INSERT_CHUNK: usize = 1_000;
+pub(crate) const INSERT_CHUNK: usize = 1_000;
 
 #[async_trait]
 impl BatchWriter for SqliteBackend {
@@ -212,7 +260,7 @@ impl BatchWriter for SqliteBackend {
         if ids.is_empty() && rows.len() <= INSERT_CHUNK {
             let (verdicts, accepted) = judge(rows, known.for_batch(rows, HashMap::new()));
             if !accepted.is_empty() {
-                insert_events("INSERT INTO events", rows, &accepted)
+                insert_events("INSERT INTO events", rows, &accepted, None)
                     .build()
                     .execute(&self.write)
                     .await
@@ -223,31 +271,10 @@ impl BatchWriter for SqliteBackend {
         let mut tx = begin_write(&self.write)
             .await
             .context("starting an append batch")?;
-        let mut found = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "SELECT c.id AS id, (SELECT max(seq) FROM events e WHERE e.conversation = c.id) \
-                 AS last FROM conversations c WHERE c.id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            qb.push(")");
-            let stored = qb
-                .build()
-                .fetch_all(&mut *tx)
-                .await
-                .context("reading the last seq of the batch's conversations")?;
-            for r in &stored {
-                let id: uuid::Uuid = r.try_get("id").context("reading column `id`")?;
-                let max: Option<i64> = r.try_get("last").context("reading column `last`")?;
-                found.insert(id, max.unwrap_or(0));
-            }
-        }
+        let found = last_seqs(&mut tx, &ids).await?;
         let (verdicts, accepted) = judge(rows, known.for_batch(rows, found));
         for chunk in accepted.chunks(INSERT_CHUNK) {
-            insert_events("INSERT OR FAIL INTO events", rows, chunk)
+            insert_events("INSERT OR FAIL INTO events", rows, chunk, None)
                 .build()
                 .execute(&mut *tx)
                 .await
@@ -258,17 +285,58 @@ impl BatchWriter for SqliteBackend {
     }
 }
 
-/// The statement `insert` (`INSERT INTO events` or a variant of it) of the rows of `rows`
-/// at `chosen`, all in one.
-fn insert_events<'a>(
+/// The last stored seq (0 for an empty log) of each of the conversations `ids` that exists,
+/// read on `conn`.
+pub(crate) async fn last_seqs(
+    conn: &mut SqliteConnection,
+    ids: &[uuid::Uuid],
+) -> Result<HashMap<uuid::Uuid, i64>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT c.id AS id, (SELECT max(seq) FROM events e WHERE e.conversation = c.id) \
+             AS last FROM conversations c WHERE c.id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let stored = qb
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .context("reading the last seq of the batch's conversations")?;
+        for r in &stored {
+            let id: uuid::Uuid = r.try_get("id").context("reading column `id`")?;
+            let max: Option<i64> = r.try_get("last").context("reading column `last`")?;
+            found.insert(id, max.unwrap_or(0));
+        }
+    }
+    Ok(found)
+}
+
+/// The statement `insert` (`INSERT INTO events`, a variant of it, or `INSERT INTO appends`)
+/// of the rows of `rows` at `chosen`, all in one; with `keys`, each row's `id` too (one per
+/// chosen row, in order).
+pub(crate) fn insert_events<'a>(
     insert: &str,
     rows: &'a [EventRow],
     chosen: &[usize],
+    keys: Option<&[i64]>,
 ) -> sqlx::QueryBuilder<'a, Sqlite> {
     let mut qb = sqlx::QueryBuilder::<Sqlite>::new(insert);
-    qb.push(" (conversation, seq, at_ns, kind, has_text, body) ");
+    match keys {
+        Some(_) => qb.push(" (id, conversation, seq, at_ns, kind, has_text, body) "),
+        None => qb.push(" (conversation, seq, at_ns, kind, has_text, body) "),
+    };
+    let mut n = 0;
     qb.push_values(chosen, |mut b, &i| {
         let row = &rows[i];
+        if let Some(key) = keys.and_then(|k| k.get(n)) {
+            b.push_bind(*key);
+        }
+        n += 1;
         b.push_bind(row.conversation)
             .push_bind(row.seq)
             .push_bind(row.at_ns)

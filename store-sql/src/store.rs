@@ -151,7 +151,10 @@ impl SqlStore {
             on_db_ref!(db.set_meta(ALL_SEALED_META, "1"))?;
         }
         let writer: Arc<dyn BatchWriter> = match &db {
-            Db::Sqlite(b) => b.clone(),
+            Db::Sqlite(b) => match b.appends() {
+                Some(appends) => appends.clone(),
+                None => b.clone(),
+            },
             Db::Postgres(b) => b.clone(),
         };
         let appends = GroupCommit::start(
@@ -274,6 +277,9 @@ impl Store for SqlStore {
     }
 
     async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationMeta>> {
+        if filter.with_transcript {
+            on_db!(self.settle())?;
+        }
         Ok(on_db!(self.conversations(filter))?)
     }
 
@@ -290,7 +296,18 @@ impl Store for SqlStore {
     }
 
     async fn events_after(&self, id: ConversationId, after_seq: u64) -> Result<Vec<LoggedEvent>> {
-        let rows = on_db!(self.events_after(id, after_seq))?;
+        // What is not copied from the appends file yet first, the log after: an event leaves
+        // the first only once it is in the second (see `crate::appends`).
+        let unmoved = on_db!(self.unmoved_events(id.0, after_seq))?;
+        let mut rows = on_db!(self.events_after(id, after_seq))?;
+        if !unmoved.is_empty() {
+            let mut by_seq: std::collections::BTreeMap<i64, StoredEvent> =
+                rows.into_iter().map(|r| (r.seq, r)).collect();
+            for r in unmoved {
+                by_seq.entry(r.seq).or_insert(r);
+            }
+            rows = by_seq.into_values().collect();
+        }
         Ok(self.open_events(rows).await?)
     }
 
@@ -300,6 +317,7 @@ impl Store for SqlStore {
                 "transcript read: say why you read it (e.g. \"chat scan\")".into(),
             ));
         }
+        on_db!(self.settle())?;
         let rows = on_db!(self.read_transcript(read))?;
         Ok(self.open_events(rows).await?)
     }
@@ -317,6 +335,7 @@ impl Store for SqlStore {
     }
 
     async fn purge_transcripts(&self, ended_before: DateTime<Utc>) -> Result<u64> {
+        on_db!(self.settle())?;
         let ids = on_db!(self.purgeable_transcripts(ended_before))?;
         // The keys first: once they are gone, the text is unreadable in every copy of the
         // database, and a crash before the rows are deleted leaves only unreadable rows
@@ -329,6 +348,7 @@ impl Store for SqlStore {
 
     async fn erase(&self, request: &EraseRequest) -> Result<u64> {
         let pseudonym = request.pseudonym.as_ref().map(|p| p.0.as_str());
+        on_db!(self.settle())?;
         let ids = on_db!(self.erasable_chats(request.conversation.0, pseudonym))?;
         // As in the purge: the keys first, so every copy of the text is unreadable before
         // the rows go.
@@ -348,6 +368,7 @@ impl Store for SqlStore {
     }
 
     async fn purge_client_files(&self, last_ended_before: DateTime<Utc>) -> Result<u64> {
+        on_db!(self.settle())?;
         let chats = on_db!(self.client_file_chats(last_ended_before))?;
         self.inner.keys.destroy(&chats).await?;
         let purged = on_db!(self.purge_client_files(last_ended_before))?;
@@ -514,6 +535,7 @@ impl Store for SqlStore {
 
     async fn report(&self, query: &ReportQuery) -> Result<ReportData> {
         query.validate()?;
+        on_db!(self.settle())?;
         Ok(on_db!(self.report(query))?)
     }
 }

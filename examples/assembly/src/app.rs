@@ -177,6 +177,7 @@ pub const MEMORY_STORAGE_URL: &str = "memory:";
 pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
     let mut options = SqlOptions::new();
     options.durability = settings.storage.durability.into();
+    options.sqlite_appends_file = settings.storage.appends_file;
     open_store_with(settings, options).await
 }
 

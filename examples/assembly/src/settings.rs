@@ -196,6 +196,12 @@ pub struct StorageSettings {
     /// SQLite: `full` (an acknowledged message survives a power cut) or `normal` (faster;
     /// survives a crash of the server, not of the machine).
     pub durability: DurabilitySetting,
+    /// SQLite: append to a second file beside the database (its name with `.appends`
+    /// added) and copy into the chat log a few times a second, so that a message waits
+    /// for less disk work before it is acknowledged (`docs/storage.md`). Off by default
+    /// while it is measured; an appends file left by an earlier run is copied in at start
+    /// either way.
+    pub appends_file: bool,
     /// Transcripts older than this are deleted; registrations and ratings are kept. Chats
     /// held for an appointment (blended chat) follow `client_file_months` instead.
     pub retention_days: u32,
@@ -343,6 +349,7 @@ impl Default for StorageSettings {
         Self {
             url: DEFAULT_STORAGE_URL.into(),
             durability: DurabilitySetting::Full,
+            appends_file: clbchat_store_sql::DEFAULT_SQLITE_APPENDS_FILE,
             retention_days: DEFAULT_RETENTION_DAYS,
             client_file_months: DEFAULT_CLIENT_FILE_MONTHS,
             purge_interval_minutes: DEFAULT_PURGE_INTERVAL_MINUTES,

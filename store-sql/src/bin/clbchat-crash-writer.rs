@@ -1,7 +1,8 @@
 //! A test helper for the crash test (`tests/it/crash.rs`), not an operator tool.
 //!
 //! Run with `clbchat-crash-writer <database-url> <conversation-uuid>...` (the key file in
-//! `CLBCHAT_KEY_FILE`, if the database needs one named): opens the store,
+//! `CLBCHAT_KEY_FILE`, if the database needs one named; `CLBCHAT_APPENDS_MOVE_MS=N` to
+//! append through the SQLite appends file, copied into the log every N ms): opens the store,
 //! creates the conversations that do not exist yet, and then, for every conversation at
 //! once, appends messages numbered from the last stored seq + 1, printing
 //! `ACK <conversation> <seq>` on stdout (flushed) only after `append` returned `Ok`. It runs
@@ -46,6 +47,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = SqlOptions::new();
     // The key file (a PostgreSQL database needs one named).
     options.key_file = std::env::var_os("CLBCHAT_KEY_FILE").map(Into::into);
+    if let Ok(ms) = std::env::var("CLBCHAT_APPENDS_MOVE_MS") {
+        let ms: u64 = ms
+            .parse()
+            .map_err(|e| format!("CLBCHAT_APPENDS_MOVE_MS=`{ms}` is not a number: {e}"))?;
+        options.sqlite_appends_file = true;
+        options.sqlite_move_interval = std::time::Duration::from_millis(ms);
+    }
     let store = SqlStore::connect(&url, options).await?;
     let arrived_at = Utc
         .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)

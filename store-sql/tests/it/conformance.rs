@@ -29,6 +29,36 @@ async fn sqlite_file_store_conforms() {
     .await;
 }
 
+/// Through the appends file, copied into the log once an hour: every read by chat joins
+/// the log with what is not copied yet, everything else waits for a copy.
+#[tokio::test]
+async fn sqlite_store_with_an_appends_file_conforms() {
+    appends_file_conforms(std::time::Duration::from_secs(3600)).await;
+}
+
+/// Through the appends file, copied every millisecond: reads race the copies.
+#[tokio::test]
+async fn sqlite_store_with_an_appends_file_copied_all_the_time_conforms() {
+    appends_file_conforms(std::time::Duration::from_millis(1)).await;
+}
+
+async fn appends_file_conforms(every: std::time::Duration) {
+    let dbs = Arc::new(Mutex::new(Vec::new()));
+    run_all(|| {
+        let dbs = dbs.clone();
+        async move {
+            let db = TestDb::sqlite();
+            let mut o = options();
+            o.sqlite_appends_file = true;
+            o.sqlite_move_interval = every;
+            let store = db.open_with(o).await;
+            dbs.lock().expect("lock").push(db);
+            store
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn sqlite_memory_store_conforms() {
     run_all(|| async {

@@ -33,7 +33,55 @@ const MAX_ACKS_BEFORE_KILL: usize = 40;
 #[test]
 fn sqlite_keeps_every_acknowledged_event_through_sigkill() {
     let db = TestDb::sqlite();
-    crash_test(&db, "SQLite");
+    crash_test(&db, "SQLite", None);
+}
+
+/// With the appends file (copied every 5 ms, so that kills land before, during and after
+/// copies), and the store that checks opened afresh after each kill without it: it must find
+/// what the killed writer left in the appends file and copy it into the log.
+#[test]
+fn sqlite_with_an_appends_file_keeps_every_acknowledged_event_through_sigkill() {
+    let db = TestDb::sqlite();
+    crash_test(&db, "SQLite, appends file", Some(5));
+}
+
+/// A writer whose appends are never copied (every hour) is killed after a number of
+/// acknowledgements; the next start copies every one of them into the log, and removes the
+/// appends file when it is not to be used.
+#[test]
+fn sqlite_copies_what_a_killed_writer_left_in_the_appends_file() {
+    let db = TestDb::sqlite();
+    let rt = runtime();
+    let ids: Vec<Uuid> = (0..CONVERSATIONS).map(|_| Uuid::new_v4()).collect();
+    let mut child = writer(&db, &ids, Some(3_600_000));
+    let mut lines = BufReader::new(child.stdout.take().expect("the child's stdout")).lines();
+    let mut acked = HashMap::new();
+    for _ in 0..25 {
+        let line = lines
+            .next()
+            .expect("an ACK line")
+            .expect("reading the child's output");
+        record(&line, &mut acked, 0);
+    }
+    child.kill().expect("SIGKILL the writer");
+    child.wait().expect("reaping the writer");
+    for line in lines {
+        record(&line.expect("reading the child's output"), &mut acked, 0);
+    }
+    let path = db.sqlite_path().expect("an SQLite file");
+    let mut appends = path.clone().into_os_string();
+    appends.push(".appends");
+    assert!(
+        std::path::Path::new(&appends).exists(),
+        "the writer left no appends file"
+    );
+    let store = rt.block_on(db.open_with(options()));
+    rt.block_on(check(&store, &ids, &acked, 0));
+    assert!(
+        !std::path::Path::new(&appends).exists(),
+        "the emptied appends file was not removed"
+    );
+    rt.block_on(store.close());
 }
 
 #[test]
@@ -42,7 +90,7 @@ fn postgres_keeps_every_acknowledged_event_through_sigkill() {
     let Some(db) = rt.block_on(TestDb::postgres()) else {
         return;
     };
-    crash_test(&db, "PostgreSQL");
+    crash_test(&db, "PostgreSQL", None);
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -53,7 +101,25 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-fn crash_test(db: &TestDb, backend: &str) {
+/// Starts the crash writer on `db` for `ids`; with `move_ms`, through the appends file.
+fn writer(db: &TestDb, ids: &[Uuid], move_ms: Option<u64>) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clbchat-crash-writer"));
+    command
+        .arg(&db.url)
+        .env("CLBCHAT_KEY_FILE", db.key_file())
+        .args(ids.iter().map(Uuid::to_string))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(ms) = move_ms {
+        command.env("CLBCHAT_APPENDS_MOVE_MS", ms.to_string());
+    }
+    command.spawn().expect("starting clbchat-crash-writer")
+}
+
+/// `move_ms`: the writer appends through the appends file, copied every that many ms, and
+/// the checking store is opened afresh (without it) after every kill.
+fn crash_test(db: &TestDb, backend: &str, move_ms: Option<u64>) {
     let rt = runtime();
     let ids: Vec<Uuid> = (0..CONVERSATIONS).map(|_| Uuid::new_v4()).collect();
     let mut acked: HashMap<Uuid, u64> = HashMap::new();
@@ -66,15 +132,7 @@ fn crash_test(db: &TestDb, backend: &str) {
         // Round 0 may die during start-up (migrations included); later rounds mostly
         // mid-stream.
         let wait_for = rng.gen_range(0..=MAX_ACKS_BEFORE_KILL);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clbchat-crash-writer"))
-            .arg(&db.url)
-            .env("CLBCHAT_KEY_FILE", db.key_file())
-            .args(ids.iter().map(Uuid::to_string))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting clbchat-crash-writer");
+        let mut child = writer(db, &ids, move_ms);
         let mut lines = BufReader::new(child.stdout.take().expect("the child's stdout")).lines();
         let mut seen = 0;
         while seen < wait_for {
@@ -103,6 +161,13 @@ fn crash_test(db: &TestDb, backend: &str) {
         }
         total_acks += seen;
 
+        if move_ms.is_some() {
+            // A restart: what the killed writer left in the appends file is copied at open.
+            let fresh = rt.block_on(db.open_with(options()));
+            rt.block_on(check(&fresh, &ids, &acked, round));
+            rt.block_on(fresh.close());
+            continue;
+        }
         let store = store.get_or_insert_with(|| rt.block_on(db.open_with(options())));
         rt.block_on(check(store, &ids, &acked, round));
     }

@@ -3,6 +3,7 @@
 //! PostgreSQL tests run against `CLBCHAT_TEST_POSTGRES_URL` (e.g.
 //! `postgres://postgres@127.0.0.1:5432/test`), each in a fresh schema; see `helpers`.
 
+mod appends;
 mod audit;
 mod conformance;
 mod crash;
