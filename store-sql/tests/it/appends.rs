@@ -6,49 +6,15 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
 use clbchat_core::error::StoreErrorKind;
-use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent};
-use clbchat_core::ids::{ConversationId, DeskId, StaffId};
-use clbchat_core::store::{ConversationMeta, ConversationState, Store, TranscriptRead};
+use clbchat_core::event::LoggedEvent;
+use clbchat_core::store::Store;
 use clbchat_store_sql::{SqlOptions, SqlStore};
 use sqlx::Connection;
 
-use crate::helpers::{options, TestDb};
-
-fn meta() -> ConversationMeta {
-    let at = Utc
-        .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
-        .single()
-        .expect("instant");
-    ConversationMeta {
-        id: ConversationId::random(),
-        desk: DeskId::new("national"),
-        pseudonym: None,
-        profile: ClientProfile::default(),
-        state: ConversationState::Active,
-        counsellor: None,
-        arrived_at: at,
-        started_at: Some(at),
-        ended_at: None,
-        end_reason: None,
-        resume_token_hash: "h".into(),
-    }
-}
-
-fn event(id: ConversationId, seq: u64) -> LoggedEvent {
-    LoggedEvent {
-        conversation: id,
-        seq,
-        at: Utc
-            .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
-            .single()
-            .expect("instant"),
-        body: EventBody::TimeWarning {
-            minutes_left: seq as u32,
-        },
-    }
-}
+use crate::helpers::{
+    active_chat as meta, options, time_warning as event, transcript_read, TestDb,
+};
 
 /// Appends through the appends file, copied into the log once an hour (so, in a test,
 /// only when something asks for it).
@@ -101,15 +67,7 @@ async fn sqlite_reads_what_is_not_copied_yet_and_copies_before_a_transcript() {
 
     // A transcript read copies first, and reads them from the log.
     let transcript = store
-        .read_transcript(&TranscriptRead {
-            conversation: m.id,
-            reader: StaffId::new("k-karel"),
-            at: Utc
-                .with_ymd_and_hms(2022, 3, 2, 10, 0, 0)
-                .single()
-                .expect("instant"),
-            purpose: "chat scan".into(),
-        })
+        .read_transcript(&transcript_read(m.id))
         .await
         .expect("read_transcript");
     assert_eq!(seqs(&transcript), [1, 2, 3]);

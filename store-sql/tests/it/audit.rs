@@ -4,10 +4,10 @@
 use chrono::{TimeZone, Utc};
 use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent, Role};
 use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId, StaffId};
-use clbchat_core::store::{ConversationMeta, ConversationState, Store, TranscriptRead};
+use clbchat_core::store::{ConversationMeta, ConversationState, Store};
 use clbchat_store_sql::SqlStore;
 
-use crate::helpers::TestDb;
+use crate::helpers::{transcript_read as read, TestDb};
 
 async fn conversation_with_messages(store: &SqlStore) -> ConversationId {
     let at = Utc
@@ -49,18 +49,6 @@ async fn conversation_with_messages(store: &SqlStore) -> ConversationId {
             .expect("append");
     }
     id
-}
-
-fn read(id: ConversationId) -> TranscriptRead {
-    TranscriptRead {
-        conversation: id,
-        reader: StaffId::new("k-karel"),
-        at: Utc
-            .with_ymd_and_hms(2022, 3, 2, 10, 0, 0)
-            .single()
-            .expect("instant"),
-        purpose: "chat scan".into(),
-    }
 }
 
 /// With the audit insert refused (by `refuse`), reading fails and returns nothing; once it

@@ -16,12 +16,19 @@ async fn memory_store_conforms() {
 
 #[tokio::test]
 async fn sqlite_file_store_conforms() {
+    sqlite_file_conforms(|_| {}).await;
+}
+
+/// A fresh SQLite file per check, opened with the test options as `configure` changes them.
+async fn sqlite_file_conforms(configure: impl Fn(&mut SqlOptions)) {
     let dbs = Arc::new(Mutex::new(Vec::new()));
     run_all(|| {
         let dbs = dbs.clone();
+        let mut o = options();
+        configure(&mut o);
         async move {
             let db = TestDb::sqlite();
-            let store = db.open().await;
+            let store = db.open_with(o).await;
             dbs.lock().expect("lock").push(db);
             store
         }
@@ -43,18 +50,9 @@ async fn sqlite_store_with_an_appends_file_copied_all_the_time_conforms() {
 }
 
 async fn appends_file_conforms(every: std::time::Duration) {
-    let dbs = Arc::new(Mutex::new(Vec::new()));
-    run_all(|| {
-        let dbs = dbs.clone();
-        async move {
-            let db = TestDb::sqlite();
-            let mut o = options();
-            o.sqlite_appends_file = true;
-            o.sqlite_move_interval = every;
-            let store = db.open_with(o).await;
-            dbs.lock().expect("lock").push(db);
-            store
-        }
+    sqlite_file_conforms(|o| {
+        o.sqlite_appends_file = true;
+        o.sqlite_move_interval = every;
     })
     .await;
 }
@@ -72,18 +70,9 @@ async fn sqlite_memory_store_conforms() {
 #[tokio::test]
 async fn sqlite_store_without_batching_delay_conforms() {
     // Group commit with no waiting: batches are only what is already queued.
-    let dbs = Arc::new(Mutex::new(Vec::new()));
-    run_all(|| {
-        let dbs = dbs.clone();
-        async move {
-            let db = TestDb::sqlite();
-            let mut o = options();
-            o.group_commit_max_delay = std::time::Duration::ZERO;
-            o.group_commit_max_batch = 3;
-            let store = db.open_with(o).await;
-            dbs.lock().expect("lock").push(db);
-            store
-        }
+    sqlite_file_conforms(|o| {
+        o.group_commit_max_delay = std::time::Duration::ZERO;
+        o.group_commit_max_batch = 3;
     })
     .await;
 }

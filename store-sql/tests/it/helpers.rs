@@ -221,3 +221,60 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// A running chat on the national desk, with a fresh id (the store does not care who is in
+/// it).
+pub(crate) fn active_chat() -> clbchat_core::store::ConversationMeta {
+    let at = test_instant();
+    clbchat_core::store::ConversationMeta {
+        id: clbchat_core::ids::ConversationId::random(),
+        desk: clbchat_core::ids::DeskId::new("national"),
+        pseudonym: None,
+        profile: clbchat_core::event::ClientProfile::default(),
+        state: clbchat_core::store::ConversationState::Active,
+        counsellor: None,
+        arrived_at: at,
+        started_at: Some(at),
+        ended_at: None,
+        end_reason: None,
+        resume_token_hash: "h".into(),
+    }
+}
+
+/// 1 March 2022, 17:00 UTC: when the tests' chats happen.
+pub(crate) fn test_instant() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
+        .single()
+        .expect("instant")
+}
+
+/// Event `seq` of chat `id`: a time warning (an event without text).
+pub(crate) fn time_warning(
+    id: clbchat_core::ids::ConversationId,
+    seq: u64,
+) -> clbchat_core::event::LoggedEvent {
+    clbchat_core::event::LoggedEvent {
+        conversation: id,
+        seq,
+        at: test_instant(),
+        body: clbchat_core::event::EventBody::TimeWarning { minutes_left: 5 },
+    }
+}
+
+/// A coordinator's transcript read of chat `id` for a chat scan.
+pub(crate) fn transcript_read(
+    id: clbchat_core::ids::ConversationId,
+) -> clbchat_core::store::TranscriptRead {
+    use chrono::TimeZone;
+    clbchat_core::store::TranscriptRead {
+        conversation: id,
+        reader: clbchat_core::ids::StaffId::new("k-karel"),
+        at: chrono::Utc
+            .with_ymd_and_hms(2022, 3, 2, 10, 0, 0)
+            .single()
+            .expect("instant"),
+        purpose: "chat scan".into(),
+    }
+}

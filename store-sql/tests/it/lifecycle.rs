@@ -2,12 +2,12 @@
 
 use chrono::{TimeZone, Utc};
 use clbchat_core::error::StoreErrorKind;
-use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent};
+use clbchat_core::event::{ClientProfile, LoggedEvent};
 use clbchat_core::ids::{ConversationId, DeskId};
 use clbchat_core::store::{ConversationMeta, ConversationState, Store};
 use clbchat_store_sql::{Backend, Durability, SqlStore};
 
-use crate::helpers::{options, TestDb};
+use crate::helpers::{options, time_warning as event, TestDb};
 
 fn meta() -> ConversationMeta {
     let at = Utc
@@ -26,18 +26,6 @@ fn meta() -> ConversationMeta {
         ended_at: None,
         end_reason: None,
         resume_token_hash: "h".into(),
-    }
-}
-
-fn event(id: ConversationId, seq: u64) -> LoggedEvent {
-    LoggedEvent {
-        conversation: id,
-        seq,
-        at: Utc
-            .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
-            .single()
-            .expect("instant"),
-        body: EventBody::TimeWarning { minutes_left: 5 },
     }
 }
 

@@ -5,33 +5,13 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use clbchat_core::error::StoreErrorKind;
-use clbchat_core::event::{ClientProfile, EventBody, LoggedEvent, Role};
-use clbchat_core::ids::{ClientMsgId, ConversationId, DeskId};
-use clbchat_core::store::{ConversationMeta, ConversationState, Store};
+use clbchat_core::event::{EventBody, LoggedEvent, Role};
+use clbchat_core::ids::{ClientMsgId, ConversationId};
+use clbchat_core::store::Store;
 use clbchat_store_sql::{SqlOptions, SqlStore};
 use sqlx::Connection;
 
-use crate::helpers::{options, TestDb};
-
-fn meta() -> ConversationMeta {
-    let at = Utc
-        .with_ymd_and_hms(2022, 3, 1, 17, 0, 0)
-        .single()
-        .expect("instant");
-    ConversationMeta {
-        id: ConversationId::random(),
-        desk: DeskId::new("national"),
-        pseudonym: None,
-        profile: ClientProfile::default(),
-        state: ConversationState::Active,
-        counsellor: None,
-        arrived_at: at,
-        started_at: Some(at),
-        ended_at: None,
-        end_reason: None,
-        resume_token_hash: "h".into(),
-    }
-}
+use crate::helpers::{active_chat as meta, options, TestDb};
 
 fn message(id: ConversationId, seq: u64) -> LoggedEvent {
     LoggedEvent {
