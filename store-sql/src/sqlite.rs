@@ -102,16 +102,22 @@ impl SqliteBackend {
         // No ping before each use (sqlx's default): a connection to a local file does not go
         // stale the way a network one does, and the ping is a round trip to the
         // connection's worker thread, which on the writer came before every append batch.
+        //
+        // No idle timeout and no lifetime either: closing and reopening a local file's
+        // connection gains nothing, and without them sqlx runs no periodic reaper, whose
+        // sweep can spin a core forever on a miscounted idle queue and hang the process at
+        // its exit (sqlx issue #3645; seen here in CI: `clbchat migrate` failing on a missing
+        // key file did not exit).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(options.acquire_timeout);
         if in_memory {
             // One connection holds the whole database: it must never be closed.
             let pool = writer
-                .idle_timeout(None)
-                .max_lifetime(None)
                 .connect_with(base)
                 .await
                 .context(&opening("in memory"))?;
@@ -141,6 +147,8 @@ impl SqliteBackend {
         let read = SqlitePoolOptions::new()
             .max_connections(options.sqlite_readers.max(1))
             .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(base.read_only(true))
             .await
