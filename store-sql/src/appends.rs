@@ -91,10 +91,10 @@ pub(crate) struct Appends {
     main_read: SqlitePool,
     /// Rows committed to the appends file and not yet copied, in the order of their keys.
     pending: Mutex<VecDeque<(i64, EventRow)>>,
-    /// The key the next row gets (only the writer appends, one batch at a time).
+    /// The key the next row gets (only the writer appends, one batch at a time). Raised
+    /// only once a batch's rows are in memory, so every key below it is committed and
+    /// either in memory or copied.
     next_key: AtomicI64,
-    /// The last key committed to the appends file.
-    written: AtomicI64,
     /// The last key copied into the log.
     moved: watch::Sender<i64>,
     /// Asks the mover to copy now.
@@ -224,7 +224,6 @@ impl Appends {
             main_read,
             pending: Mutex::new(pending),
             next_key: AtomicI64::new(last + 1),
-            written: AtomicI64::new(last),
             moved: watch::Sender::new(through),
             wake: Notify::new(),
             copying: tokio::sync::Mutex::new(()),
@@ -363,7 +362,7 @@ impl Appends {
     /// Returns once every event acknowledged before the call is in the log's table (asking
     /// the mover to copy now). `Unavailable` after [`SETTLE_TIMEOUT`].
     pub(crate) async fn settle(&self) -> Result<()> {
-        let target = self.written.load(Ordering::Acquire);
+        let target = self.next_key.load(Ordering::Acquire) - 1;
         let mut moved = self.moved.subscribe();
         if *moved.borrow() >= target {
             return Ok(());
@@ -484,8 +483,6 @@ impl BatchWriter for Appends {
             }
             tx.commit().await.context("committing an append batch")?;
         }
-        let last = first + accepted.len() as i64 - 1;
-        self.next_key.store(last + 1, Ordering::Release);
         {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             for (&i, &key) in accepted.iter().zip(&keys) {
@@ -493,7 +490,8 @@ impl BatchWriter for Appends {
             }
         }
         // After the rows are in memory: a settle that sees this key finds them there.
-        self.written.store(last, Ordering::Release);
+        self.next_key
+            .store(first + accepted.len() as i64, Ordering::Release);
         Ok(verdicts)
     }
 }
