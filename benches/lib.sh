@@ -61,7 +61,11 @@ start_clbchat() {
 
 start_relay() {
   rm -f "$WORK/relay-journal.db"*
-  "$BIN/clbchat-bare-relay" --listen 127.0.0.1:0 --journal "$WORK/relay-journal.db" \
+  # RELAY_BY_CHAT=1: the durable pairs' journal laid out by chat (clbchat-bare-relay
+  # --journal-by-chat).
+  local by_chat=()
+  [ "${RELAY_BY_CHAT:-0}" = 1 ] && by_chat=(--journal-by-chat)
+  "$BIN/clbchat-bare-relay" --listen 127.0.0.1:0 --journal "$WORK/relay-journal.db" "${by_chat[@]}" \
     >"$WORK/relay.out" 2>"$WORK/relay.out.err" &
   SERVER_PID=$!
   wait_listening "$WORK/relay.out"

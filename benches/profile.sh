@@ -15,7 +15,7 @@
 #                   (also with PERF=off, where it is free of the profiler's cost), per message,
 #                   and how long each thread waited for a core while ready to run.
 #
-# Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack relay-durable memory sqlite-full
+# Usage: bash benches/profile.sh [RUN...]       RUN: relay relay-ack relay-durable relay-by-chat memory sqlite-full
 #                                               sqlite-normal postgres (default: memory sqlite-full)
 # Knobs (environment): TAG (now), VISITORS (4000), COUNSELLORS (100), WARMUP (5),
 #   DURATION (10), RATE (none: closed loop; see below), FREQ (199 samples/s per thread),
@@ -209,6 +209,10 @@ for run in "${RUNS[@]}"; do
       start_relay
       profile "$run" "$run" "ws://127.0.0.1:$PORT"
       ;;
+    relay-by-chat)
+      RELAY_BY_CHAT=1 start_relay
+      profile "$run" relay-durable "ws://127.0.0.1:$PORT"
+      ;;
     memory)
       start_clbchat memory memory: full
       profile memory clbchat "ws://127.0.0.1:$PORT/ws" --setup-link "$LINK"
@@ -227,7 +231,7 @@ for run in "${RUNS[@]}"; do
       psql "$PG_ADMIN" -qc "drop database if exists $PG_DB with (force)" >/dev/null || true
       ;;
     *)
-      echo "unknown run '$run' (relay, relay-ack, relay-durable, memory, sqlite-full, sqlite-normal, postgres)" >&2
+      echo "unknown run '$run' (relay, relay-ack, relay-durable, relay-by-chat, memory, sqlite-full, sqlite-normal, postgres)" >&2
       exit 2
       ;;
   esac

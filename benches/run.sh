@@ -94,6 +94,9 @@ stop_server
 start_relay
 load relay-durable-max relay-durable "ws://127.0.0.1:$PORT" $(max_args)
 stop_server
+RELAY_BY_CHAT=1 start_relay
+load relay-by-chat-max relay-durable "ws://127.0.0.1:$PORT" $(max_args)
+stop_server
 
 log "2. clbchat, full stack in memory, closed loop"
 clbchat_run memory-max memory: full $(max_args)
@@ -156,6 +159,9 @@ load relay-at-sqlite-full-half relay "ws://127.0.0.1:$PORT" --visitors "$VISITOR
 stop_server
 start_relay
 load relay-durable-at-sqlite-full-half relay-durable "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$SQL_HALF"
+stop_server
+RELAY_BY_CHAT=1 start_relay
+load relay-by-chat-at-sqlite-full-half relay-durable "ws://127.0.0.1:$PORT" --visitors "$VISITORS" --mode fixed --rate "$SQL_HALF"
 stop_server
 
 log "8. $CONVERSATIONS_10K concurrent conversations on durable SQLite"

@@ -19,6 +19,8 @@
 //! **Durable.** On `/pair-durable/<n>` each text frame is first written to the relay's
 //! SQLite journal ([`crate::journal`], `--journal FILE`) and forwarded and acknowledged once
 //! it is on disk: the least a durable acknowledgement costs with SQLite (`relay-durable`).
+//! Each pair gets 16 random bytes as its id and numbers its frames from 1, which the
+//! journal keeps when it is laid out by chat (`--journal-by-chat`, [`crate::journal::Layout::ByChat`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -32,7 +34,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::journal::Journal;
+use crate::journal::{ChatKey, Journal};
 
 /// The path prefix of pairs whose frames are acknowledged.
 pub const ACK_PATH: &str = "/pair-ack/";
@@ -147,10 +149,11 @@ async fn acknowledging(
     mut b_rx: Rx,
     journal: Option<&Journal>,
 ) {
+    let mut key: ChatKey = (rand::random(), 0);
     loop {
         let going = tokio::select! {
-            m = a_rx.next() => pass(m, &mut b_tx, &mut a_tx, journal).await,
-            m = b_rx.next() => pass(m, &mut a_tx, &mut b_tx, journal).await,
+            m = a_rx.next() => pass(m, &mut b_tx, &mut a_tx, journal, &mut key).await,
+            m = b_rx.next() => pass(m, &mut a_tx, &mut b_tx, journal, &mut key).await,
         };
         if !going {
             return;
@@ -159,13 +162,14 @@ async fn acknowledging(
 }
 
 /// Forwards a text frame to `to` and acknowledges it on `back`, once the journal has it if
-/// there is one; other frames (pings are answered by tungstenite itself) are dropped. False
-/// when the pair is over.
+/// there is one (under the pair's `key`, whose number it raises); other frames (pings are
+/// answered by tungstenite itself) are dropped. False when the pair is over.
 async fn pass(
     m: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     to: &mut Tx,
     back: &mut Tx,
     journal: Option<&Journal>,
+    key: &mut ChatKey,
 ) -> bool {
     let text = match m {
         Some(Ok(Message::Text(t))) => t,
@@ -173,7 +177,8 @@ async fn pass(
         Some(Ok(_)) => return true,
     };
     if let Some(j) = journal {
-        if !j.append(text.as_str().to_owned()).await {
+        key.1 += 1;
+        if !j.append(*key, text.as_str().to_owned()).await {
             return false;
         }
     }

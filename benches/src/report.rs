@@ -329,6 +329,13 @@ pub mod labels {
     pub const RELAY_DURABLE_MAX: &str = "relay-durable-max";
     /// The durable relay at the same rate as [`SQLITE_FULL_HALF`].
     pub const RELAY_DURABLE_AT_SQLITE_FULL_HALF: &str = "relay-durable-at-sqlite-full-half";
+    /// The durable relay with its journal laid out by chat (`clbchat-bare-relay
+    /// --journal-by-chat`: clbchat's unique index on (chat, number) beside the rows),
+    /// closed loop: with [`RELAY_ACK_MAX`], the ceiling of "durable / in memory" on this
+    /// machine for a server whose messages can be read back by chat, as clbchat's must.
+    pub const RELAY_BY_CHAT_MAX: &str = "relay-by-chat-max";
+    /// The durable relay by chat at the same rate as [`SQLITE_FULL_HALF`].
+    pub const RELAY_BY_CHAT_AT_SQLITE_FULL_HALF: &str = "relay-by-chat-at-sqlite-full-half";
 }
 
 /// Ratios and targets from runs labelled as in [`labels`]; runs that are missing give
@@ -408,6 +415,20 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         format!("{SQLITE_FULL_MAX} / {RELAY_DURABLE_MAX}"),
     ));
     ratios.push(line(
+        "the ceiling with messages findable by chat: durable relay by chat (the same journal with clbchat's unique index on chat and number) / acknowledging relay",
+        ratio(RELAY_BY_CHAT_MAX, RELAY_ACK_MAX),
+        "ratio",
+        None,
+        format!("{RELAY_BY_CHAT_MAX} / {RELAY_ACK_MAX}"),
+    ));
+    ratios.push(line(
+        "how near that ceiling: SQLite durable / durable relay by chat",
+        ratio(SQLITE_FULL_MAX, RELAY_BY_CHAT_MAX),
+        "ratio",
+        None,
+        format!("{SQLITE_FULL_MAX} / {RELAY_BY_CHAT_MAX}"),
+    ));
+    ratios.push(line(
         "throughput: SQLite normal (faster mode) / in memory",
         ratio(SQLITE_NORMAL_MAX, MEMORY_MAX),
         "ratio",
@@ -450,6 +471,13 @@ pub fn compare(runs: Vec<Report>) -> Comparison {
         "ms",
         None,
         format!("{RELAY_DURABLE_AT_SQLITE_FULL_HALF} − {RELAY_AT_SQLITE_FULL_HALF}"),
+    ));
+    ratios.push(line(
+        "the same for the durable relay by chat (the least a by-chat index adds)",
+        added(RELAY_BY_CHAT_AT_SQLITE_FULL_HALF, RELAY_AT_SQLITE_FULL_HALF),
+        "ms",
+        None,
+        format!("{RELAY_BY_CHAT_AT_SQLITE_FULL_HALF} − {RELAY_AT_SQLITE_FULL_HALF}"),
     ));
     // The most connections give the steadiest figure.
     let idle_from = [CONVERSATIONS_10K, MEMORY_MAX].into_iter().find(|l| {

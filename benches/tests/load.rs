@@ -52,9 +52,12 @@ async fn every_message_crosses_the_relay_once(target: Target) -> clbchat_benches
     let journal = match target {
         Target::RelayDurable => {
             std::fs::create_dir_all(&dir).expect("a folder");
-            let journal = clbchat_benches::journal::Journal::open(&dir.join("journal.db"))
-                .await
-                .expect("the journal opens");
+            let journal = clbchat_benches::journal::Journal::open(
+                &dir.join("journal.db"),
+                clbchat_benches::journal::Layout::ByChat,
+            )
+            .await
+            .expect("the journal opens");
             Some(journal)
         }
         _ => None,

@@ -23,6 +23,11 @@ struct Cli {
     /// closed.
     #[arg(long)]
     journal: Option<std::path::PathBuf>,
+    /// Lays the journal out by chat: each row also keeps its pair's id and number, under a
+    /// unique index on the two, as clbchat's log does (the ceiling of a durable server whose
+    /// messages can be read back by chat).
+    #[arg(long, requires = "journal")]
+    journal_by_chat: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,9 +44,16 @@ fn main() -> anyhow::Result<()> {
         println!("clbchat-bare-relay listens on ws://{addr}");
         let journal = match &cli.journal {
             Some(path) => Some(
-                clbchat_benches::journal::Journal::open(path)
-                    .await
-                    .with_context(|| format!("opening the journal {}", path.display()))?,
+                clbchat_benches::journal::Journal::open(
+                    path,
+                    if cli.journal_by_chat {
+                        clbchat_benches::journal::Layout::ByChat
+                    } else {
+                        clbchat_benches::journal::Layout::Plain
+                    },
+                )
+                .await
+                .with_context(|| format!("opening the journal {}", path.display()))?,
             ),
             None => None,
         };
