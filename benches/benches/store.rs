@@ -106,11 +106,13 @@ async fn postgres_schema(admin: &str, name: &str) -> String {
     let mut c = sqlx::PgConnection::connect(admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {admin} cannot be reached: {e}"));
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-        .execute(&mut c)
-        .await
-        .expect("dropping an old bench schema");
-    sqlx::query(&format!("CREATE SCHEMA {name}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE"
+    )))
+    .execute(&mut c)
+    .await
+    .expect("dropping an old bench schema");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
         .execute(&mut c)
         .await
         .expect("creating the bench schema");
@@ -120,9 +122,11 @@ async fn postgres_schema(admin: &str, name: &str) -> String {
 
 async fn drop_schema(admin: &str, name: &str) {
     if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
-        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-            .execute(&mut c)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE"
+        )))
+        .execute(&mut c)
+        .await;
     }
 }
 

@@ -85,7 +85,7 @@ impl Journal {
             ],
         };
         for sql in create {
-            sqlx::query(sql)
+            sqlx::query(*sql)
                 .execute(&pool)
                 .await
                 .map_err(journal("creating the table of"))?;

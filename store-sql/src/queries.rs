@@ -251,9 +251,9 @@ macro_rules! shared_queries {
         }
 
         /// Appends `AND` conditions choosing the conversations of a summary (alias `c`).
-        fn push_scope<'a>(
-            qb: &mut sqlx::QueryBuilder<'a, $db>,
-            desk: Option<&'a DeskId>,
+        fn push_scope(
+            qb: &mut sqlx::QueryBuilder<$db>,
+            desk: Option<&DeskId>,
             from: i64,
             until: i64,
         ) {
@@ -296,7 +296,7 @@ macro_rules! shared_queries {
 
             pub(crate) async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationMeta>> {
                 let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.0)
                     .fetch_optional(&self.read)
                     .await
@@ -515,11 +515,11 @@ macro_rules! shared_queries {
             /// whose last appointment ended before `last_ended_before`.
             pub(crate) async fn client_file_chats(&self, last_ended_before: DateTime<Utc>) -> Result<Vec<Uuid>> {
                 let before = codec::ns(last_ended_before, "client file cut-off")?;
-                let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+                let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT ac.conversation FROM appointment_chats ac \
                      JOIN appointments a ON a.id = ac.appointment \
                      WHERE a.trajectory IN ({TRAJECTORIES_OVER})"
-                ))
+                )))
                 .bind(before)
                 .fetch_all(&self.read)
                 .await
@@ -609,36 +609,40 @@ macro_rules! shared_queries {
                      WHERE a.trajectory IN ({TRAJECTORIES_OVER})"
                 );
                 let mut tx = begin_write(&self.write).await.context("starting a client file purge")?;
-                let count: i64 = sqlx::query_scalar(&format!(
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT count(DISTINCT trajectory) FROM appointments \
                      WHERE client_name <> '' AND trajectory IN ({TRAJECTORIES_OVER})"
-                ))
+                )))
                 .bind(before)
                 .fetch_one(&mut *tx)
                 .await
                 .context("counting client files to purge")?;
-                sqlx::query(&format!("DELETE FROM events WHERE conversation IN ({chats})"))
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM events WHERE conversation IN ({chats})"
+                )))
                     .bind(before)
                     .execute(&mut *tx)
                     .await
                     .context("purging the transcripts of client files")?;
-                sqlx::query(&format!("DELETE FROM feedback WHERE conversation IN ({chats})"))
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM feedback WHERE conversation IN ({chats})"
+                )))
                     .bind(before)
                     .execute(&mut *tx)
                     .await
                     .context("purging the feedback on client files")?;
-                sqlx::query(&format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE conversations SET profile = $2 WHERE id IN ({chats})"
-                ))
+                )))
                 .bind(before)
                 .bind(codec::json(&ClientProfile::default(), "client profile")?)
                 .execute(&mut *tx)
                 .await
                 .context("purging the client's name from their chats")?;
-                sqlx::query(&format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE appointments SET client_name = '', note = NULL \
                      WHERE trajectory IN ({TRAJECTORIES_OVER})"
-                ))
+                )))
                 .bind(before)
                 .execute(&mut *tx)
                 .await
@@ -774,11 +778,11 @@ macro_rules! shared_queries {
             }
 
             pub(crate) async fn save_registration(&self, r: &Registration) -> Result<()> {
-                let done = sqlx::query(&format!(
+                let done = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO registrations ({REGISTRATION_COLUMNS}) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                      ON CONFLICT (conversation) DO NOTHING"
-                ))
+                )))
                 .bind(r.conversation.0)
                 .bind(r.desk.0.as_str())
                 .bind(r.counsellor.0.as_str())
@@ -804,7 +808,7 @@ macro_rules! shared_queries {
 
             pub(crate) async fn registration(&self, id: ConversationId) -> Result<Option<Registration>> {
                 let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE conversation = $1");
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.0)
                     .fetch_optional(&self.read)
                     .await
@@ -859,7 +863,7 @@ macro_rules! shared_queries {
             }
 
             pub(crate) async fn put_flag(&self, f: &Flag) -> Result<()> {
-                sqlx::query(&format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO flags ({FLAG_COLUMNS}) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      ON CONFLICT (id) DO UPDATE SET pseudonym = excluded.pseudonym, \
@@ -867,7 +871,7 @@ macro_rules! shared_queries {
                      conversation = excluded.conversation, raised_by = excluded.raised_by, \
                      reviewed_by = excluded.reviewed_by, created_at_ns = excluded.created_at_ns, \
                      expires_at_ns = excluded.expires_at_ns"
-                ))
+                )))
                 .bind(f.id.0)
                 .bind(f.pseudonym.0.as_str())
                 .bind(f.desk.0.as_str())
@@ -886,7 +890,7 @@ macro_rules! shared_queries {
 
             pub(crate) async fn flag(&self, id: FlagId) -> Result<Option<Flag>> {
                 let sql = format!("SELECT {FLAG_COLUMNS} FROM flags WHERE id = $1");
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.0)
                     .fetch_optional(&self.read)
                     .await
@@ -898,7 +902,7 @@ macro_rules! shared_queries {
                 let sql = format!(
                     "SELECT {FLAG_COLUMNS} FROM flags WHERE pseudonym = $1 ORDER BY created_at_ns, id"
                 );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(p.0.as_str())
                     .fetch_all(&self.read)
                     .await
@@ -1106,7 +1110,7 @@ macro_rules! shared_queries {
 
             pub(crate) async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
                 let sql = format!("{APPOINTMENTS_WITH_CHATS} WHERE id = $1 ORDER BY ac.position");
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.0)
                     .fetch_all(&self.read)
                     .await
@@ -1118,7 +1122,7 @@ macro_rules! shared_queries {
                 let sql = format!(
                     "{APPOINTMENTS_WITH_CHATS} WHERE token_hash = $1 ORDER BY ac.position"
                 );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(token_hash)
                     .fetch_all(&self.read)
                     .await

@@ -52,7 +52,7 @@ macro_rules! report_queries {
             use crate::error::{Context as _, Result};
             use crate::queries::col;
 
-            type Qb<'a> = sqlx::QueryBuilder<'a, $db>;
+            type Qb = sqlx::QueryBuilder<$db>;
             type Tx = sqlx::Transaction<'static, $db>;
 
             /// "A chat that ended": the condition for durations.
@@ -68,7 +68,7 @@ macro_rules! report_queries {
             }
 
             /// `AND` conditions: arrived in `period`, of the query's desk.
-            fn scope<'a>(qb: &mut Qb<'a>, desk: Option<&'a DeskId>, period: &Period) -> Result<()> {
+            fn scope(qb: &mut Qb, desk: Option<&DeskId>, period: &Period) -> Result<()> {
                 qb.push(" AND c.arrived_at_ns >= ")
                     .push_bind(codec::ns(period.from, "report period start")?);
                 qb.push(" AND c.arrived_at_ns < ")
@@ -89,7 +89,7 @@ macro_rules! report_queries {
             }
 
             /// `AND` at least one of the registration's topics is in `topics`.
-            fn about<'a>(qb: &mut Qb<'a>, topics: &'a [String]) {
+            fn about(qb: &mut Qb, topics: &[String]) {
                 qb.push(format!(
                     " AND EXISTS (SELECT 1 FROM {} WHERE je.value IN (",
                     DIALECT.elements_of("g.topics")

@@ -104,10 +104,10 @@ impl SqliteBackend {
         // connection's worker thread, which on the writer came before every append batch.
         //
         // No idle timeout and no lifetime either: closing and reopening a local file's
-        // connection gains nothing, and without them sqlx runs no periodic reaper, whose
-        // sweep can spin a core forever on a miscounted idle queue and hang the process at
-        // its exit (sqlx issue #3645; seen here in CI: `clbchat migrate` failing on a missing
-        // key file did not exit).
+        // connection gains nothing, and without them sqlx runs no periodic reaper. (Before
+        // sqlx 0.9.1 that reaper's sweep could spin a core forever on a miscounted idle
+        // queue and hang the process at its exit, sqlx issue #3645, seen here in CI; 0.9.1
+        // fixed it, for PostgreSQL's pool too, which keeps its reaper.)
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -327,12 +327,12 @@ pub(crate) async fn last_seqs(
 /// The statement `insert` (`INSERT INTO events`, a variant of it, or `INSERT INTO appends`)
 /// of the rows of `rows` at `chosen`, all in one; with `keys`, each row's `id` too (one per
 /// chosen row, in order).
-pub(crate) fn insert_events<'a>(
+pub(crate) fn insert_events(
     insert: &str,
-    rows: &'a [EventRow],
+    rows: &[EventRow],
     chosen: &[usize],
     keys: Option<&[i64]>,
-) -> sqlx::QueryBuilder<'a, Sqlite> {
+) -> sqlx::QueryBuilder<Sqlite> {
     let mut qb = sqlx::QueryBuilder::<Sqlite>::new(insert);
     match keys {
         Some(_) => qb.push(" (id, conversation, seq, at_ns, kind, has_text, body) "),

@@ -83,7 +83,7 @@ impl TestDb {
                  server, or unset {POSTGRES_URL_VAR} to skip the PostgreSQL tests outside CI."
             )
             });
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&mut admin)
             .await
             .expect("creating a test schema");
@@ -126,13 +126,19 @@ impl TestDb {
                 let mut c = sqlx::SqliteConnection::connect(&self.url)
                     .await
                     .expect("connecting");
-                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .map(|_| ())
             }
             Kind::Postgres { .. } => {
                 let mut c = sqlx::PgConnection::connect(&self.url)
                     .await
                     .expect("connecting");
-                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .map(|_| ())
             }
         };
         done.unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -204,9 +210,9 @@ impl Drop for TestDb {
                         .bind(&schema)
                         .execute(&mut admin)
                         .await?;
-                        sqlx::raw_sql(&format!(
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                             "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
-                        ))
+                        )))
                         .execute(&mut admin)
                         .await?;
                         admin.close().await
