@@ -338,13 +338,11 @@ pub(crate) fn insert_events(
         Some(_) => qb.push(" (id, conversation, seq, at_ns, kind, has_text, body) "),
         None => qb.push(" (conversation, seq, at_ns, kind, has_text, body) "),
     };
-    let mut n = 0;
-    qb.push_values(chosen, |mut b, &i| {
+    qb.push_values(chosen.iter().enumerate(), |mut b, (n, &i)| {
         let row = &rows[i];
         if let Some(key) = keys.and_then(|k| k.get(n)) {
             b.push_bind(*key);
         }
-        n += 1;
         b.push_bind(row.conversation)
             .push_bind(row.seq)
             .push_bind(row.at_ns)
