@@ -657,12 +657,15 @@ impl Conversation {
     /// event except `author`, whose acknowledgement carries its place in the log (one frame
     /// for the sender instead of an answer and an echo; see `docs/protocol.md`).
     async fn append_by(&mut self, body: EventBody, author: Option<&Party>) -> Result<LoggedEvent> {
+        // The body moves into each attempt's event and back out of a refused one: no copy
+        // of the text on the way to the store.
+        let mut body = body;
         for _ in 0..3 {
             let event = LoggedEvent {
                 conversation: self.id(),
                 seq: self.log.len() as u64 + 1,
                 at: self.shared.clock.now(),
-                body: body.clone(),
+                body,
             };
             let e = match self.shared.store.append(&event).await {
                 Ok(()) => {
@@ -672,6 +675,7 @@ impl Conversation {
                 }
                 Err(e) => e,
             };
+            body = event.body;
             if e.store_kind() != Some(StoreErrorKind::Conflict) {
                 return Err(e);
             }
@@ -856,13 +860,16 @@ impl Conversation {
     }
 
     async fn send(&mut self, who: Party, id: ClientMsgId, text: String) -> Result<Ack> {
-        if let Some(ack) = self.acks.get(&(who.clone(), id.clone())) {
+        // The key is made once: looking it up costs no copies of the ids.
+        let key = (who, id);
+        if let Some(ack) = self.acks.get(&key) {
             return Ok(*ack);
         }
+        let (who, id) = (&key.0, &key.1);
         if id.0.is_empty() || id.0.len() > 64 {
             return Err(Error::Invalid("message id: 1 to 64 characters".into()));
         }
-        let (from, author) = match &who {
+        let (from, author) = match who {
             Party::Client => (Role::Client, self.client_alias.clone()),
             Party::Staff(s) => {
                 self.require_counsellor(s)?;
@@ -885,7 +892,10 @@ impl Conversation {
                 "you are still waiting for a counsellor; the message was not sent".into(),
             ));
         }
-        let text = text.trim().to_owned();
+        let text = match text.trim() {
+            trimmed if trimmed.len() == text.len() => text,
+            trimmed => trimmed.to_owned(),
+        };
         if text.is_empty() {
             return Err(Error::Invalid("the message is empty".into()));
         }
@@ -903,7 +913,7 @@ impl Conversation {
                     text,
                     client_msg_id: id.clone(),
                 },
-                Some(&who),
+                Some(who),
             )
             .await?;
         let ack = Ack {
@@ -912,11 +922,11 @@ impl Conversation {
             at: event.at,
         };
         self.shared.observer.message_stored(&self.meta.desk, from);
-        self.acks.insert((who.clone(), id), ack);
         match who {
             Party::Client => self.client_activity(),
             Party::Staff(_) => self.last_activity = Instant::now(),
         }
+        self.acks.insert(key, ack);
         Ok(ack)
     }
 

@@ -186,6 +186,47 @@ async fn a_silent_connection_that_never_starts_is_closed() {
     assert!(c.close_reason().unwrap().starts_with("4011"));
 }
 
+/// The silence limit counts from the last frame heard: a connection that keeps talking
+/// stays open well past it, and is closed (4010) once it falls silent.
+#[tokio::test]
+async fn a_connection_that_keeps_talking_outlives_the_idle_limit() {
+    let idle = Duration::from_secs(1);
+    let server = start(|c| {
+        c.idle_timeout = idle;
+        c.start_timeout = Duration::from_secs(3600);
+        c.heartbeat = Duration::from_secs(3600);
+    })
+    .await;
+    let mut c = Client::connect(&server.url, Some(ORIGIN)).await.unwrap();
+    let talking = std::time::Instant::now();
+    // A frame every fifth of the limit, for three limits.
+    while talking.elapsed() < idle * 3 {
+        tokio::time::sleep(idle / 5).await;
+        c.send_raw(Message::text(r#"{"type":"availability","desk":"clbchat"}"#))
+            .await
+            .unwrap();
+        match next_frame(&mut c).await {
+            Some(ServerFrame::Availability { .. }) => {}
+            other => panic!(
+                "still talking after {:?}, but got {other:?}",
+                talking.elapsed()
+            ),
+        }
+    }
+    let silent = std::time::Instant::now();
+    assert!(next_frame(&mut c).await.is_none(), "closed once silent");
+    assert!(
+        c.close_reason().unwrap().starts_with("4010"),
+        "{:?}",
+        c.close_reason()
+    );
+    assert!(
+        silent.elapsed() >= idle / 2,
+        "not before the limit: {:?}",
+        silent.elapsed()
+    );
+}
+
 /// RFC 6455: a text frame that is not UTF-8 closes the connection with 1007, and says why;
 /// nobody else notices.
 #[tokio::test]
