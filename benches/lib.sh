@@ -15,7 +15,17 @@ stop_server() {
   fi
   SERVER_PID=""
 }
-cleanup() { stop_server; rm -rf "$WORK"; }
+# On failure the work folder stays, with each server's output (`NAME/out`, `NAME/out.err`)
+# and the load generator's (`RUN.load.err`), so a failed run can be read afterwards.
+cleanup() {
+  local rc=$?
+  stop_server
+  if [ "$rc" -eq 0 ]; then
+    rm -rf "$WORK"
+  else
+    echo "failed (exit $rc); its servers' and load generator's output is kept in $WORK" >&2
+  fi
+}
 trap cleanup EXIT
 
 # Waits until the process behind $SERVER_PID printed "listens on ...:PORT" to $1; sets PORT.
